@@ -1,0 +1,36 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// Layers, each importing only those above it in this list:
+// ELFCore → Regions → ScanKernels → Symbols (the C interop, via CElfutils) → Allocators
+// → Analysis → HeapscanCLI (parsing and rendering) → heapscan.
+let package = Package(
+    name: "heapscan",
+    products: [
+        .executable(name: "heapscan", targets: ["heapscan"]),
+        .executable(name: "heapscan-bench", targets: ["heapscan-bench"]),
+        .library(name: "HeapscanKit", targets: ["ELFCore", "Regions", "ScanKernels", "Symbols", "Allocators", "Analysis"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "ELFCore"),
+        .target(name: "Regions", dependencies: ["ELFCore"]),
+        .target(name: "ScanKernels", dependencies: ["ELFCore", "Regions"]),
+        .systemLibrary(name: "CElfutils", pkgConfig: "libdw", providers: [.apt(["libdw-dev", "libelf-dev"])]),
+        .target(name: "Symbols", dependencies: ["ELFCore", "Regions", "ScanKernels", "CElfutils"]),
+        .target(name: "Allocators", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols"]),
+        .target(name: "Analysis", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols", "Allocators"]),
+        .target(name: "HeapscanCLI", dependencies: [
+            "ELFCore", "Regions", "ScanKernels", "Symbols", "Allocators", "Analysis",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "heapscan", dependencies: ["HeapscanCLI"]),
+        .executableTarget(name: "heapscan-bench", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols", "Allocators", "Analysis"]),
+        .target(name: "TestFixtures", path: "Tests/Fixtures"),
+        .testTarget(name: "ELFCoreTests", dependencies: ["ELFCore", "TestFixtures"]),
+        .testTarget(name: "RegionsTests", dependencies: ["ELFCore", "Regions", "TestFixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["HeapscanCLI", "TestFixtures"]),
+    ]
+)

@@ -1,0 +1,2 @@
+/// Allocator walkers (glibc, jemalloc) behind one allocation-table shape.
+enum AllocatorsModule {}

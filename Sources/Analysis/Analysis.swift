@@ -1,0 +1,2 @@
+/// Classifier, reachability and diff over the lower layers.
+enum AnalysisModule {}

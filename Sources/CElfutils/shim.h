@@ -1,0 +1,9 @@
+// The C surface heapscan uses: libdwfl (modules of a core, symbols, build-ids), libelf, and
+// libstdc++'s demangler. Symbols is the only Swift module that imports this.
+#include <elfutils/libdwfl.h>
+#include <elfutils/libdw.h>
+#include <libelf.h>
+#include <gelf.h>
+#include <stddef.h>
+
+char *__cxa_demangle(const char *mangled_name, char *output_buffer, size_t *length, int *status);

@@ -1,0 +1,87 @@
+/// The process's memory as the core holds it: segments sorted by address, non-overlapping.
+/// Reads of memory the core did not keep return nil ("not in core"), never zeros.
+public struct AddressSpace: @unchecked Sendable {
+    public let segments: [Segment]
+    /// Keeps the mapping alive for as long as any view of it is in use.
+    private let owner: AnyObject?
+
+    public init(segments: [Segment], owner: AnyObject?) {
+        self.segments = segments
+        self.owner = owner
+    }
+
+    /// Index of the segment whose address range contains `address` (present or not), O(log n).
+    public func segmentIndex(containing address: UInt64) -> Int? {
+        var low = 0
+        var high = segments.count
+        while low < high {
+            let middle = (low + high) / 2
+            if segments[middle].end <= address {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        guard low < segments.count, segments[low].contains(address) else { return nil }
+        return low
+    }
+
+    public func segment(containing address: UInt64) -> Segment? {
+        segmentIndex(containing: address).map { segments[$0] }
+    }
+
+    /// True when the byte at `address` is in the core.
+    public func isPresent(_ address: UInt64) -> Bool {
+        guard let segment = segment(containing: address) else { return false }
+        return address < segment.presentEnd
+    }
+
+    /// Copies `count` bytes starting at `address`, crossing into directly adjacent segments.
+    public func read(_ address: UInt64, count: Int) -> [UInt8]? {
+        guard count >= 0 else { return nil }
+        if count == 0 { return [] }
+        guard var index = segmentIndex(containing: address) else { return nil }
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        var cursor = address
+        while result.count < count {
+            let segment = segments[index]
+            guard cursor >= segment.start, cursor < segment.presentEnd else { return nil }
+            let available = Int(segment.presentEnd - cursor)
+            let take = min(available, count - result.count)
+            guard let view = segment.view(at: cursor, count: take) else { return nil }
+            result.append(contentsOf: view)
+            cursor += UInt64(take)
+            if result.count < count {
+                // Only a segment that starts exactly where this one ends continues the read.
+                index += 1
+                guard index < segments.count, segments[index].start == segment.end,
+                      cursor == segment.end else { return nil }
+            }
+        }
+        return result
+    }
+
+    public func readU8(_ address: UInt64) -> UInt8? { load(address, as: UInt8.self) }
+    public func readU16(_ address: UInt64) -> UInt16? { load(address, as: UInt16.self) }
+    public func readU32(_ address: UInt64) -> UInt32? { load(address, as: UInt32.self) }
+    public func readU64(_ address: UInt64) -> UInt64? { load(address, as: UInt64.self) }
+
+    /// A NUL-terminated string at `address`, at most `maxLength` bytes, all present.
+    public func readCString(_ address: UInt64, maxLength: Int = 1024) -> String? {
+        guard let segment = segment(containing: address), address < segment.presentEnd else { return nil }
+        let available = Int(min(UInt64(maxLength), segment.presentEnd - address))
+        guard let view = segment.view(at: address, count: available),
+              let terminator = view.firstIndex(of: 0) else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: view[0..<terminator]), as: UTF8.self)
+    }
+
+    private func load<T: FixedWidthInteger>(_ address: UInt64, as type: T.Type) -> T? {
+        let size = MemoryLayout<T>.size
+        if let segment = segment(containing: address), let view = segment.view(at: address, count: size) {
+            return T(littleEndian: view.loadUnaligned(as: T.self))
+        }
+        guard let bytes = read(address, count: size) else { return nil }
+        return bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(as: T.self)) }
+    }
+}

@@ -1,0 +1,2 @@
+/// SIMD scan kernels over raw bytes: find, word histogram, pointer census. Pure Swift.
+enum ScanKernelsModule {}

@@ -1,0 +1,1 @@
+print("heapscan-bench: no benchmarks yet")

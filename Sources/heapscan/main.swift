@@ -1,0 +1,3 @@
+import HeapscanCLI
+
+HeapscanMain.run()
