@@ -1,0 +1,60 @@
+/// One block handed out (or held free) by an allocator, in the shape every allocator walker
+/// produces, so `types`, `find`, `leaks` and `explain` work the same on glibc and jemalloc.
+public struct Allocation: Sendable, Equatable {
+    /// The address the program got from malloc (user pointer), not the allocator's header.
+    public var address: UInt64
+    /// Bytes the program may use from `address` (malloc_usable_size).
+    public var usableSize: UInt64
+    /// The allocator's block size for this allocation (glibc chunk size, jemalloc region size).
+    public var blockSize: UInt64
+    public var isUsed: Bool
+    /// Index into `AllocationTable.arenas`; -1 when unknown.
+    public var arena: Int32
+
+    public init(address: UInt64, usableSize: UInt64, blockSize: UInt64, isUsed: Bool, arena: Int32) {
+        self.address = address
+        self.usableSize = usableSize
+        self.blockSize = blockSize
+        self.isUsed = isUsed
+        self.arena = arena
+    }
+
+    public var end: UInt64 { address &+ usableSize }
+    public func contains(_ pointer: UInt64) -> Bool { pointer >= address && pointer < end }
+}
+
+/// Every allocation an allocator walker found, sorted by address, non-overlapping.
+public struct AllocationTable: Sendable {
+    /// e.g. "glibc 2.36" or "jemalloc 5.3.0".
+    public let allocator: String
+    /// How the allocator's structures were found (e.g. "main_arena symbol", "heap scan").
+    public let method: String
+    /// Names of arenas, indexed by `Allocation.arena`.
+    public let arenas: [String]
+    public let allocations: [Allocation]
+    public let warnings: [String]
+
+    public init(allocator: String, method: String, arenas: [String], allocations: [Allocation], warnings: [String]) {
+        self.allocator = allocator
+        self.method = method
+        self.arenas = arenas
+        self.allocations = allocations.sorted { $0.address < $1.address }
+        self.warnings = warnings
+    }
+
+    /// Index of the allocation whose usable range contains `pointer` (start or interior), O(log n).
+    public func index(containing pointer: UInt64) -> Int? {
+        var low = 0
+        var high = allocations.count
+        while low < high {
+            let middle = (low + high) / 2
+            if allocations[middle].address <= pointer { low = middle + 1 } else { high = middle }
+        }
+        guard low > 0, allocations[low - 1].contains(pointer) else { return nil }
+        return low - 1
+    }
+
+    public func allocation(containing pointer: UInt64) -> Allocation? {
+        index(containing: pointer).map { allocations[$0] }
+    }
+}

@@ -1,2 +1,0 @@
-/// Allocator walkers (glibc, jemalloc) behind one allocation-table shape.
-enum AllocatorsModule {}
