@@ -31,6 +31,6 @@ let package = Package(
         .target(name: "TestFixtures", path: "Tests/Fixtures"),
         .testTarget(name: "ELFCoreTests", dependencies: ["ELFCore", "TestFixtures"]),
         .testTarget(name: "RegionsTests", dependencies: ["ELFCore", "Regions", "TestFixtures"]),
-        .testTarget(name: "CLITests", dependencies: ["HeapscanCLI", "TestFixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["HeapscanCLI", "ELFCore", "TestFixtures"]),
     ]
 )
