@@ -16,11 +16,14 @@ struct GlibcFreeLists {
     /// True when links are safe-linking protected (glibc ≥ 2.32).
     var protected = true
 
-    static let maxListSteps = 1 << 22
+    /// No list can hold more distinct chunks than fit in the heaps, so a longer walk is a cycle.
+    let maxListSteps: Int
 
     init(memory: AddressSpace, heaps: [(start: UInt64, end: UInt64)]) {
         self.memory = memory
         self.heaps = heaps.sorted { $0.start < $1.start }
+        let heapBytes = heaps.reduce(UInt64(0)) { $0 &+ ($1.end &- $1.start) }
+        maxListSteps = Int(min(heapBytes / GlibcLayout.minChunk + 1, 1 << 26))
     }
 
     /// True when `[chunk, chunk + 16)` lies inside one arena heap.
@@ -66,7 +69,7 @@ struct GlibcFreeLists {
         var tally = GlibcListTally()
         let offset: UInt64 = userPointers ? GlibcLayout.chunkHeader : 0
         var link = head
-        let cap = expected ?? Self.maxListSteps
+        let cap = expected ?? maxListSteps
         while link != 0 {
             guard tally.chunks < cap else {
                 if expected != nil {
@@ -113,8 +116,8 @@ struct GlibcFreeLists {
             var previous = bin
             while link != bin {
                 steps += 1
-                guard steps <= Self.maxListSteps else {
-                    warnings.append("bins of arena \(hex(arena)) hold more than \(Self.maxListSteps) chunks (a cycle?); stopped in bin \(index)")
+                guard steps <= maxListSteps else {
+                    warnings.append("bins of arena \(hex(arena)) hold more than \(maxListSteps) chunks (a cycle?); stopped in bin \(index)")
                     link = bin
                     break
                 }

@@ -1,0 +1,136 @@
+import Allocators
+import ELFCore
+import Foundation
+import Regions
+import Testing
+import TestFixtures
+
+/// The glibc walker on real cores, checked against what the programs printed about their own
+/// heaps: per-size counts, the tcache/fastbin/unsorted split, and glibc's own mallinfo2().
+@Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc, g++ and gdb (make test installs them)"))
+struct GlibcHeapOnSampleCoresTests {
+    func walk(_ sample: SampleCore) throws -> GlibcHeapResult {
+        let core = try CoreFile(path: sample.path)
+        return GlibcHeap.walk(core: core, regions: RegionMap(core: core))
+    }
+
+    func sizes(_ truth: [String: Any]) -> [[String: Any]] { truth["sizes"] as? [[String: Any]] ?? [] }
+    func number(_ object: [String: Any], _ key: String) -> Int? { (object[key] as? NSNumber)?.intValue }
+
+    @Test func mallocsizesPerSizeCountsEqualTruth() throws {
+        let sample = try SampleCores.core("mallocsizes")
+        let result = try walk(sample)
+        #expect(result.warnings.isEmpty, "\(result.warnings)")
+        #expect(result.table.method.contains("shape"))
+        let planted = sizes(sample.truth)
+        #expect(planted.count == 6)
+        for size in planted {
+            let chunk = UInt64(try #require(number(size, "chunk_size")))
+            let used = result.table.allocations.filter { $0.isUsed && $0.blockSize == chunk }
+            let free = result.table.allocations.filter { !$0.isUsed && $0.blockSize == chunk }
+            #expect(used.count == number(size, "live"), "used chunks of \(chunk) bytes")
+            #expect(free.count == number(size, "freed"), "free chunks of \(chunk) bytes")
+            #expect(used.allSatisfy { $0.usableSize == chunk - 8 })
+        }
+    }
+
+    @Test func mallocsizesFreeListsMatchWhereTheProgramPutThem() throws {
+        let sample = try SampleCores.core("mallocsizes")
+        let result = try walk(sample)
+        let expected = try #require(sample.truth["expected"] as? [String: Any])
+        #expect(result.free.fastbinChunks == number(expected, "fastbin_chunks"))
+        #expect(result.free.fastbinBytes == UInt64(number(expected, "fastbin_bytes") ?? -1))
+        #expect(result.free.unsortedChunks == number(expected, "unsorted_chunks"))
+        #expect(result.free.smallbinChunks == 0 && result.free.largebinChunks == 0)
+        let tcached = sizes(sample.truth).reduce(0) { $0 + (number($1, "tcache") ?? 0) }
+        #expect(result.free.tcacheChunks == tcached)
+        #expect(result.tcaches.count == number(sample.truth, "threads"))
+        #expect(result.safeLinking == true)
+    }
+
+    @Test func mallocsizesMallinfoEqualsGlibcs() throws {
+        let sample = try SampleCores.core("mallocsizes")
+        let result = try walk(sample)
+        let truth = try #require(sample.truth["mallinfo2"] as? [String: Any])
+        let info = result.mallinfo
+        let fields: [(String, UInt64)] = [
+            ("arena", info.arena), ("ordblks", info.ordblks), ("smblks", info.smblks), ("hblks", info.hblks),
+            ("hblkhd", info.hblkhd), ("fsmblks", info.fsmblks), ("uordblks", info.uordblks),
+            ("fordblks", info.fordblks), ("keepcost", info.keepcost),
+        ]
+        for (name, value) in fields {
+            #expect(Int(value) == number(truth, name), "mallinfo2.\(name)")
+        }
+        // The arenas' system_mem fields agree with the heap extents the walk measured.
+        #expect(result.arenas.allSatisfy { $0.measuredSystemBytes == $0.systemMem })
+        #expect(result.arenas.count == number(sample.truth, "arenas"))
+    }
+
+    @Test func mallocsizesAllocationsSitInTheirThreadsArenaAndMmappedChunksAreFound() throws {
+        let sample = try SampleCores.core("mallocsizes")
+        let result = try walk(sample)
+        let table = result.table
+        var arenaOfThread: [Int: Int32] = [:]
+        for size in sizes(sample.truth) {
+            let chunk = UInt64(try #require(number(size, "chunk_size")))
+            for thread in size["per_thread"] as? [[String: Any]] ?? [] {
+                let address = try #require(truthAddress(thread["first_live"]))
+                let allocation = try #require(table.allocation(containing: address))
+                #expect(allocation.address == address && allocation.isUsed && allocation.blockSize == chunk)
+                let index = try #require(number(thread, "index"))
+                if let known = arenaOfThread[index] { #expect(known == allocation.arena) }
+                arenaOfThread[index] = allocation.arena
+            }
+        }
+        #expect(Set(arenaOfThread.values).count == 4, "each thread has its own arena")
+        #expect(arenaOfThread[0] == 0, "main thread uses main_arena")
+
+        let mmapped = try #require(sample.truth["mmapped"] as? [String: Any])
+        let chunkSize = UInt64(try #require(number(mmapped, "chunk_size")))
+        let addresses = (mmapped["addresses"] as? [Any] ?? []).compactMap(truthAddress)
+        #expect(addresses.count == number(mmapped, "count"))
+        #expect(result.mmappedChunks == addresses.count)
+        for address in addresses {
+            let allocation = try #require(table.allocation(containing: address))
+            #expect(allocation.address == address && allocation.isUsed && allocation.blockSize == chunkSize)
+            #expect(allocation.usableSize == chunkSize - 16)
+            #expect(table.arenas[Int(allocation.arena)] == "mmapped chunks")
+        }
+    }
+
+    @Test func magicObjectsAreUsedAllocationsOfTheirSize() throws {
+        let sample = try SampleCores.core("magic")
+        let result = try walk(sample)
+        #expect(result.warnings.isEmpty, "\(result.warnings)")
+        for magic in sample.truth["magics"] as? [[String: Any]] ?? [] {
+            let objectSize = UInt64(try #require(number(magic, "object_size")))
+            let chunk = (objectSize + 8 + 15) & ~15
+            let addresses = ["addresses", "anchored_addresses"].flatMap { (magic[$0] as? [Any] ?? []).compactMap(truthAddress) }
+            #expect(addresses.count >= 5)
+            for address in addresses {
+                let allocation = try #require(result.table.allocation(containing: address))
+                #expect(allocation.address == address && allocation.isUsed)
+                #expect(allocation.usableSize == chunk - 8 && allocation.blockSize == chunk)
+            }
+            // No filler has these chunk sizes, so the used chunks of this size are the objects.
+            let used = result.table.allocations.filter { $0.isUsed && $0.blockSize == chunk }.count
+            #expect(used == number(magic, "count"))
+        }
+    }
+
+    @Test func kernelCoreOfMallocsizesGivesTheSameMallinfo() throws {
+        let sample: SampleCore
+        do {
+            sample = try SampleCores.core("mallocsizes", kernel: true)
+        } catch {
+            // make-core exits 3 when this machine cannot write kernel cores; nothing to compare.
+            try #require(String(describing: error).contains("exited 3"), "\(error)")
+            return
+        }
+        let result = try walk(sample)
+        let truth = try #require(sample.truth["mallinfo2"] as? [String: Any])
+        #expect(Int(result.mallinfo.uordblks) == number(truth, "uordblks"))
+        #expect(Int(result.mallinfo.arena) == number(truth, "arena"))
+        #expect(Int(result.mallinfo.hblkhd) == number(truth, "hblkhd"))
+    }
+}
