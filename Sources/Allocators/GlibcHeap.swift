@@ -267,11 +267,21 @@ private struct Walker {
             drop.append(index)
         }
         guard !drop.isEmpty else { return }
-        let dropped = Set(drop)
-        var kept: [Allocation] = []
-        kept.reserveCapacity(allocations.count - dropped.count)
-        for (index, allocation) in allocations.enumerated() where !dropped.contains(index) { kept.append(allocation) }
-        allocations = kept
+        // Compacted in place: a copy of a multi-million-entry table would double peak memory.
+        let dropped = Array(Set(drop)).sorted()
+        var kept = dropped[0]
+        var next = 0
+        allocations.withUnsafeMutableBufferPointer { buffer in
+            for index in dropped[0]..<buffer.count {
+                if next < dropped.count && dropped[next] == index {
+                    next += 1
+                    continue
+                }
+                buffer[kept] = buffer[index]
+                kept += 1
+            }
+        }
+        allocations.removeLast(allocations.count - kept)
     }
 
     private func exactIndex(of address: UInt64, in allocations: [Allocation]) -> Int? {

@@ -1,1 +1,2 @@
 print("heapscan-bench: no benchmarks yet")
+HeapWalkBench.run()
