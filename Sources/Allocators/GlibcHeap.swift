@@ -121,7 +121,8 @@ private struct Walker {
         let managed = arenas.flatMap { $0.heaps.map { $0.start..<$0.end } }
             + mmapped.map { $0.chunk..<($0.chunk + $0.size) }
             + arenas.filter(\.isMain).map { $0.address..<($0.address + GlibcLayout.stateSize) }
-        let table = AllocationTable(allocator: "glibc", method: method, arenas: names,
+        let allocator = GlibcVersion.find(in: regions).map { "glibc \($0)" } ?? "glibc"
+        let table = AllocationTable(allocator: allocator, method: method, arenas: names,
                                     allocations: allocations, warnings: warnings, managedRanges: managed)
         return GlibcHeapResult(table: table, arenas: arenas, tcaches: tcacheSummaries, free: free,
                                mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes,

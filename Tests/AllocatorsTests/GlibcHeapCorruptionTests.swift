@@ -53,9 +53,9 @@ struct GlibcHeapCorruptionTests {
             return try synthetic.write(name: "glibc-heap")
         }
 
-        func walk() throws -> GlibcHeapResult {
+        func walk(knownMainArena: UInt64? = nil) throws -> GlibcHeapResult {
             let core = try CoreFile(path: try core())
-            return GlibcHeap.walk(core: core, regions: RegionMap(core: core))
+            return GlibcHeap.walk(core: core, regions: RegionMap(core: core), knownMainArena: knownMainArena)
         }
     }
 
@@ -70,6 +70,17 @@ struct GlibcHeapCorruptionTests {
         #expect(result.table.allocations.allSatisfy { $0.isUsed })
         #expect(result.mallinfo.arena == Self.heapSize)
         #expect(result.mallinfo.keepcost == Self.heapSize - 0x90)
+    }
+
+    @Test func mainArenaSymbolIsUsedWhenGivenAndCheckedWhenWrong() throws {
+        let bySymbol = try Heap().walk(knownMainArena: Self.arena)
+        #expect(bySymbol.table.method == "main_arena symbol")
+        #expect(bySymbol.warnings.isEmpty)
+        #expect(bySymbol.table.allocations.count == 3)
+        let wrong = try Heap().walk(knownMainArena: Self.arena + 8)
+        #expect(wrong.table.method == "main_arena found by shape in libc data")
+        #expect(wrong.warnings == ["main_arena symbol \(hex(Self.arena + 8)) does not hold an arena"])
+        #expect(wrong.table.allocations.count == 3)
     }
 
     @Test func sizeRunningPastTheHeapStopsThatHeapWithAWarning() throws {

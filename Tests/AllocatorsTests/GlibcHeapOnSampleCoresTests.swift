@@ -22,6 +22,7 @@ struct GlibcHeapOnSampleCoresTests {
         let result = try walk(sample)
         #expect(result.warnings.isEmpty, "\(result.warnings)")
         #expect(result.table.method.contains("shape"))
+        #expect(result.table.allocator == "glibc " + (sample.truth["glibc_version"] as? String ?? "?"))
         let planted = sizes(sample.truth)
         #expect(planted.count == 6)
         for size in planted {
