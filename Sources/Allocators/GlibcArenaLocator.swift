@@ -167,7 +167,7 @@ struct GlibcArenaLocator {
                 break
             }
             guard owner == arena.address, size >= GlibcLayout.minChunk, size <= GlibcLayout.heapMaxSize,
-                  prev & ~mask == 0 else {
+                  prev & ~mask == 0, heapAddress <= UInt64.max - GlibcLayout.heapMaxSize else {
                 warnings.append("heap_info at \(hex(heapAddress)) does not belong to arena \(hex(arena.address)) (ar_ptr \(hex(owner)), size \(hex(size))); its heaps are skipped")
                 break
             }

@@ -48,12 +48,13 @@ enum GlibcChunkWalk {
         while true {
             let size = Int(truncatingIfNeeded: sizeField & ~GlibcLayout.flagBits)
             if offset == topOffset {
-                outcome.end = base + UInt64(offset) + UInt64(size)
-                outcome.topSize = UInt64(size)
-                if size < 0 || size & 15 != 0 || size > endOffset - offset {
-                    outcome.problem = "top chunk at \(hex(base + UInt64(offset))) has size \(hex(UInt64(size))), past the heap end \(hex(end))"
+                guard size >= 0, size & 15 == 0, size <= endOffset - offset else {
+                    outcome.problem = "top chunk at \(hex(base + UInt64(offset))) has size field \(hex(sizeField)), past the heap end \(hex(end))"
                     outcome.end = base + UInt64(offset)
+                    return outcome
                 }
+                outcome.end = base + UInt64(offset + size)
+                outcome.topSize = UInt64(size)
                 return outcome
             }
             if size == 0 && topOffset < 0 {
@@ -98,6 +99,7 @@ enum GlibcChunkWalk {
                               pageSize: UInt64) -> [(chunk: UInt64, size: UInt64)] {
         var found: [(UInt64, UInt64)] = []
         let presentEnd = min(limit, base + UInt64(bytes.count))
+        guard base <= UInt64.max - pageSize else { return [] }
         var cursor = (base + pageSize - 1) / pageSize * pageSize
         while cursor + GlibcLayout.chunkHeader <= presentEnd {
             let offset = Int(cursor - base)

@@ -1,4 +1,5 @@
 import Allocators
+import Foundation
 import ELFCore
 import Regions
 import Testing
@@ -19,6 +20,8 @@ struct GlibcHeapCorruptionTests {
     struct Heap {
         var words = [UInt64](repeating: 0, count: Int(GlibcHeapCorruptionTests.heapSize / 8))
         var fastbins = [UInt64](repeating: 0, count: 10)
+        /// malloc_state words to overwrite after it is built (word index → value).
+        var arenaOverrides: [Int: UInt64] = [:]
 
         init() {
             setSize(chunks[0], 0x21)
@@ -42,6 +45,7 @@ struct GlibcHeapCorruptionTests {
             state[270] = arena                      // next: the only arena
             state[273] = heapSize                   // system_mem
             state[274] = heapSize                   // max_system_mem
+            for (index, value) in arenaOverrides { state[index] = value }
             var data = [UInt8](repeating: 0, count: Int(arena - libcData)) + words64(state)
             data += [UInt8](repeating: 0, count: 0x1000 - data.count)
             var synthetic = SyntheticCore()
@@ -54,7 +58,10 @@ struct GlibcHeapCorruptionTests {
         }
 
         func walk(knownMainArena: UInt64? = nil) throws -> GlibcHeapResult {
-            let core = try CoreFile(path: try core())
+            let path = try core()
+            let core = try CoreFile(path: path)
+            // The mapping stays valid after the file is unlinked; hundreds of walks leave no files.
+            try? FileManager.default.removeItem(atPath: path)
             return GlibcHeap.walk(core: core, regions: RegionMap(core: core), knownMainArena: knownMainArena)
         }
     }
@@ -125,5 +132,31 @@ struct GlibcHeapCorruptionTests {
         let result = try heap.walk()
         #expect(result.warnings.contains { $0.contains("top chunk") }, "\(result.warnings)")
         #expect(result.table.allocations.count == 3)
+    }
+
+    /// Every word of the heap and of main_arena, in turn, set to values that break arithmetic
+    /// (zero, all ones, the sign bit, a pointer back into the heap): the walk must finish every
+    /// time and never list more chunks than the heap holds.
+    @Test func everyCorruptedWordGivesAResultNotATrap() throws {
+        let hostile: [UInt64] = [0, ~0, 1 << 63, Self.heap + 0x40]
+        var walks = 0
+        for wordIndex in 0..<Int(Self.heapSize / 8) {
+            for value in hostile {
+                var heap = Heap()
+                heap.words[wordIndex] = value
+                let result = try heap.walk()
+                walks += 1
+                #expect(result.table.allocations.count <= 3)
+            }
+        }
+        for wordIndex in 0..<(2200 / 8) {
+            for value in hostile {
+                var heap = Heap()
+                heap.arenaOverrides[wordIndex] = value
+                _ = try heap.walk()
+                walks += 1
+            }
+        }
+        #expect(walks == (512 + 275) * hostile.count)
     }
 }
