@@ -35,6 +35,24 @@ struct GlibcHeapOnSampleCoresTests {
         }
     }
 
+    /// 11000 rows (~70 MiB per thread) outgrow a 64 MiB heap_info heap: each thread arena gets a
+    /// second heap, and the first one ends in glibc's fenceposts.
+    @Test func arenasWithSeveralHeapsGiveExactCountsAndMallinfo() throws {
+        let sample = try SampleCores.core("mallocsizes", ["11000"])
+        let result = try walk(sample)
+        #expect(result.warnings.isEmpty, "\(result.warnings)")
+        #expect(result.arenas.filter { !$0.isMain }.allSatisfy { $0.heaps.count == 2 })
+        for size in sizes(sample.truth) {
+            let chunk = UInt64(try #require(number(size, "chunk_size")))
+            #expect(result.table.allocations.filter { $0.isUsed && $0.blockSize == chunk }.count == number(size, "live"))
+        }
+        let truth = try #require(sample.truth["mallinfo2"] as? [String: Any])
+        #expect(Int(result.mallinfo.arena) == number(truth, "arena"))
+        #expect(Int(result.mallinfo.uordblks) == number(truth, "uordblks"))
+        #expect(Int(result.mallinfo.fordblks) == number(truth, "fordblks"))
+        #expect(Int(result.mallinfo.ordblks) == number(truth, "ordblks"))
+    }
+
     @Test func mallocsizesFreeListsMatchWhereTheProgramPutThem() throws {
         let sample = try SampleCores.core("mallocsizes")
         let result = try walk(sample)
