@@ -117,6 +117,25 @@ struct GlibcHeapCorruptionTests {
         #expect(result.free.fastbinChunks == 1)
     }
 
+    /// glibc ≥ 2.32 stores a list's end as (position >> 12), older ones as 0: the walker reads
+    /// which from the data, and each gives a clean walk.
+    @Test func safeLinkingIsDetectedFromTheLinks() throws {
+        var plain = Heap()
+        plain.fastbins[1] = Self.chunks[1]
+        let unprotected = try plain.walk()
+        #expect(unprotected.safeLinking == false)
+        #expect(unprotected.warnings.isEmpty, "\(unprotected.warnings)")
+        #expect(unprotected.table.allocations.map(\.isUsed) == [true, false, true])
+
+        var mangled = Heap()
+        mangled.fastbins[1] = Self.chunks[1]
+        mangled.set(Self.chunks[1] + 16, Self.mangled(0, storedAt: Self.chunks[1] + 16))
+        let protected = try mangled.walk()
+        #expect(protected.safeLinking == true)
+        #expect(protected.warnings.isEmpty, "\(protected.warnings)")
+        #expect(protected.free.fastbinChunks == 1)
+    }
+
     @Test func fastbinCycleIsCutWithAWarning() throws {
         var heap = Heap()
         heap.fastbins[1] = Self.chunks[1]
