@@ -35,16 +35,8 @@ enum GlibcChunkWalk {
         let topOffset = top.flatMap { $0 >= first && $0 < end ? Int($0 - base) : nil } ?? -1
         var offset = Int(first - base)
         var written = count
-        var freeChunks = 0
-        var freeBytes = 0
-        var fencepostBytes = 0
         var sizeField = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
-        defer {
-            count = written
-            outcome.freeChunks = freeChunks
-            outcome.freeBytes = UInt64(freeBytes)
-            outcome.fencepostBytes = UInt64(fencepostBytes)
-        }
+        defer { count = written }
         while true {
             let size = Int(truncatingIfNeeded: sizeField & ~GlibcLayout.flagBits)
             if offset == topOffset {
@@ -75,15 +67,15 @@ enum GlibcChunkWalk {
             let nextField = bytes.loadUnaligned(fromByteOffset: next + 8, as: UInt64.self)
             let inUse = nextField & GlibcLayout.prevInUse != 0
             if size == 16 {
-                fencepostBytes &+= 16
+                outcome.fencepostBytes &+= 16
             } else {
                 (output + written).initialize(to: Allocation(
                     address: base &+ UInt64(offset + 16), usableSize: UInt64(size - 8),
                     blockSize: UInt64(size), isUsed: inUse, arena: arena))
                 written += 1
                 if !inUse {
-                    freeChunks += 1
-                    freeBytes &+= size
+                    outcome.freeChunks += 1
+                    outcome.freeBytes &+= UInt64(size)
                 }
             }
             offset = next

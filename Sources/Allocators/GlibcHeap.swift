@@ -52,7 +52,7 @@ private struct Walker {
                 arenas.append(GlibcArena(address: arena.address, isMain: index == 0, heaps: heaps, top: arena.top,
                                          topSize: 0, systemMem: arena.systemMem, measuredSystemBytes: 0,
                                          fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0, binnedBytes: 0,
-                                         internalBytes: 0))
+                                         walkedFreeChunks: 0, internalBytes: 0))
             }
         } else {
             warnings.append("no glibc main_arena found (not a glibc malloc process, or libc data not in the core); only mmapped chunks are listed")
@@ -96,6 +96,9 @@ private struct Walker {
             let (unsorted, small, large) = lists.walkBins(arena: arena.address, warnings: &warnings)
             arenas[index].binnedChunks = unsorted.chunks + small.chunks + large.chunks
             arenas[index].binnedBytes = unsorted.bytes + small.bytes + large.bytes
+            if arenas[index].binnedChunks != arenas[index].walkedFreeChunks {
+                warnings.append("arena \(hex(arena.address)): the heap walk found \(arenas[index].walkedFreeChunks) free chunks but its bins hold \(arenas[index].binnedChunks)")
+            }
             free.fastbinChunks += arenas[index].fastbinChunks
             free.fastbinBytes += arenas[index].fastbinBytes
             free.unsortedChunks += unsorted.chunks
@@ -202,6 +205,7 @@ private struct Walker {
                     }
                     arenas[arenaIndex].heaps[heapIndex].walkedEnd = outcome.end
                     if let topSize = outcome.topSize { arenas[arenaIndex].topSize = topSize }
+                    arenas[arenaIndex].walkedFreeChunks += outcome.freeChunks
                     arenas[arenaIndex].internalBytes += (heap.firstChunk - heap.start) + outcome.fencepostBytes
                     arenas[arenaIndex].measuredSystemBytes += heap.holdsTop && outcome.topSize != nil
                         ? outcome.end - heap.start : heap.end - heap.start
