@@ -60,7 +60,7 @@ public final class RootSet: @unchecked Sendable {
                 }
                 ranges.append(Self.range(.stack, region.displayName, region, from: start, to: region.presentEnd))
             case .file where kinds.contains(.moduleData) && region.isWritable:
-                // Allocator state kept in module data (glibc's main_arena) points at chunks, not objects.
+                // Allocator state kept in module data (glibc's main_arena) is not a root.
                 for piece in Self.subtract(table.managedRanges, from: region.start..<region.presentEnd) {
                     ranges.append(Self.range(.moduleData, region.displayName, region, from: piece.lowerBound, to: piece.upperBound))
                 }

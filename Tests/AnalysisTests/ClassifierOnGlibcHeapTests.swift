@@ -18,7 +18,8 @@ struct ClassifierOnGlibcHeapTests {
         let table = GlibcHeap.walk(core: core, regions: regions).table
         let reachability = Reachability(table: table, roots: RootSet(core: core, regions: regions, table: table),
                                         memory: core.addressSpace)
-        let report = Classifier(table: table, memory: core.addressSpace, reachability: reachability, typeOf: { _ in nil })
+        let report = Classifier(table: table, memory: core.addressSpace, reachability: reachability,
+                                vtableRanges: [], typeOf: { _ in nil })
             .classify(corePath: sample.path)
         for magic in sample.truth["magics"] as? [[String: Any]] ?? [] {
             let value = try #require(truthAddress(magic["value"]))
