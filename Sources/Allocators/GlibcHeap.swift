@@ -64,7 +64,8 @@ private struct Walker {
 
         let heapRanges = arenas.flatMap { $0.heaps.map { ($0.start, $0.end) } }
         var lists = GlibcFreeLists(memory: memory, heaps: heapRanges)
-        let tcaches = lists.findTcaches(threads: core.threads)
+        let firstChunks = Set(arenas.flatMap { $0.heaps.map(\.firstChunk) })
+        let tcaches = lists.findTcaches(threads: core.threads, heapFirstChunks: firstChunks)
         let safeLinking = decideSafeLinking(lists: lists, fields: fields, tcaches: tcaches.map(\.address))
         lists.protected = safeLinking ?? true
 
