@@ -91,11 +91,34 @@ struct GlibcArenaLocator {
             let name = path.split(separator: "/").last.map(String.init) ?? path
             return name.hasPrefix("libc.so") || name.hasPrefix("libc-")
         }
+        // Last resort (libc's data not labelled as such): any writable memory, thread heaps
+        // (64 MiB-aligned, an arena right after their heap_info) first. Any arena found leads
+        // through the `next` ring to main_arena, the one member not inside a heap.
+        let anonymous = regions.regions.filter { $0.label != .file && $0.isWritable }
+            .sorted { ($0.start % GlibcLayout.heapMaxSize == 0 ? 0 : 1) < ($1.start % GlibcLayout.heapMaxSize == 0 ? 0 : 1) }
         for (candidates, method) in [(libc, "main_arena found by shape in libc data"),
-                                     (writableData, "main_arena found by shape in writable data")] {
+                                     (writableData, "main_arena found by shape in writable data"),
+                                     (anonymous, "main_arena found through the arena list in anonymous memory")] {
             for region in candidates {
-                if let fields = scanForArena(region) { return (fields, method) }
+                if let fields = scanForArena(region) { return (mainArena(inRingOf: fields) ?? fields, method) }
             }
+        }
+        return nil
+    }
+
+    /// True when `address` is a thread arena: right after the heap_info of its first heap.
+    func isThreadArena(_ address: UInt64) -> Bool {
+        let heap = address & ~(GlibcLayout.heapMaxSize - 1)
+        return GlibcLayout.heapInfoSizes.contains(address &- heap) && memory.readU64(heap) == address
+    }
+
+    /// The member of `arena`'s `next` ring that is not a thread arena.
+    func mainArena(inRingOf arena: GlibcArenaFields) -> GlibcArenaFields? {
+        var current = arena
+        for _ in 0..<4096 {
+            if !isThreadArena(current.address) { return current }
+            guard current.next != arena.address, let next = self.arena(at: current.next) else { return nil }
+            current = next
         }
         return nil
     }
@@ -113,12 +136,26 @@ struct GlibcArenaLocator {
             let next = bytes.loadUnaligned(fromByteOffset: offset + Int(GlibcLayout.stateNext), as: UInt64.self)
             if next != 0, next % 8 == 0,
                unsorted == GlibcLayout.bin(1, of: address) || (unsorted != 0 && unsorted % GlibcLayout.alignment == 0),
+               Self.emptyBinCount(bytes, at: offset, address: address) >= 32,
                let fields = arena(at: address), closesChain(from: fields) {
                 return fields
             }
             offset += 8
         }
         return nil
+    }
+
+    /// Bins of the would-be arena at `offset` that point at themselves, read in place: pointer-dense
+    /// memory passes the first checks often, and this rejects it without copying anything.
+    private static func emptyBinCount(_ bytes: UnsafeRawBufferPointer, at offset: Int, address: UInt64) -> Int {
+        var empty = 0
+        for index in 1..<GlibcLayout.binCount {
+            let binOffset = offset + Int(GlibcLayout.stateBins) + (index - 1) * 16
+            if bytes.loadUnaligned(fromByteOffset: binOffset, as: UInt64.self) == GlibcLayout.bin(index, of: address) {
+                empty += 1
+            }
+        }
+        return empty
     }
 
     /// All arenas in `next` order starting at main; stops with a warning at a link that does not

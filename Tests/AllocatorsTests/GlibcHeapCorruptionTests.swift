@@ -9,62 +9,12 @@ import TestFixtures
 /// core: first the intact heap, so the corrupt variants below are known to fail for the
 /// corruption alone, then one broken field at a time. Each must give a warning, never a trap.
 struct GlibcHeapCorruptionTests {
-    static let arena: UInt64 = 0x7f00_0000_0060
-    static let libcData: UInt64 = 0x7f00_0000_0000
-    static let heap: UInt64 = 0x5555_0000_0000
-    static let heapSize: UInt64 = 0x1000
-    /// Three used chunks of 0x20, 0x30, 0x40 bytes, then top.
-    static let chunks: [UInt64] = [heap, heap + 0x20, heap + 0x50]
-    static let top: UInt64 = heap + 0x90
-
-    struct Heap {
-        var words = [UInt64](repeating: 0, count: Int(GlibcHeapCorruptionTests.heapSize / 8))
-        var fastbins = [UInt64](repeating: 0, count: 10)
-        /// malloc_state words to overwrite after it is built (word index → value).
-        var arenaOverrides: [Int: UInt64] = [:]
-
-        init() {
-            setSize(chunks[0], 0x21)
-            setSize(chunks[1], 0x31)
-            setSize(chunks[2], 0x41)
-            setSize(top, (heapSize - (top - heap)) | 1)
-        }
-
-        mutating func setSize(_ chunk: UInt64, _ field: UInt64) { set(chunk + 8, field) }
-        mutating func set(_ address: UInt64, _ value: UInt64) { words[Int((address - heap) / 8)] = value }
-
-        func core() throws -> String {
-            var state = [UInt64](repeating: 0, count: 2200 / 8)
-            for (index, head) in fastbins.enumerated() { state[2 + index] = head }
-            state[12] = top
-            for bin in 1..<128 {
-                let selfAddress = arena + 112 + UInt64(bin - 1) * 16 - 16
-                state[14 + (bin - 1) * 2] = selfAddress
-                state[15 + (bin - 1) * 2] = selfAddress
-            }
-            state[270] = arena                      // next: the only arena
-            state[273] = heapSize                   // system_mem
-            state[274] = heapSize                   // max_system_mem
-            for (index, value) in arenaOverrides { state[index] = value }
-            var data = [UInt8](repeating: 0, count: Int(arena - libcData)) + words64(state)
-            data += [UInt8](repeating: 0, count: 0x1000 - data.count)
-            var synthetic = SyntheticCore()
-            synthetic.segments = [
-                .init(address: heap, contents: words64(words)),
-                .init(address: libcData, contents: data),
-            ]
-            synthetic.fileMappings = [(libcData, libcData + 0x1000, 0, "/usr/lib/x86_64-linux-gnu/libc.so.6")]
-            return try synthetic.write(name: "glibc-heap")
-        }
-
-        func walk(knownMainArena: UInt64? = nil) throws -> GlibcHeapResult {
-            let path = try core()
-            let core = try CoreFile(path: path)
-            // The mapping stays valid after the file is unlinked; hundreds of walks leave no files.
-            try? FileManager.default.removeItem(atPath: path)
-            return GlibcHeap.walk(core: core, regions: RegionMap(core: core), knownMainArena: knownMainArena)
-        }
-    }
+    typealias Heap = SyntheticGlibcHeap
+    static let arena = Heap.arena
+    static let heap = Heap.heap
+    static let heapSize = Heap.heapSize
+    static let chunks = Heap.chunks
+    static let top = Heap.top
 
     static func mangled(_ pointer: UInt64, storedAt position: UInt64) -> UInt64 { (position >> 12) ^ pointer }
 
