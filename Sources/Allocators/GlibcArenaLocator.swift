@@ -185,7 +185,8 @@ struct GlibcArenaLocator {
     }
 
     /// The heaps of a non-main arena, lowest address first, found from the heap that holds top
-    /// and its `prev` chain. The second value is sizeof(heap_info), learned from the first heap.
+    /// and its `prev` chain. sizeof(heap_info) (32, or 48 from glibc 2.35) is learned from the
+    /// first heap, which the arena directly follows.
     func heaps(of arena: GlibcArenaFields, warnings: inout [String]) -> [GlibcHeapRange] {
         let mask = ~(GlibcLayout.heapMaxSize - 1)
         var heapAddress = arena.top & mask

@@ -32,7 +32,6 @@ private struct Walker {
     mutating func run(knownMainArena: UInt64?) -> GlibcHeapResult {
         let locator = GlibcArenaLocator(memory: memory, regions: regions)
         var method = "no main_arena found"
-        var arenas: [GlibcArena] = []
         var fields: [GlibcArenaFields] = []
         if let (main, how) = locator.findMainArena(knownAddress: knownMainArena) {
             method = how
@@ -40,39 +39,63 @@ private struct Walker {
                 warnings.append("main_arena symbol \(hex(knownMainArena)) does not hold an arena")
             }
             fields = locator.arenaChain(from: main, warnings: &warnings)
-            for (index, arena) in fields.enumerated() {
-                let heaps: [GlibcHeapRange]
-                if !arena.hasHeap {
-                    heaps = []
-                } else if index == 0 {
-                    heaps = locator.mainHeap(of: arena, warnings: &warnings).map { [$0] } ?? []
-                } else {
-                    heaps = locator.heaps(of: arena, warnings: &warnings)
-                }
-                arenas.append(GlibcArena(address: arena.address, isMain: index == 0, heaps: heaps, top: arena.top,
-                                         topSize: 0, systemMem: arena.systemMem, measuredSystemBytes: 0,
-                                         fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0, binnedBytes: 0,
-                                         walkedFreeChunks: 0, internalBytes: 0))
-            }
         } else {
             warnings.append("no glibc main_arena found (not a glibc malloc process, or libc data not in the core); only mmapped chunks are listed")
         }
+        var arenas = fields.enumerated().map { index, arena in
+            GlibcArena(address: arena.address, isMain: index == 0, heaps: heaps(of: arena, isMain: index == 0, locator: locator),
+                       top: arena.top, topSize: 0, systemMem: arena.systemMem, measuredSystemBytes: 0,
+                       fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0, binnedBytes: 0,
+                       walkedFreeChunks: 0, internalBytes: 0)
+        }
 
         let mmapped = findMmappedChunks(arenas: arenas)
-        let mmappedIndex = Int32(arenas.count)
-        var allocations = walkChunks(arenas: &arenas, mmapped: mmapped, mmappedIndex: mmappedIndex)
+        var allocations = walkChunks(arenas: &arenas, mmapped: mmapped, mmappedIndex: Int32(arenas.count))
 
-        let heapRanges = arenas.flatMap { $0.heaps.map { ($0.start, $0.end) } }
-        var lists = GlibcFreeLists(memory: memory, heaps: heapRanges)
+        var lists = GlibcFreeLists(memory: memory, heaps: arenas.flatMap { $0.heaps.map { ($0.start, $0.end) } })
         let firstChunks = Set(arenas.flatMap { $0.heaps.map(\.firstChunk) })
         let tcaches = lists.findTcaches(threads: core.threads, heapFirstChunks: firstChunks)
         let safeLinking = decideSafeLinking(lists: lists, fields: fields, tcaches: tcaches.map(\.address))
         lists.protected = safeLinking ?? true
 
         var cached: [UInt64] = []
-        var tcacheSummaries: [GlibcTcache] = []
         var free = GlibcFreeSummary()
-        for tcache in tcaches {
+        let tcacheSummaries = walkTcaches(tcaches, lists: lists, free: &free, cached: &cached)
+        walkArenaLists(fields, lists: lists, arenas: &arenas, free: &free, cached: &cached)
+        markCachedChunksFree(cached, in: &allocations)
+        removeTcacheStructs(tcaches.map(\.address), from: &allocations, arenas: &arenas)
+        for arena in arenas where arena.topSize > 0 {
+            free.topChunks += 1
+            free.topBytes += arena.topSize
+        }
+
+        let mmappedBytes = mmapped.reduce(0) { $0 + $1.size }
+        let mallinfo = computeMallinfo(arenas: arenas, mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes)
+        var names = arenas.map { ($0.isMain ? "main_arena " : "arena ") + hex($0.address) }
+        names.append("mmapped chunks")
+        // main_arena (in libc's data) is allocator state too: its top and bin pointers must not
+        // count as references to the allocations next to those chunks.
+        let managed = arenas.flatMap { $0.heaps.map { $0.start..<$0.end } }
+            + mmapped.map { $0.chunk..<($0.chunk + $0.size) }
+            + arenas.filter(\.isMain).map { $0.address..<($0.address + GlibcLayout.stateSize) }
+        let allocator = GlibcVersion.find(in: regions).map { "glibc \($0)" } ?? "glibc"
+        let table = AllocationTable(allocator: allocator, method: method, arenas: names,
+                                    allocations: allocations, warnings: warnings, managedRanges: managed)
+        return GlibcHeapResult(table: table, arenas: arenas, tcaches: tcacheSummaries, free: free,
+                               mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes,
+                               safeLinking: safeLinking, mallinfo: mallinfo)
+    }
+
+    private mutating func heaps(of arena: GlibcArenaFields, isMain: Bool, locator: GlibcArenaLocator) -> [GlibcHeapRange] {
+        guard arena.hasHeap else { return [] }
+        if isMain { return locator.mainHeap(of: arena, warnings: &warnings).map { [$0] } ?? [] }
+        return locator.heaps(of: arena, warnings: &warnings)
+    }
+
+    /// Each thread's tcache bins; their chunks are appended to `cached`.
+    private mutating func walkTcaches(_ tcaches: [(address: UInt64, threadID: Int32)], lists: GlibcFreeLists,
+                                      free: inout GlibcFreeSummary, cached: inout [UInt64]) -> [GlibcTcache] {
+        tcaches.map { tcache in
             var summary = GlibcTcache(address: tcache.address, threadID: tcache.threadID, chunks: 0, bytes: 0)
             for (index, bin) in lists.tcacheBins(tcache.address).enumerated() where bin.count > 0 {
                 let tally = lists.walkSingleList(
@@ -84,8 +107,14 @@ private struct Walker {
             }
             free.tcacheChunks += summary.chunks
             free.tcacheBytes += summary.bytes
-            tcacheSummaries.append(summary)
+            return summary
         }
+    }
+
+    /// Each arena's fastbins (chunks appended to `cached`) and regular bins, checked against
+    /// the free chunks the heap walk saw.
+    private mutating func walkArenaLists(_ fields: [GlibcArenaFields], lists: GlibcFreeLists, arenas: inout [GlibcArena],
+                                         free: inout GlibcFreeSummary, cached: inout [UInt64]) {
         for (index, arena) in fields.enumerated() where index < arenas.count {
             for (bin, head) in arena.fastbins.enumerated() where head != 0 {
                 let tally = lists.walkSingleList(
@@ -109,28 +138,6 @@ private struct Walker {
             free.largebinChunks += large.chunks
             free.largebinBytes += large.bytes
         }
-        markCachedChunksFree(cached, in: &allocations)
-        removeTcacheStructs(tcaches.map(\.address), from: &allocations, arenas: &arenas)
-
-        for arena in arenas where arena.topSize > 0 {
-            free.topChunks += 1
-            free.topBytes += arena.topSize
-        }
-        let mmappedBytes = mmapped.reduce(0) { $0 + $1.size }
-        let mallinfo = computeMallinfo(arenas: arenas, mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes)
-        var names = arenas.map { ($0.isMain ? "main_arena " : "arena ") + hex($0.address) }
-        names.append("mmapped chunks")
-        // main_arena (in libc's data) is allocator state too: its top and bin pointers must not
-        // count as references to the allocations next to those chunks.
-        let managed = arenas.flatMap { $0.heaps.map { $0.start..<$0.end } }
-            + mmapped.map { $0.chunk..<($0.chunk + $0.size) }
-            + arenas.filter(\.isMain).map { $0.address..<($0.address + GlibcLayout.stateSize) }
-        let allocator = GlibcVersion.find(in: regions).map { "glibc \($0)" } ?? "glibc"
-        let table = AllocationTable(allocator: allocator, method: method, arenas: names,
-                                    allocations: allocations, warnings: warnings, managedRanges: managed)
-        return GlibcHeapResult(table: table, arenas: arenas, tcaches: tcacheSummaries, free: free,
-                               mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes,
-                               safeLinking: safeLinking, mallinfo: mallinfo)
     }
 
     /// mmapped chunks at the start of every writable anonymous range outside the arenas' heaps.
