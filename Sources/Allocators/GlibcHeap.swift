@@ -215,6 +215,10 @@ private struct Walker {
                     if let topSize = outcome.topSize { arenas[arenaIndex].topSize = topSize }
                     arenas[arenaIndex].walkedFreeChunks += outcome.freeChunks
                     arenas[arenaIndex].internalBytes += (heap.firstChunk - heap.start) + outcome.fencepostBytes
+                    if !heap.holdsTop && outcome.problem == nil && outcome.end <= heap.end {
+                        // The zero-size header that ends a heap glibc moved on from, and any slack after it.
+                        arenas[arenaIndex].internalBytes += heap.end - outcome.end
+                    }
                     arenas[arenaIndex].measuredSystemBytes += heap.holdsTop && outcome.topSize != nil
                         ? outcome.end - heap.start : heap.end - heap.start
                 }

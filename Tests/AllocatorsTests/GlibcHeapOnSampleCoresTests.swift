@@ -14,6 +14,18 @@ struct GlibcHeapOnSampleCoresTests {
         return GlibcHeap.walk(core: core, regions: RegionMap(core: core))
     }
 
+    /// The table itself partitions the arenas the way glibc counts them: used chunks plus
+    /// tcache-held chunks plus malloc's own structures (heap headers, tcache structs,
+    /// fenceposts) is uordblks; the other free chunks plus the tops is fordblks.
+    func expectTablePartitionsArenas(_ result: GlibcHeapResult, _ mallinfo: [String: Any]) {
+        let inArenas = result.table.allocations.filter { Int($0.arena) < result.arenas.count }
+        let usedBytes = inArenas.filter(\.isUsed).reduce(UInt64(0)) { $0 + $1.blockSize }
+        let freeBytes = inArenas.filter { !$0.isUsed }.reduce(UInt64(0)) { $0 + $1.blockSize }
+        let internalBytes = result.arenas.reduce(UInt64(0)) { $0 + $1.internalBytes }
+        #expect(Int(usedBytes + result.free.tcacheBytes + internalBytes) == number(mallinfo, "uordblks"))
+        #expect(Int(freeBytes - result.free.tcacheBytes + result.free.topBytes) == number(mallinfo, "fordblks"))
+    }
+
     func sizes(_ truth: [String: Any]) -> [[String: Any]] { truth["sizes"] as? [[String: Any]] ?? [] }
     func number(_ object: [String: Any], _ key: String) -> Int? { (object[key] as? NSNumber)?.intValue }
 
@@ -51,6 +63,7 @@ struct GlibcHeapOnSampleCoresTests {
         #expect(Int(result.mallinfo.uordblks) == number(truth, "uordblks"))
         #expect(Int(result.mallinfo.fordblks) == number(truth, "fordblks"))
         #expect(Int(result.mallinfo.ordblks) == number(truth, "ordblks"))
+        expectTablePartitionsArenas(result, truth)
     }
 
     @Test func mallocsizesFreeListsMatchWhereTheProgramPutThem() throws {
@@ -82,6 +95,7 @@ struct GlibcHeapOnSampleCoresTests {
         }
         // The arenas' system_mem fields agree with the heap extents the walk measured.
         #expect(result.arenas.allSatisfy { $0.measuredSystemBytes == $0.systemMem })
+        expectTablePartitionsArenas(result, truth)
         #expect(result.arenas.count == number(sample.truth, "arenas"))
     }
 
