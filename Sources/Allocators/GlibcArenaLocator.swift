@@ -80,7 +80,8 @@ struct GlibcArenaLocator {
 
     /// `main_arena`: the known address when the caller has it (from symbols), else a scan of
     /// libc's writable data (any writable file-backed data when no libc is mapped, as in a
-    /// static executable) for a malloc_state whose `next` list closes on itself.
+    /// static executable) for a malloc_state whose `next` list closes on itself. When only a
+    /// thread arena can be found (main_arena itself corrupt), that arena is returned.
     func findMainArena(knownAddress: UInt64?) -> (fields: GlibcArenaFields, method: String)? {
         if let knownAddress, let fields = arena(at: knownAddress) {
             return (fields, "main_arena symbol")
@@ -100,7 +101,9 @@ struct GlibcArenaLocator {
                                      (writableData, "main_arena found by shape in writable data"),
                                      (anonymous, "main_arena found through the arena list in anonymous memory")] {
             for region in candidates {
-                if let fields = scanForArena(region) { return (mainArena(inRingOf: fields) ?? fields, method) }
+                guard let fields = scanForArena(region) else { continue }
+                if let main = mainArena(inRingOf: fields) { return (main, method) }
+                return (fields, "thread arena found by shape; main_arena not reached through the arena list")
             }
         }
         return nil
@@ -137,7 +140,7 @@ struct GlibcArenaLocator {
             if next != 0, next % 8 == 0,
                unsorted == GlibcLayout.bin(1, of: address) || (unsorted != 0 && unsorted % GlibcLayout.alignment == 0),
                Self.emptyBinCount(bytes, at: offset, address: address) >= 32,
-               let fields = arena(at: address), closesChain(from: fields) {
+               let fields = arena(at: address), closesChain(from: fields) || isThreadArena(address) {
                 return fields
             }
             offset += 8

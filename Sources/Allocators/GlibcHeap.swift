@@ -33,17 +33,25 @@ private struct Walker {
         let locator = GlibcArenaLocator(memory: memory, regions: regions)
         var method = "no main_arena found"
         var fields: [GlibcArenaFields] = []
+        var hasMain = false
         if let (main, how) = locator.findMainArena(knownAddress: knownMainArena) {
             method = how
             if let knownMainArena, main.address != knownMainArena {
                 warnings.append("main_arena symbol \(hex(knownMainArena)) does not hold an arena")
             }
             fields = locator.arenaChain(from: main, warnings: &warnings)
+            if let mainIndex = fields.firstIndex(where: { !locator.isThreadArena($0.address) }) {
+                fields = Array(fields[mainIndex...] + fields[..<mainIndex])
+                hasMain = true
+            } else {
+                warnings.append("main_arena is not reachable through the arena list; the brk heap is not walked")
+            }
         } else {
             warnings.append("no glibc main_arena found (not a glibc malloc process, or libc data not in the core); only mmapped chunks are listed")
         }
         var arenas = fields.enumerated().map { index, arena in
-            GlibcArena(address: arena.address, isMain: index == 0, heaps: heaps(of: arena, isMain: index == 0, locator: locator),
+            let isMain = hasMain && index == 0
+            return GlibcArena(address: arena.address, isMain: isMain, heaps: heaps(of: arena, isMain: isMain, locator: locator),
                        top: arena.top, topSize: 0, systemMem: arena.systemMem, measuredSystemBytes: 0,
                        fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0, binnedBytes: 0,
                        walkedFreeChunks: 0, internalBytes: 0)

@@ -1,4 +1,5 @@
 import Allocators
+import ELFCore
 import Testing
 
 /// How arenas are found: a thread arena through the `next` ring and its heap_info, and
@@ -44,5 +45,20 @@ struct GlibcArenaDiscoveryTests {
         let result = try heap.walk()
         #expect(result.table.method == "main_arena found through the arena list in anonymous memory")
         #expect(result.table.allocations.count == 3)
+    }
+
+    /// A smashed main_arena (a bin link no arena can hold) loses the brk heap, not the thread
+    /// arena: it is still found by its heap_info and walked, with warnings naming the break.
+    @Test func corruptMainArenaStillLeavesThreadArenasWalked() throws {
+        var heap = Heap()
+        heap.withThreadArena = true
+        heap.arenaOverrides[14] = 0x1234_5671
+        let result = try heap.walk()
+        #expect(result.table.method == "thread arena found by shape; main_arena not reached through the arena list")
+        #expect(result.arenas.map(\.address) == [Heap.threadArena])
+        #expect(result.arenas.allSatisfy { !$0.isMain })
+        #expect(result.table.allocations.map(\.address) == [Heap.threadChunk + 16])
+        #expect(result.warnings.contains { $0.contains("links to \(hex(Heap.arena))") }, "\(result.warnings)")
+        #expect(result.warnings.contains { $0.contains("brk heap is not walked") }, "\(result.warnings)")
     }
 }
