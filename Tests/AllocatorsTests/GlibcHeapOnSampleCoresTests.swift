@@ -151,6 +151,22 @@ struct GlibcHeapOnSampleCoresTests {
         }
     }
 
+    @Test func bigallocBlocksAreUsedChunksOfTheirSize() throws {
+        let sample = try SampleCores.core("bigalloc")
+        let result = try walk(sample)
+        #expect(result.warnings.isEmpty, "\(result.warnings)")
+        for size in sizes(sample.truth) {
+            let chunk = UInt64(try #require(number(size, "chunk_size")))
+            let addresses = (size["addresses"] as? [Any] ?? []).compactMap(truthAddress)
+            #expect(addresses.count == number(size, "count"))
+            for address in addresses {
+                let allocation = try #require(result.table.allocation(containing: address))
+                #expect(allocation.address == address && allocation.isUsed && allocation.blockSize == chunk)
+            }
+            #expect(result.table.allocations.filter { $0.isUsed && $0.blockSize == chunk }.count == addresses.count)
+        }
+    }
+
     @Test func kernelCoreOfMallocsizesGivesTheSameMallinfo() throws {
         let sample: SampleCore
         do {
