@@ -58,20 +58,25 @@ private struct Walker {
         }
 
         let mmapped = findMmappedChunks(arenas: arenas)
-        var allocations = walkChunks(arenas: &arenas, mmapped: mmapped, mmappedIndex: Int32(arenas.count))
-
         var lists = GlibcFreeLists(memory: memory, heaps: arenas.flatMap { $0.heaps.map { ($0.start, $0.end) } })
         let firstChunks = Set(arenas.flatMap { $0.heaps.map(\.firstChunk) })
         let tcaches = lists.findTcaches(threads: core.threads, heapFirstChunks: firstChunks)
         let safeLinking = decideSafeLinking(lists: lists, fields: fields, tcaches: tcaches.map(\.address))
         lists.protected = safeLinking ?? true
+        // A tcache that opens its heap (the usual place) is skipped by the walk, so no
+        // multi-million-entry table has to be compacted to take it out afterwards.
+        let tcacheChunks = Set(tcaches.map { $0.address - GlibcLayout.chunkHeader })
+        let leadingTcaches = tcacheChunks.intersection(firstChunks)
+        var allocations = walkChunks(arenas: &arenas, mmapped: mmapped, mmappedIndex: Int32(arenas.count),
+                                     skipping: leadingTcaches)
 
         var cached: [UInt64] = []
         var free = GlibcFreeSummary()
         let tcacheSummaries = walkTcaches(tcaches, lists: lists, free: &free, cached: &cached)
         walkArenaLists(fields, lists: lists, arenas: &arenas, free: &free, cached: &cached)
         markCachedChunksFree(cached, in: &allocations)
-        removeTcacheStructs(tcaches.map(\.address), from: &allocations, arenas: &arenas)
+        removeTcacheStructs(tcaches.map(\.address).filter { !leadingTcaches.contains($0 - GlibcLayout.chunkHeader) },
+                            from: &allocations, arenas: &arenas)
         for arena in arenas where arena.topSize > 0 {
             free.topChunks += 1
             free.topBytes += arena.topSize
@@ -180,8 +185,9 @@ private struct Walker {
     }
 
     /// Walks every heap and lists every mmapped chunk, in address order, into one array.
+    /// `skipping`: first chunks (tcache_perthread_structs) counted as internal bytes, not listed.
     private mutating func walkChunks(arenas: inout [GlibcArena], mmapped: [(chunk: UInt64, size: UInt64)],
-                                     mmappedIndex: Int32) -> [Allocation] {
+                                     mmappedIndex: Int32, skipping: Set<UInt64>) -> [Allocation] {
         var jobs: [(start: UInt64, job: Job)] = []
         var capacity = mmapped.count
         for (arenaIndex, arena) in arenas.enumerated() {
@@ -211,7 +217,8 @@ private struct Walker {
                         localWarnings.append("heap \(hex(heap.start)) of arena \(hex(arenas[arenaIndex].address)) is not in the core; skipped")
                         continue
                     }
-                    let outcome = GlibcChunkWalk.walk(bytes: view, base: heap.start, first: heap.firstChunk, top: top,
+                    let skipped = skipping.contains(heap.firstChunk) ? GlibcLayout.tcacheChunkSize : 0
+                    let outcome = GlibcChunkWalk.walk(bytes: view, base: heap.start, first: heap.firstChunk + skipped, top: top,
                                                       limit: heap.end, arena: Int32(arenaIndex),
                                                       output: output, count: &count)
                     if let problem = outcome.problem {
@@ -222,7 +229,7 @@ private struct Walker {
                     arenas[arenaIndex].heaps[heapIndex].walkedEnd = outcome.end
                     if let topSize = outcome.topSize { arenas[arenaIndex].topSize = topSize }
                     arenas[arenaIndex].walkedFreeChunks += outcome.freeChunks
-                    arenas[arenaIndex].internalBytes += (heap.firstChunk - heap.start) + outcome.fencepostBytes
+                    arenas[arenaIndex].internalBytes += (heap.firstChunk - heap.start) + skipped + outcome.fencepostBytes
                     if !heap.holdsTop && outcome.problem == nil && outcome.end <= heap.end {
                         // The zero-size header that ends a heap glibc moved on from, and any slack after it.
                         arenas[arenaIndex].internalBytes += heap.end - outcome.end
