@@ -1,6 +1,7 @@
 import Allocators
 import ELFCore
 import Testing
+import TestFixtures
 
 /// How arenas are found: a thread arena through the `next` ring and its heap_info, and
 /// main_arena even when libc's data is not labelled as libc's.
@@ -60,5 +61,41 @@ struct GlibcArenaDiscoveryTests {
         #expect(result.table.allocations.map(\.address) == [Heap.threadChunk + 16])
         #expect(result.warnings.contains { $0.contains("links to \(hex(Heap.arena))") }, "\(result.warnings)")
         #expect(result.warnings.contains { $0.contains("brk heap is not walked") }, "\(result.warnings)")
+    }
+
+    /// A thread's TLS points at its tcache_perthread_struct in the middle of the heap (as when
+    /// threads share an arena): the struct is malloc's, not an allocation, and the chunk in its
+    /// bin 0 is free although the heap walk sees it in use.
+    @Test func tcacheFoundThroughThreadPointerMidHeap() throws {
+        var heap = Heap()
+        heap.words = [UInt64](repeating: 0, count: heap.words.count)
+        let cachedChunk = Heap.heap
+        let tcacheChunk = Heap.heap + 0x20
+        let usedChunk = tcacheChunk + 0x290
+        let top = usedChunk + 0x30
+        heap.setSize(cachedChunk, 0x21)
+        heap.setSize(tcacheChunk, 0x291)
+        heap.setSize(usedChunk, 0x31)
+        heap.setSize(top, (Heap.heapSize - (top - Heap.heap)) | 1)
+        let tcache = tcacheChunk + 16
+        heap.set(tcache, 1)                                   // counts[0] = 1
+        heap.set(tcache + 128, cachedChunk + 16)              // entries[0]
+        heap.set(cachedChunk + 16, (cachedChunk + 16) >> 12)  // safe-linked end of list
+        heap.arenaOverrides[12] = top
+        let tls: UInt64 = 0x7f20_0000_0000
+        var tlsWords = [UInt64](repeating: 0, count: 512)
+        tlsWords[500] = tcache
+        heap.extraSegments = [.init(address: tls, contents: words64(tlsWords))]
+        heap.threads = [.init(tid: 77, stackPointer: tls + 0x100, fsBase: tls + 0x1000)]
+
+        let result = try heap.walk()
+        #expect(result.warnings.isEmpty, "\(result.warnings)")
+        #expect(result.tcaches.map(\.address) == [tcache])
+        #expect(result.tcaches.first?.threadID == 77 && result.tcaches.first?.chunks == 1)
+        #expect(result.table.allocations.map(\.address) == [cachedChunk + 16, usedChunk + 16])
+        #expect(result.table.allocations.map(\.isUsed) == [false, true])
+        #expect(result.arenas.first?.internalBytes == 0x290)
+        #expect(result.safeLinking == true)
+        #expect(result.free.tcacheChunks == 1 && result.free.tcacheBytes == 0x20)
     }
 }
