@@ -54,7 +54,7 @@ private struct Walker {
             return GlibcArena(address: arena.address, isMain: isMain, heaps: heaps(of: arena, isMain: isMain, locator: locator),
                        top: arena.top, topSize: 0, systemMem: arena.systemMem, measuredSystemBytes: 0,
                        fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0, binnedBytes: 0,
-                       walkedFreeChunks: 0, internalBytes: 0)
+                       walkedFreeChunks: 0, walkedFreeBytes: 0, internalBytes: 0)
         }
 
         let mmapped = findMmappedChunks(arenas: arenas)
@@ -139,8 +139,8 @@ private struct Walker {
             let (unsorted, small, large) = lists.walkBins(arena: arena.address, warnings: &warnings)
             arenas[index].binnedChunks = unsorted.chunks + small.chunks + large.chunks
             arenas[index].binnedBytes = unsorted.bytes + small.bytes + large.bytes
-            if arenas[index].binnedChunks != arenas[index].walkedFreeChunks {
-                warnings.append("arena \(hex(arena.address)): the heap walk found \(arenas[index].walkedFreeChunks) free chunks but its bins hold \(arenas[index].binnedChunks)")
+            if arenas[index].binnedChunks != arenas[index].walkedFreeChunks || arenas[index].binnedBytes != arenas[index].walkedFreeBytes {
+                warnings.append("arena \(hex(arena.address)): the heap walk found \(arenas[index].walkedFreeChunks) free chunks (\(arenas[index].walkedFreeBytes) bytes) but its bins hold \(arenas[index].binnedChunks) (\(arenas[index].binnedBytes) bytes)")
             }
             free.fastbinChunks += arenas[index].fastbinChunks
             free.fastbinBytes += arenas[index].fastbinBytes
@@ -229,6 +229,7 @@ private struct Walker {
                     arenas[arenaIndex].heaps[heapIndex].walkedEnd = outcome.end
                     if let topSize = outcome.topSize { arenas[arenaIndex].topSize = topSize }
                     arenas[arenaIndex].walkedFreeChunks += outcome.freeChunks
+                    arenas[arenaIndex].walkedFreeBytes += outcome.freeBytes
                     arenas[arenaIndex].internalBytes += (heap.firstChunk - heap.start) + skipped + outcome.fencepostBytes
                     if !heap.holdsTop && outcome.problem == nil && outcome.end <= heap.end {
                         // The zero-size header that ends a heap glibc moved on from, and any slack after it.

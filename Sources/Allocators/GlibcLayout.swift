@@ -9,7 +9,6 @@ enum GlibcLayout {
     static let minChunk: UInt64 = 32
     static let prevInUse: UInt64 = 0x1
     static let isMmapped: UInt64 = 0x2
-    static let nonMainArena: UInt64 = 0x4
     static let flagBits: UInt64 = 0x7
 
     // struct malloc_state: mutex (int), flags (int), have_fastchunks (int, padded to 16),
