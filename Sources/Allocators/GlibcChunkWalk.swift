@@ -96,6 +96,24 @@ enum GlibcChunkWalk {
         return outcome
     }
 
+    /// The top chunk of a brk heap found without its arena: chunks walked by size from `first`
+    /// (each at least MINSIZE, aligned, not mmapped) must end exactly at the end of `bytes`,
+    /// the last one with PREV_INUSE set as top always has. Nil when they do not.
+    static func topByWalking(bytes: UnsafeRawBufferPointer, base: UInt64, first: UInt64) -> UInt64? {
+        guard first >= base, first - base <= UInt64(bytes.count) else { return nil }
+        var offset = Int(first - base)
+        let end = bytes.count
+        while offset + 16 <= end {
+            let field = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+            let size = Int(truncatingIfNeeded: field & ~GlibcLayout.flagBits)
+            guard size >= Int(GlibcLayout.minChunk), size & 15 == 0, field & GlibcLayout.isMmapped == 0,
+                  size <= end - offset else { return nil }
+            if size == end - offset { return field & GlibcLayout.prevInUse != 0 ? base + UInt64(offset) : nil }
+            offset += size
+        }
+        return nil
+    }
+
     /// glibc-mmapped chunks in an anonymous range: at a page start, prev_size 0 and a size that
     /// is a page multiple with exactly IS_MMAPPED set. Every page start is tried, because the
     /// kernel merges a chunk's mapping with neighbouring anonymous mappings of the program;

@@ -43,11 +43,11 @@ private struct Walker {
             if let mainIndex = fields.firstIndex(where: { !locator.isThreadArena($0.address) }) {
                 fields = Array(fields[mainIndex...] + fields[..<mainIndex])
                 hasMain = true
-            } else {
-                warnings.append("main_arena is not reachable through the arena list; the brk heap is not walked")
             }
-        } else {
-            warnings.append("no glibc main_arena found (not a glibc malloc process, or libc data not in the core); only mmapped chunks are listed")
+        }
+        if !hasMain {
+            let known = Set(fields.map(\.address))
+            fields += locator.threadArenasByHeapInfo().filter { !known.contains($0.address) }
         }
         var arenas = fields.enumerated().map { index, arena in
             let isMain = hasMain && index == 0
@@ -55,6 +55,20 @@ private struct Walker {
                        top: arena.top, topSize: 0, systemMem: arena.systemMem, measuredSystemBytes: 0,
                        fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0, binnedBytes: 0,
                        walkedFreeChunks: 0, walkedFreeBytes: 0, internalBytes: 0)
+        }
+        if !hasMain {
+            // The brk heap without its arena: found by its chunks alone. Listed last (it has no
+            // malloc_state among `fields`), as main_arena at address 0.
+            let owned = arenas.flatMap { $0.heaps.map { $0.start..<($0.start + GlibcLayout.heapMaxSize) } }
+            if let (heap, top) = locator.brkHeapByWalking(outside: owned) {
+                arenas.append(GlibcArena(address: 0, isMain: true, heaps: [heap], top: top, topSize: 0, systemMem: 0,
+                                         measuredSystemBytes: 0, fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0,
+                                         binnedBytes: 0, walkedFreeChunks: 0, walkedFreeBytes: 0, internalBytes: 0))
+                method += "; brk heap found by walking its chunks"
+                warnings.append("main_arena not found: the brk heap \(hex(heap.start))-\(hex(heap.end)) was walked from its start; its fastbin chunks count as used")
+            } else {
+                warnings.append("no glibc main_arena or brk heap found (not a glibc malloc process, or libc data not in the core)")
+            }
         }
 
         let mmapped = findMmappedChunks(arenas: arenas)
@@ -84,13 +98,15 @@ private struct Walker {
 
         let mmappedBytes = mmapped.reduce(0) { $0 + $1.size }
         let mallinfo = computeMallinfo(arenas: arenas, mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes)
-        var names = arenas.map { ($0.isMain ? "main_arena " : "arena ") + hex($0.address) }
+        var names = arenas.map { arena in
+            arena.address == 0 ? "brk heap (main_arena not found)" : (arena.isMain ? "main_arena " : "arena ") + hex(arena.address)
+        }
         names.append("mmapped chunks")
         // main_arena (in libc's data) is allocator state too: its top and bin pointers must not
         // count as references to the allocations next to those chunks.
         let managed = arenas.flatMap { $0.heaps.map { $0.start..<$0.end } }
             + mmapped.map { $0.chunk..<($0.chunk + $0.size) }
-            + arenas.filter(\.isMain).map { $0.address..<($0.address + GlibcLayout.stateSize) }
+            + arenas.filter { $0.isMain && $0.address != 0 }.map { $0.address..<($0.address + GlibcLayout.stateSize) }
         let allocator = GlibcVersion.find(in: regions).map { "glibc \($0)" } ?? "glibc"
         let table = AllocationTable(allocator: allocator, method: method, arenas: names,
                                     allocations: allocations, warnings: warnings, managedRanges: managed)
@@ -241,7 +257,7 @@ private struct Walker {
             }
         }
         warnings += localWarnings
-        for arena in arenas where !arena.heaps.isEmpty && arena.measuredSystemBytes != arena.systemMem {
+        for arena in arenas where arena.address != 0 && !arena.heaps.isEmpty && arena.measuredSystemBytes != arena.systemMem {
             warnings.append("arena \(hex(arena.address)): heaps span \(arena.measuredSystemBytes) bytes but system_mem says \(arena.systemMem)")
         }
         return allocations

@@ -48,19 +48,31 @@ struct GlibcArenaDiscoveryTests {
         #expect(result.table.allocations.count == 3)
     }
 
-    /// A smashed main_arena (a bin link no arena can hold) loses the brk heap, not the thread
-    /// arena: it is still found by its heap_info and walked, with warnings naming the break.
-    @Test func corruptMainArenaStillLeavesThreadArenasWalked() throws {
+    /// A smashed main_arena (a bin link no arena can hold) loses neither heap: the thread arena
+    /// is found by its heap_info, the brk heap by its chunks alone, with warnings naming both.
+    @Test func corruptMainArenaStillLeavesEveryHeapWalked() throws {
         var heap = Heap()
         heap.withThreadArena = true
         heap.arenaOverrides[14] = 0x1234_5671
         let result = try heap.walk()
-        #expect(result.table.method == "thread arena found by shape; main_arena not reached through the arena list")
-        #expect(result.arenas.map(\.address) == [Heap.threadArena])
-        #expect(result.arenas.allSatisfy { !$0.isMain })
-        #expect(result.table.allocations.map(\.address) == [Heap.threadChunk + 16])
+        #expect(result.table.method == "thread arena found by shape; main_arena not reached through the arena list; brk heap found by walking its chunks")
+        #expect(result.arenas.map(\.address) == [Heap.threadArena, 0])
+        #expect(result.arenas.map(\.isMain) == [false, true])
+        #expect(result.arenas.last?.topSize == Heap.heapSize - (Heap.top - Heap.heap))
+        #expect(result.table.allocations.map(\.address) == Heap.chunks.map { $0 + 16 } + [Heap.threadChunk + 16])
+        #expect(result.table.arenas == ["arena \(hex(Heap.threadArena))", "brk heap (main_arena not found)", "mmapped chunks"])
         #expect(result.warnings.contains { $0.contains("links to \(hex(Heap.arena))") }, "\(result.warnings)")
-        #expect(result.warnings.contains { $0.contains("brk heap is not walked") }, "\(result.warnings)")
+        #expect(result.warnings.contains { $0.contains("brk heap \(hex(Heap.heap))") }, "\(result.warnings)")
+    }
+
+    @Test func brkHeapIsFoundByItsChunksWhenNoArenaIs() throws {
+        var heap = Heap()
+        heap.arenaOverrides[14] = 0x1234_5671
+        let result = try heap.walk()
+        #expect(result.table.method == "no main_arena found; brk heap found by walking its chunks")
+        #expect(result.table.allocations.map(\.address) == Heap.chunks.map { $0 + 16 })
+        #expect(result.table.allocations.allSatisfy { $0.isUsed })
+        #expect(result.mallinfo.keepcost == Heap.heapSize - (Heap.top - Heap.heap))
     }
 
     /// A thread's TLS points at its tcache_perthread_struct in the middle of the heap (as when
