@@ -9,6 +9,12 @@ public struct JemallocDetection: Sendable, Equatable {
     /// Address ranges of the module holding jemalloc (library or executable), to search first.
     public let moduleRanges: [ClosedRange<UInt64>]
 
+    public init(version: String?, libraryPath: String?, moduleRanges: [ClosedRange<UInt64>]) {
+        self.version = version
+        self.libraryPath = libraryPath
+        self.moduleRanges = moduleRanges
+    }
+
     /// "jemalloc 5.3.0" (major.minor.patch only), or "jemalloc (version unknown)".
     public var allocatorName: String {
         guard let version else { return "jemalloc (version unknown)" }
@@ -44,12 +50,11 @@ public struct JemallocDetection: Sendable, Equatable {
         let banner = Array("___ Begin jemalloc statistics ___".utf8)
         var byPath: [String: [FileMapping]] = [:]
         for mapping in core.fileMappings { byPath[mapping.path, default: []].append(mapping) }
-        for (path, mappings) in byPath.sorted(by: { $0.key < $1.key }) {
+        for (_, mappings) in byPath.sorted(by: { $0.key < $1.key }) {
             for mapping in mappings {
                 for segment in memory.segments where segment.start < mapping.end && segment.end > mapping.start
                     && !segment.permissions.contains(.write) && segment.presentSize > 0 {
                     guard ByteSearch.firstIndex(of: banner, in: segment.bytes) != nil else { continue }
-                    _ = path
                     let version = VersionString.find(in: segment.bytes)
                     return JemallocDetection(version: version, libraryPath: nil, moduleRanges: moduleRanges(mappings))
                 }
