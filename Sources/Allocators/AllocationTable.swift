@@ -43,7 +43,9 @@ public struct AllocationTable: Sendable {
         self.allocator = allocator
         self.method = method
         self.arenas = arenas
-        self.allocations = allocations.sorted { $0.address < $1.address }
+        // Walkers usually produce address order already; checking is O(n), sorting is not.
+        let isSorted = zip(allocations, allocations.dropFirst()).allSatisfy { $0.address <= $1.address }
+        self.allocations = isSorted ? allocations : allocations.sorted { $0.address < $1.address }
         self.warnings = warnings
         self.managedRanges = managedRanges.sorted { $0.lowerBound < $1.lowerBound }
     }

@@ -1,4 +1,22 @@
 import Allocators
+import ELFCore
+
+extension HeapCommand {
+    /// `heap` on a jemalloc process: its own statistics instead of glibc's arenas.
+    func showJemalloc(core: CoreFile, detection: JemallocDetection, query: UInt64?) throws {
+        let heap: JemallocHeap
+        do {
+            heap = try JemallocHeap.read(core: core, detection: detection)
+        } catch let error as JemallocError {
+            throw CLIError(path: options.core, message: error.description)
+        }
+        let report = heap.report(memory: core.addressSpace, address: query)
+        switch options.format {
+        case .json: try printJSON(report)
+        case .text: print(renderJemallocHeap(report, top: top))
+        }
+    }
+}
 
 /// Text rendering of a jemalloc heap report, laid out like jemalloc's `malloc_stats_print`:
 /// the summary line, bins by bytes (which bin holds too many regions?), large classes, caches.
@@ -7,6 +25,15 @@ func renderJemallocHeap(_ report: JemallocHeapReport, top: Int = 0) -> String {
     out.append("allocator  \(report.allocator)" + (report.version.map { " (\($0))" } ?? ""))
     if let library = report.library { out.append("library    \(library)") }
     out.append("method     \(report.method)")
+    if let lookup = report.lookup {
+        out.append("")
+        if let start = lookup.address {
+            out.append("\(lookup.query) is at offset \(lookup.offset ?? 0) in the \((lookup.used ?? false) ? "used" : "free") region \(start)"
+                       + " (\(lookup.size ?? 0) B, \(lookup.kind ?? "?"), arena \(lookup.arena.map(String.init) ?? "?"))")
+        } else {
+            out.append("\(lookup.query) is in no jemalloc region")
+        }
+    }
     let totals = report.totals
     out.append("")
     out.append("Allocated: \(totals.allocated), active: \(totals.active), metadata (estimate): \(totals.metadataEstimate), resident in core: \(totals.residentInCore), mapped: \(totals.mapped), retained: \(totals.retained)")
@@ -63,8 +90,4 @@ func renderJemallocHeap(_ report: JemallocHeapReport, top: Int = 0) -> String {
         for warning in report.warnings { out.append("  \(warning)") }
     }
     return out.joined(separator: "\n")
-}
-
-private func percent(_ value: Double) -> String {
-    String(Int((value * 100).rounded())) + "%"
 }

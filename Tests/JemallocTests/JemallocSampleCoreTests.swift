@@ -1,6 +1,7 @@
 import Allocators
 import ELFCore
 import Foundation
+import Regions
 import Testing
 import TestFixtures
 
@@ -102,7 +103,7 @@ struct JemallocSampleCoreTests {
         #expect(try JemallocHeap.read(core: core) == nil)
     }
 
-    @Test func heapCommandPrintsTheBinsAsJSONAndRefusesGlibc() throws {
+    @Test func heapCommandPrintsJemallocBinsAndLeavesGlibcToItsWalker() throws {
         let (sample, truth, _, _, _) = try load()
         let json = try HeapscanProcess.json(["heap", sample.path])
         let rows = json["bins"] as? [[String: Any]] ?? []
@@ -112,12 +113,21 @@ struct JemallocSampleCoreTests {
                                                         slabs: JemallocTruth.int(row["slabs"])!)
         }
         #expect(bins == truth.merged.bins)
-        let text = try HeapscanProcess.run(["heap", sample.path, "--top", "3"])
+        let first = try #require(truth.planted.first?.firstLive.first)
+        let text = try HeapscanProcess.run(["heap", sample.path, "--top", "3", "--address", hex(first + 5)])
         #expect(text.status == 0)
         #expect(text.stdout.contains("bins (7 in use, by bytes, top 3)"))
+        #expect(text.stdout.contains("\(hex(first + 5)) is at offset 5 in the used region \(hex(first)) (32 B, small"))
 
         let glibc = try HeapscanProcess.run(["heap", try SampleCores.core("magic").path])
-        #expect(glibc.status == 1 && !glibc.crashed)
-        #expect(glibc.stderr.contains("no jemalloc heap found"))
+        #expect(glibc.status == 0 && !glibc.crashed)
+        #expect(glibc.stdout.hasPrefix("allocator  glibc"))
+    }
+
+    @Test func leakAnalysisUsesTheJemallocTable() throws {
+        let (_, _, core, heap, _) = try load()
+        let table = ProcessAllocator.allocationTable(core: core, regions: RegionMap(core: core))
+        #expect(table.allocator == "jemalloc 5.3.0")
+        #expect(table.allocations == heap.allocationTable().allocations)
     }
 }

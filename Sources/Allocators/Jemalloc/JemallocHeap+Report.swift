@@ -9,7 +9,7 @@ extension JemallocHeap {
     }
 
     /// Per-bin and per-class statistics, totals and thread caches, as jemalloc would print them.
-    public func report(memory: AddressSpace) -> JemallocHeapReport {
+    public func report(memory: AddressSpace, address query: UInt64? = nil) -> JemallocHeapReport {
         struct Key: Hashable { let arena: Int; let sizeIndex: Int }
         var regions: [Key: Int] = [:]
         var slabs: [Key: Int] = [:]
@@ -124,7 +124,34 @@ extension JemallocHeap {
         return JemallocHeapReport(
             allocator: detection.allocatorName, version: detection.version, library: detection.libraryPath,
             method: method, pageSize: classes.pageSize, extentMapRoot: hex(root), bins: mergedBins, large: mergedLarge,
-            arenas: arenas, totals: totals, threadCaches: threadCaches, consistency: consistency, warnings: warnings)
+            arenas: arenas, totals: totals, threadCaches: threadCaches, consistency: consistency, warnings: warnings,
+            lookup: query.map(lookup))
+    }
+
+    /// The slab region or large allocation containing `query`.
+    func lookup(_ query: UInt64) -> JemallocHeapReport.Lookup {
+        var result = JemallocHeapReport.Lookup(query: hex(query))
+        guard let index = extents.extentIndex(containing: query), extents[index].state == .active,
+              let sizeClass = classes[extents[index].sizeIndex] else { return result }
+        let extent = extents[index]
+        var start = extent.address
+        var used = !cachedPointers.contains(start)
+        if extent.isSlab {
+            guard query >= extent.address else { return result }
+            let region = Int((query - extent.address) / sizeClass.size)
+            guard region < sizeClass.regionsPerSlab else { return result }
+            start = extent.address + UInt64(region) * sizeClass.size
+            used = !extent.isRegionFree(region) && !cachedPointers.contains(start)
+        } else if query < start || query >= start + sizeClass.size {
+            return result
+        }
+        result.address = hex(start)
+        result.offset = query - start
+        result.size = sizeClass.size
+        result.used = used
+        result.kind = extent.isSlab ? "small" : "large"
+        result.arena = extent.arena
+        return result
     }
 
     var method: String {

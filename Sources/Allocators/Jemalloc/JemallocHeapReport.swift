@@ -84,6 +84,20 @@ public struct JemallocHeapReport: Codable, Sendable {
         public var bins: [CacheBin]
     }
 
+    /// Where an address asked about (`heap --address`) falls.
+    public struct Lookup: Codable, Sendable {
+        public var query: String
+        /// Start of the region or large allocation containing it, nil when none does.
+        public var address: String?
+        public var offset: UInt64?
+        public var size: UInt64?
+        /// Used by the program; false when free in its slab or held in a thread cache.
+        public var used: Bool?
+        /// "small" (a slab region) or "large".
+        public var kind: String?
+        public var arena: Int?
+    }
+
     public var allocator: String
     public var version: String?
     public var library: String?
@@ -99,4 +113,5 @@ public struct JemallocHeapReport: Codable, Sendable {
     public var threadCaches: [ThreadCache]
     public var consistency: JemallocConsistency
     public var warnings: [String]
+    public var lookup: Lookup?
 }

@@ -27,11 +27,32 @@ struct ThreadCacheSearch {
     /// How far below the thread pointer to look: the static TLS of every module loaded at start.
     static let window: UInt64 = 64 << 10
 
+    /// jemalloc's TSD is at the same offset below every thread's pointer (static TLS), so the
+    /// offset most threads agree on picks each thread's own cache; another thread's TLS can lie
+    /// in the window too when its stack mapping ends just below this thread's TLS.
     func find(threads: [ThreadState]) -> [JemallocThreadCache] {
-        threads.compactMap { thread in
-            guard let pointer = thread.threadPointer, pointer > Self.window else { return nil }
-            return find(threadPointer: pointer, thread: thread.tid)
+        let runs = threads.map { thread -> [Run] in
+            guard let pointer = thread.threadPointer, pointer > Self.window else { return [] }
+            return self.runs(below: pointer)
         }
+        var offsets: [UInt64: Int] = [:]
+        for (thread, found) in zip(threads, runs) {
+            if let nearest = found.max(by: { $0.address < $1.address }), let pointer = thread.threadPointer {
+                offsets[pointer - nearest.address, default: 0] += 1
+            }
+        }
+        let common = offsets.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+        return zip(threads, runs).compactMap { thread, found in
+            guard let pointer = thread.threadPointer else { return nil }
+            let chosen = found.first { pointer - $0.address == common } ?? found.max { $0.address < $1.address }
+            return chosen.map { cache(from: $0, thread: thread.tid) }
+        }
+    }
+
+    /// A run of chained cache bins.
+    struct Run {
+        let address: UInt64
+        let bins: [(head: UInt64, capacity: Int, count: Int)]
     }
 
     private struct RawBin {
@@ -56,41 +77,44 @@ struct ThreadCacheSearch {
         return bin
     }
 
-    func find(threadPointer: UInt64, thread: Int32) -> JemallocThreadCache? {
+    /// Every run of at least 8 chained bins in the window below `threadPointer`.
+    func runs(below threadPointer: UInt64) -> [Run] {
         let start = threadPointer - Self.window
-        guard let bytes = memory.read(start, count: Int(Self.window)) ?? readPresentSuffix(start, threadPointer) else { return nil }
-        return bytes.withUnsafeBytes { raw -> JemallocThreadCache? in
+        guard let bytes = memory.read(start, count: Int(Self.window)) ?? readPresentSuffix(start, threadPointer) else { return [] }
+        return bytes.withUnsafeBytes { raw -> [Run] in
             let origin = threadPointer - UInt64(raw.count)
-            var best: (offset: Int, length: Int)?
+            var runs: [Run] = []
             var offset = 0
             while offset + 24 <= raw.count {
-                var length = 0
+                var bins: [(head: UInt64, capacity: Int, count: Int)] = []
                 var cursor = offset
                 var previous: RawBin?
                 while let bin = rawBin(raw, cursor), previous.map({ $0.empty == bin.full }) ?? true {
-                    length += 1
+                    bins.append((bin.head, bin.capacity, bin.count))
                     previous = bin
                     cursor += 24
                 }
-                if length > (best?.length ?? 0) { best = (offset, length) }
-                offset += length > 1 ? 24 * length : 8
+                // A real tcache has every small class; shorter runs are coincidence.
+                if bins.count >= 8 { runs.append(Run(address: origin + UInt64(offset), bins: bins)) }
+                offset += bins.count > 1 ? 24 * bins.count : 8
             }
-            // A real tcache has every small class; shorter runs are coincidence.
-            guard let best, best.length >= 8 else { return nil }
-            var bins: [JemallocThreadCache.Bin] = []
-            for index in 0..<best.length {
-                let bin = rawBin(raw, best.offset + index * 24)!
-                var pointers: [UInt64] = []
-                if bin.count > 0, let stack = memory.read(bin.head, count: bin.count * 8) {
-                    pointers = stack.withUnsafeBytes { stackBytes in
-                        (0..<bin.count).map { UInt64(littleEndian: stackBytes.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
-                    }
-                }
-                bins.append(.init(sizeIndex: index, address: origin + UInt64(best.offset + index * 24),
-                                  capacity: bin.capacity, pointers: pointers))
-            }
-            return JemallocThreadCache(thread: thread, address: origin + UInt64(best.offset), bins: bins)
+            return runs
         }
+    }
+
+    private func cache(from run: Run, thread: Int32) -> JemallocThreadCache {
+        var bins: [JemallocThreadCache.Bin] = []
+        for (index, bin) in run.bins.enumerated() {
+            var pointers: [UInt64] = []
+            if bin.count > 0, let stack = memory.read(bin.head, count: bin.count * 8) {
+                pointers = stack.withUnsafeBytes { stackBytes in
+                    (0..<bin.count).map { UInt64(littleEndian: stackBytes.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
+                }
+            }
+            bins.append(.init(sizeIndex: index, address: run.address + UInt64(index * 24), capacity: bin.capacity,
+                              pointers: pointers))
+        }
+        return JemallocThreadCache(thread: thread, address: run.address, bins: bins)
     }
 
     /// The part of the window that is in the core, when its start is not (a small TLS mapping).
