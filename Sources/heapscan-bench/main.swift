@@ -1,1 +1,13 @@
-print("heapscan-bench: no benchmarks yet")
+// heapscan-bench jemalloc CORE…: times the jemalloc extent-map vote on each core.
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "jemalloc" {
+    for path in arguments.dropFirst() {
+        do {
+            try JemallocVoteBench.run(corePath: path)
+        } catch {
+            print("jemalloc-vote: \(path): \(error)")
+        }
+    }
+} else {
+    print("heapscan-bench: no benchmarks yet (heapscan-bench jemalloc CORE… times the jemalloc walker)")
+}

@@ -41,18 +41,7 @@ public struct JemallocHeap: Sendable {
         let classes = JemallocSizeClasses(lgPage: pageSize.trailingZeroBitCount)
         let memory = core.addressSpace
 
-        let location: ExtentMapLocation
-        do {
-            location = try ExtentMapSearch(memory: memory, sizeCount: classes.count)
-                .locate(preferredRanges: detection.moduleRanges)
-        } catch ExtentMapSearch.Failure.noLeaf(let candidates) {
-            throw JemallocError.extentMapNotFound("no extent-map leaf: none of \(candidates) candidate words agrees with an extent header")
-        } catch ExtentMapSearch.Failure.looksLikeVersion52(let agreeing, let agreeing52) {
-            throw JemallocError.unsupportedLayout("extent headers match the 5.1/5.2 layout (\(agreeing52) words) rather than 5.3 (\(agreeing))")
-        } catch ExtentMapSearch.Failure.noRoot(let leaf) {
-            throw JemallocError.extentMapNotFound("leaf \(hex(leaf)) won the vote but no root slot holds it")
-        }
-
+        let location = try locateExtentMap(memory: memory, classes: classes, detection: detection)
         let walk = ExtentMapWalk(memory: memory, classes: classes).walk(root: location.root)
         guard walk.consistency.isTrustworthy else {
             let c = walk.consistency
@@ -73,6 +62,28 @@ public struct JemallocHeap: Sendable {
         return JemallocHeap(detection: detection, classes: classes, root: location.root, extents: walk.extents,
                             threadCaches: caches, consistency: walk.consistency, leafAddresses: walk.leafAddresses,
                             voteCandidates: location.candidates, voteAgreeing: location.agreeing, warnings: warnings)
+    }
+
+    /// Finds the extent map's root by the vote: one pass over the core's writable memory.
+    /// Public so benchmarks can time the pass alone.
+    public static func extentMapRoot(core: CoreFile, detection: JemallocDetection) throws -> UInt64 {
+        let pageSize = core.auxVector?.pageSize.flatMap { $0.nonzeroBitCount == 1 ? $0 : nil } ?? 4096
+        return try locateExtentMap(memory: core.addressSpace, classes: JemallocSizeClasses(lgPage: pageSize.trailingZeroBitCount),
+                                   detection: detection).root
+    }
+
+    static func locateExtentMap(memory: AddressSpace, classes: JemallocSizeClasses,
+                                detection: JemallocDetection) throws -> ExtentMapLocation {
+        do {
+            return try ExtentMapSearch(memory: memory, sizeCount: classes.count)
+                .locate(preferredRanges: detection.moduleRanges)
+        } catch ExtentMapSearch.Failure.noLeaf(let candidates) {
+            throw JemallocError.extentMapNotFound("no extent-map leaf: none of \(candidates) candidate words agrees with an extent header")
+        } catch ExtentMapSearch.Failure.looksLikeVersion52(let agreeing, let agreeing52) {
+            throw JemallocError.unsupportedLayout("extent headers match the 5.1/5.2 layout (\(agreeing52) words) rather than 5.3 (\(agreeing))")
+        } catch ExtentMapSearch.Failure.noRoot(let leaf) {
+            throw JemallocError.extentMapNotFound("leaf \(hex(leaf)) won the vote but no root slot holds it")
+        }
     }
 
     /// True when `pointer` is the start of a region of class `sizeIndex` in an active extent.
