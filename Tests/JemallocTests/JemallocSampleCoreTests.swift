@@ -96,6 +96,32 @@ struct JemallocSampleCoreTests {
         #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound < $1.lowerBound })
     }
 
+    @Test func kernelWrittenCoreGivesTheSameBins() throws {
+        let sample = try SampleCores.core("jemalloc", kernel: true)
+        let truth = JemallocTruth(sample)
+        let core = try CoreFile(path: sample.path)
+        let report = try #require(try JemallocHeap.read(core: core)).report(memory: core.addressSpace)
+        #expect(Self.bins(report.bins) == truth.merged.bins)
+        #expect(Self.large(report.large) == truth.merged.large)
+        #expect(report.totals.allocated == truth.stat("allocated"))
+        #expect(Int(report.totals.cachedInThreads) == truth.merged.tcacheBytes)
+    }
+
+    @Test func staticBuildIsFoundByItsBannerAndVersion() throws {
+        let sample = try SampleCores.core("jemalloc-static")
+        let truth = JemallocTruth(sample)
+        let core = try CoreFile(path: sample.path)
+        #expect(!core.fileMappings.contains { $0.path.contains("libjemalloc") })
+        let heap = try #require(try JemallocHeap.read(core: core))
+        #expect(heap.detection.libraryPath == nil)
+        #expect(heap.detection.version == sample.truth["jemalloc_version"] as? String)
+        let report = heap.report(memory: core.addressSpace)
+        #expect(Self.bins(report.bins) == truth.merged.bins)
+        #expect(Self.large(report.large) == truth.merged.large)
+        #expect(report.totals.allocated == truth.stat("allocated"))
+        #expect(Int(report.totals.cachedInThreads) == truth.merged.tcacheBytes)
+    }
+
     @Test func glibcProcessIsNotMistakenForJemalloc() throws {
         let sample = try SampleCores.core("magic")
         let core = try CoreFile(path: sample.path)
