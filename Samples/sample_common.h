@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -105,16 +106,54 @@ static SAMPLE_UNUSED void out_text_list(char (*texts)[24], size_t n)
 /* ---- stack scrubbing --------------------------------------------------- */
 
 /*
- * Zeroes 256 KiB of stack below the caller.  malloc, snprintf & co. leave
+ * Zeroes 64 KiB of stack below the caller (thread stacks must be larger).  malloc, snprintf & co. leave
  * copies of pointers in their (now dead) frames; a conservative scanner that
  * reads the whole stack mapping would otherwise see leaked objects as
  * referenced.  explicit_bzero cannot be optimised away.
  */
 static SAMPLE_UNUSED __attribute__((noinline)) void scrub_stack(void)
 {
-    char buf[256 * 1024];
+    char buf[64 * 1024];
     explicit_bzero(buf, sizeof buf);
     __asm__ volatile("" : : "r"(buf) : "memory");
+}
+
+/* ---- keeping cores small ---------------------------------------------- */
+
+/*
+ * glibc reserves 64 MiB per non-main arena heap and maps the unused part
+ * PROT_NONE; gcore would write all of it as zeros (hundreds of MB with a
+ * few threads).  Mark every inaccessible ("---p") mapping MADV_DONTDUMP so
+ * neither gcore nor the kernel dumps it.  Reads /proc/self/maps with read(2)
+ * into a static buffer: no heap use.  Set HEAPSCAN_SAMPLE_DUMP_ALL=1 to skip.
+ */
+static SAMPLE_UNUSED void dontdump_inaccessible(void)
+{
+    static char maps[1 << 20];
+    const char *all = getenv("HEAPSCAN_SAMPLE_DUMP_ALL");
+    if (all && strcmp(all, "1") == 0)
+        return;
+    int fd = open("/proc/self/maps", O_RDONLY);
+    if (fd < 0)
+        return;
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof maps - 1 && (n = read(fd, maps + len, sizeof maps - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    maps[len] = '\0';
+    for (char *line = maps; *line;) {
+        char *eol = strchr(line, '\n');
+        if (eol)
+            *eol = '\0';
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && strcmp(perms, "---p") == 0)
+            madvise((void *)lo, hi - lo, MADV_DONTDUMP);
+        if (!eol)
+            break;
+        line = eol + 1;
+    }
 }
 
 /* ---- stopping ---------------------------------------------------------- */
@@ -127,6 +166,7 @@ static SAMPLE_UNUSED __attribute__((noinline)) void scrub_stack(void)
 static SAMPLE_UNUSED __attribute__((noreturn)) void finish_and_stop(void)
 {
     out_flush();
+    dontdump_inaccessible();
     scrub_stack();
     const char *a = getenv("HEAPSCAN_SAMPLE_ABORT");
     if (a && strcmp(a, "1") == 0)

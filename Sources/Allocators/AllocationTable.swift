@@ -33,13 +33,21 @@ public struct AllocationTable: Sendable {
     public let arenas: [String]
     public let allocations: [Allocation]
     public let warnings: [String]
+    /// Address ranges the allocator manages (heaps, slabs, extents, mmapped chunks), sorted,
+    /// half-open. Memory outside them is not allocator-owned: for reachability it is a root,
+    /// while stale words inside them (free chunks, top chunk) must never anchor anything.
+    public let managedRanges: [Range<UInt64>]
 
-    public init(allocator: String, method: String, arenas: [String], allocations: [Allocation], warnings: [String]) {
+    public init(allocator: String, method: String, arenas: [String], allocations: [Allocation], warnings: [String],
+                managedRanges: [Range<UInt64>] = []) {
         self.allocator = allocator
         self.method = method
         self.arenas = arenas
-        self.allocations = allocations.sorted { $0.address < $1.address }
+        // Walkers usually produce address order already; checking is O(n), sorting is not.
+        let isSorted = zip(allocations, allocations.dropFirst()).allSatisfy { $0.address <= $1.address }
+        self.allocations = isSorted ? allocations : allocations.sorted { $0.address < $1.address }
         self.warnings = warnings
+        self.managedRanges = managedRanges.sorted { $0.lowerBound < $1.lowerBound }
     }
 
     /// Index of the allocation whose usable range contains `pointer` (start or interior), O(log n).

@@ -1,0 +1,117 @@
+import ELFCore
+
+/// How the chunk walk of one heap ended.
+struct GlibcChunkWalkOutcome {
+    /// Address where the walk stopped: the end of the top chunk, the end-of-heap fencepost, or
+    /// the chunk that could not be trusted.
+    var end: UInt64
+    var topSize: UInt64?
+    /// Free chunks the walk saw (next chunk's PREV_INUSE clear), top excluded.
+    var freeChunks = 0
+    var freeBytes: UInt64 = 0
+    /// Bytes of fenceposts (16-byte chunks glibc puts at the end of a heap it left).
+    var fencepostBytes: UInt64 = 0
+    var problem: String?
+}
+
+/// Walks a heap's chunks by their size fields, writing one `Allocation` per chunk.
+enum GlibcChunkWalk {
+    /// Walks from `first` until `top` (if the heap holds top) or the zero-size fencepost that ends
+    /// a heap glibc moved on from. `bytes` holds the heap's present memory starting at `base`;
+    /// `limit` is the heap's end. Every chunk's size is checked against the heap's end and
+    /// top before it is used, so a corrupt size stops the walk with a message instead of a
+    /// wild read. The caller guarantees `output` has room for (limit - first) / 16 entries.
+    static func walk(bytes: UnsafeRawBufferPointer, base: UInt64, first: UInt64, top: UInt64?,
+                     limit: UInt64, arena: Int32,
+                     output: UnsafeMutablePointer<Allocation>, count: inout Int) -> GlibcChunkWalkOutcome {
+        let presentEnd = base + UInt64(bytes.count)
+        let end = min(limit, presentEnd)
+        var outcome = GlibcChunkWalkOutcome(end: first)
+        guard first >= base, first + GlibcLayout.chunkHeader <= end else {
+            outcome.problem = "heap at \(hex(base)): first chunk \(hex(first)) is not in the core"
+            return outcome
+        }
+        let endOffset = Int(end - base)
+        let topOffset = top.flatMap { $0 >= first && $0 < end ? Int($0 - base) : nil } ?? -1
+        var offset = Int(first - base)
+        var written = count
+        var freeChunks = 0
+        var freeBytes = 0
+        var fencepostBytes = 0
+        var sizeField = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+        defer {
+            count = written
+            outcome.freeChunks = freeChunks
+            outcome.freeBytes = UInt64(freeBytes)
+            outcome.fencepostBytes = UInt64(fencepostBytes)
+        }
+        while true {
+            let size = Int(truncatingIfNeeded: sizeField & ~GlibcLayout.flagBits)
+            if offset == topOffset {
+                outcome.end = base + UInt64(offset) + UInt64(size)
+                outcome.topSize = UInt64(size)
+                if size < 0 || size & 15 != 0 || size > endOffset - offset {
+                    outcome.problem = "top chunk at \(hex(base + UInt64(offset))) has size \(hex(UInt64(size))), past the heap end \(hex(end))"
+                    outcome.end = base + UInt64(offset)
+                }
+                return outcome
+            }
+            if size == 0 && topOffset < 0 {
+                outcome.end = base + UInt64(offset)
+                return outcome
+            }
+            let next = offset &+ size
+            guard size >= 16, size & 15 == 0, sizeField & GlibcLayout.isMmapped == 0 else {
+                outcome.end = base + UInt64(offset)
+                outcome.problem = "chunk at \(hex(base + UInt64(offset))) has a bad size field \(hex(sizeField))"
+                return outcome
+            }
+            guard next >= 0, next <= endOffset - 16, topOffset < 0 || offset > topOffset || next <= topOffset else {
+                outcome.end = base + UInt64(offset)
+                outcome.problem = "chunk at \(hex(base + UInt64(offset))) has size \(hex(UInt64(size))), which runs past the heap end or top"
+                return outcome
+            }
+            let nextField = bytes.loadUnaligned(fromByteOffset: next + 8, as: UInt64.self)
+            let inUse = nextField & GlibcLayout.prevInUse != 0
+            if size == 16 {
+                fencepostBytes &+= 16
+            } else {
+                (output + written).initialize(to: Allocation(
+                    address: base &+ UInt64(offset + 16), usableSize: UInt64(size - 8),
+                    blockSize: UInt64(size), isUsed: inUse, arena: arena))
+                written += 1
+                if !inUse {
+                    freeChunks += 1
+                    freeBytes &+= size
+                }
+            }
+            offset = next
+            sizeField = nextField
+        }
+    }
+
+    /// glibc-mmapped chunks in an anonymous range: at a page start, prev_size 0 and a size that
+    /// is a page multiple with exactly IS_MMAPPED set. Every page start is tried, because the
+    /// kernel merges a chunk's mapping with neighbouring anonymous mappings of the program;
+    /// a found chunk is skipped whole, so its contents are never mistaken for headers.
+    static func mmappedChunks(memory bytes: UnsafeRawBufferPointer, base: UInt64, limit: UInt64,
+                              pageSize: UInt64) -> [(chunk: UInt64, size: UInt64)] {
+        var found: [(UInt64, UInt64)] = []
+        let presentEnd = min(limit, base + UInt64(bytes.count))
+        var cursor = (base + pageSize - 1) / pageSize * pageSize
+        while cursor + GlibcLayout.chunkHeader <= presentEnd {
+            let offset = Int(cursor - base)
+            let prevSize = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            let sizeField = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+            let size = sizeField & ~GlibcLayout.flagBits
+            if prevSize == 0, sizeField & GlibcLayout.flagBits == GlibcLayout.isMmapped,
+               size >= pageSize, size % pageSize == 0, size <= limit - cursor {
+                found.append((cursor, size))
+                cursor += size
+            } else {
+                cursor += pageSize
+            }
+        }
+        return found
+    }
+}

@@ -1,0 +1,189 @@
+import ELFCore
+
+/// Counts of one kind of free list, plus the chunks it holds.
+struct GlibcListTally {
+    var chunks = 0
+    var bytes: UInt64 = 0
+}
+
+/// Walks glibc's free lists (tcache bins, fastbins, regular bins) in the core. Every link is
+/// checked (alignment, inside a heap of the arena, chunk size matching its bin) before it is
+/// followed, and every walk is capped, so a corrupt or cyclic list stops with a warning.
+struct GlibcFreeLists {
+    let memory: AddressSpace
+    /// Arena heap ranges, sorted by start.
+    let heaps: [(start: UInt64, end: UInt64)]
+    /// True when links are safe-linking protected (glibc ≥ 2.32).
+    var protected = true
+
+    static let maxListSteps = 1 << 22
+
+    init(memory: AddressSpace, heaps: [(start: UInt64, end: UInt64)]) {
+        self.memory = memory
+        self.heaps = heaps.sorted { $0.start < $1.start }
+    }
+
+    /// True when `[chunk, chunk + 16)` lies inside one arena heap.
+    func inHeaps(_ chunk: UInt64) -> Bool {
+        var low = 0
+        var high = heaps.count
+        while low < high {
+            let middle = (low + high) / 2
+            if heaps[middle].start <= chunk { low = middle + 1 } else { high = middle }
+        }
+        guard low > 0 else { return false }
+        let heap = heaps[low - 1]
+        return chunk >= heap.start && chunk < heap.end && heap.end - chunk >= GlibcLayout.chunkHeader
+    }
+
+    /// Chunk size of the chunk at `chunk` when it is a plausible free-list member.
+    func validChunk(_ chunk: UInt64) -> UInt64? {
+        guard chunk % GlibcLayout.alignment == 0, inHeaps(chunk),
+              let field = memory.readU64(chunk &+ GlibcLayout.sizeFieldOffset) else { return nil }
+        return field & ~GlibcLayout.flagBits
+    }
+
+    // MARK: safe-linking
+
+    /// One vote on whether links are mangled: the link stored at `position` in a list whose
+    /// members are chunks of `size` (`userPointers`: links point 16 bytes into the chunk).
+    func protectionVote(stored: UInt64, at position: UInt64, size: UInt64, userPointers: Bool) -> Bool? {
+        if stored == 0 { return false }
+        if stored == position >> 12 { return true }
+        let offset: UInt64 = userPointers ? GlibcLayout.chunkHeader : 0
+        let revealed = GlibcLayout.reveal(stored, at: position)
+        if validChunk(revealed &- offset) == size { return true }
+        if validChunk(stored &- offset) == size { return false }
+        return nil
+    }
+
+    // MARK: single-linked lists
+
+    /// Follows a tcache bin (links point at user memory) or fastbin (links point at chunks)
+    /// from `head`, appending member chunk addresses. `expected` caps tcache bins at their count.
+    func walkSingleList(head: UInt64, size: UInt64, userPointers: Bool, expected: Int?, name: String,
+                        chunks: inout [UInt64], warnings: inout [String]) -> GlibcListTally {
+        var tally = GlibcListTally()
+        let offset: UInt64 = userPointers ? GlibcLayout.chunkHeader : 0
+        var link = head
+        let cap = expected ?? Self.maxListSteps
+        while link != 0 {
+            guard tally.chunks < cap else {
+                if expected != nil {
+                    warnings.append("\(name) holds more chunks than its count \(cap); stopped at \(hex(link))")
+                } else {
+                    warnings.append("\(name) is longer than \(cap) chunks (a cycle?); stopped at \(hex(link))")
+                }
+                return tally
+            }
+            let chunk = link &- offset
+            guard validChunk(chunk) == size else {
+                warnings.append("\(name) links to \(hex(link)), which is not a free chunk of \(size) bytes in the arena's heaps; list walk stopped")
+                return tally
+            }
+            chunks.append(chunk)
+            tally.chunks += 1
+            tally.bytes += size
+            let position = chunk &+ GlibcLayout.chunkHeader
+            guard let stored = memory.readU64(position) else {
+                warnings.append("\(name): link of chunk \(hex(chunk)) is not in the core; list walk stopped")
+                return tally
+            }
+            link = protected ? GlibcLayout.reveal(stored, at: position) : stored
+        }
+        if let expected, tally.chunks != expected {
+            warnings.append("\(name) ends after \(tally.chunks) chunks but its count says \(expected)")
+        }
+        return tally
+    }
+
+    // MARK: regular bins
+
+    /// Walks the unsorted, small and large bins of an arena through their `bk` links (bins are
+    /// not mangled). Returns (unsorted, small, large) tallies.
+    func walkBins(arena: UInt64, warnings: inout [String]) -> (GlibcListTally, GlibcListTally, GlibcListTally) {
+        var unsorted = GlibcListTally()
+        var small = GlibcListTally()
+        var large = GlibcListTally()
+        var steps = 0
+        for index in 1..<GlibcLayout.binCount {
+            let bin = GlibcLayout.bin(index, of: arena)
+            var tally = GlibcListTally()
+            var link = memory.readU64(bin &+ 24) ?? bin
+            var previous = bin
+            while link != bin {
+                steps += 1
+                guard steps <= Self.maxListSteps else {
+                    warnings.append("bins of arena \(hex(arena)) hold more than \(Self.maxListSteps) chunks (a cycle?); stopped in bin \(index)")
+                    link = bin
+                    break
+                }
+                guard let size = validChunk(link), size >= GlibcLayout.minChunk,
+                      memory.readU64(link &+ 16) == previous else {
+                    warnings.append("bin \(index) of arena \(hex(arena)) links to \(hex(link)), which is not a free chunk pointing back; bin walk stopped")
+                    break
+                }
+                tally.chunks += 1
+                tally.bytes += size
+                previous = link
+                link = memory.readU64(link &+ 24) ?? bin
+            }
+            switch index {
+            case 1: unsorted.chunks += tally.chunks; unsorted.bytes += tally.bytes
+            case 2..<64: small.chunks += tally.chunks; small.bytes += tally.bytes
+            default: large.chunks += tally.chunks; large.bytes += tally.bytes
+            }
+        }
+        return (unsorted, small, large)
+    }
+
+    // MARK: tcache
+
+    /// tcache_perthread_structs that threads' TLS points to: a word below the thread pointer
+    /// (static TLS, where libc's `tcache` variable lives) that points at the user memory of a
+    /// 0x290-byte chunk in an arena heap whose counts and entries agree.
+    func findTcaches(threads: [ThreadState]) -> [(address: UInt64, threadID: Int32)] {
+        var found: [(UInt64, Int32)] = []
+        var seen = Set<UInt64>()
+        for thread in threads {
+            guard let pointer = thread.threadPointer, pointer > GlibcLayout.tlsSearchBytes,
+                  let tls = memory.read(pointer - GlibcLayout.tlsSearchBytes, count: Int(GlibcLayout.tlsSearchBytes)) else { continue }
+            for index in stride(from: tls.count - 8, through: 0, by: -8) {
+                let word = tls.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index, as: UInt64.self) }
+                guard word % GlibcLayout.alignment == 0, word > GlibcLayout.chunkHeader,
+                      !seen.contains(word), validChunk(word - GlibcLayout.chunkHeader) == GlibcLayout.tcacheChunkSize,
+                      isConsistentTcache(word) else { continue }
+                seen.insert(word)
+                found.append((word, thread.tid))
+                break
+            }
+        }
+        return found
+    }
+
+    /// counts[i] == 0 exactly when entries[i] is null, and every entry is an aligned pointer
+    /// into the heaps.
+    func isConsistentTcache(_ address: UInt64) -> Bool {
+        guard let bytes = memory.read(address, count: Int(GlibcLayout.tcacheEntries) + GlibcLayout.tcacheBins * 8) else { return false }
+        return bytes.withUnsafeBytes { raw in
+            for index in 0..<GlibcLayout.tcacheBins {
+                let count = raw.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)
+                let entry = raw.loadUnaligned(fromByteOffset: Int(GlibcLayout.tcacheEntries) + index * 8, as: UInt64.self)
+                guard (count == 0) == (entry == 0) else { return false }
+                if entry != 0 {
+                    guard entry % GlibcLayout.alignment == 0, inHeaps(entry - GlibcLayout.chunkHeader) else { return false }
+                }
+            }
+            return true
+        }
+    }
+
+    /// The (count, head) of each tcache bin.
+    func tcacheBins(_ address: UInt64) -> [(count: Int, head: UInt64)] {
+        (0..<GlibcLayout.tcacheBins).map { index in
+            let count = memory.readU16(address + UInt64(index) * 2).map(Int.init) ?? 0
+            let head = memory.readU64(address + GlibcLayout.tcacheEntries + UInt64(index) * 8) ?? 0
+            return (count, head)
+        }
+    }
+}

@@ -1,0 +1,307 @@
+import ELFCore
+import Regions
+
+/// glibc malloc (2.27 and later, 64-bit) read from a core without libc symbols.
+public enum GlibcHeap {
+    /// Walks every arena, heap and mmapped chunk. `knownMainArena` is `main_arena`'s address
+    /// when symbols give it; otherwise main_arena is found by its shape in libc's data.
+    /// Never traps on a corrupt heap: what cannot be trusted is skipped with a warning.
+    public static func walk(core: CoreFile, regions: RegionMap, knownMainArena: UInt64? = nil) -> GlibcHeapResult {
+        var walker = Walker(core: core, regions: regions)
+        return walker.run(knownMainArena: knownMainArena)
+    }
+}
+
+private struct Walker {
+    let core: CoreFile
+    let regions: RegionMap
+    var memory: AddressSpace { core.addressSpace }
+    var warnings: [String] = []
+
+    init(core: CoreFile, regions: RegionMap) {
+        self.core = core
+        self.regions = regions
+    }
+
+    /// One address-ordered piece of work that produces allocations.
+    private enum Job {
+        case heap(arena: Int, heap: Int)
+        case mmapped(chunk: UInt64, size: UInt64)
+    }
+
+    mutating func run(knownMainArena: UInt64?) -> GlibcHeapResult {
+        let locator = GlibcArenaLocator(memory: memory, regions: regions)
+        var method = "no main_arena found"
+        var arenas: [GlibcArena] = []
+        var fields: [GlibcArenaFields] = []
+        if let (main, how) = locator.findMainArena(knownAddress: knownMainArena) {
+            method = how
+            if let knownMainArena, main.address != knownMainArena {
+                warnings.append("main_arena symbol \(hex(knownMainArena)) does not hold an arena")
+            }
+            fields = locator.arenaChain(from: main, warnings: &warnings)
+            for (index, arena) in fields.enumerated() {
+                let heaps: [GlibcHeapRange]
+                if !arena.hasHeap {
+                    heaps = []
+                } else if index == 0 {
+                    heaps = locator.mainHeap(of: arena, warnings: &warnings).map { [$0] } ?? []
+                } else {
+                    heaps = locator.heaps(of: arena, warnings: &warnings)
+                }
+                arenas.append(GlibcArena(address: arena.address, isMain: index == 0, heaps: heaps, top: arena.top,
+                                         topSize: 0, systemMem: arena.systemMem, measuredSystemBytes: 0,
+                                         fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0, binnedBytes: 0,
+                                         internalBytes: 0))
+            }
+        } else {
+            warnings.append("no glibc main_arena found (not a glibc malloc process, or libc data not in the core); only mmapped chunks are listed")
+        }
+
+        let mmapped = findMmappedChunks(arenas: arenas)
+        let mmappedIndex = Int32(arenas.count)
+        var allocations = walkChunks(arenas: &arenas, mmapped: mmapped, mmappedIndex: mmappedIndex)
+
+        let heapRanges = arenas.flatMap { $0.heaps.map { ($0.start, $0.end) } }
+        var lists = GlibcFreeLists(memory: memory, heaps: heapRanges)
+        let tcaches = lists.findTcaches(threads: core.threads)
+        let safeLinking = decideSafeLinking(lists: lists, fields: fields, tcaches: tcaches.map(\.address))
+        lists.protected = safeLinking ?? true
+
+        var cached: [UInt64] = []
+        var tcacheSummaries: [GlibcTcache] = []
+        var free = GlibcFreeSummary()
+        for tcache in tcaches {
+            var summary = GlibcTcache(address: tcache.address, threadID: tcache.threadID, chunks: 0, bytes: 0)
+            for (index, bin) in lists.tcacheBins(tcache.address).enumerated() where bin.count > 0 {
+                let tally = lists.walkSingleList(
+                    head: bin.head, size: GlibcLayout.chunkSize(ofTcacheBin: index), userPointers: true,
+                    expected: bin.count, name: "tcache \(hex(tcache.address)) bin \(index)",
+                    chunks: &cached, warnings: &warnings)
+                summary.chunks += tally.chunks
+                summary.bytes += tally.bytes
+            }
+            free.tcacheChunks += summary.chunks
+            free.tcacheBytes += summary.bytes
+            tcacheSummaries.append(summary)
+        }
+        for (index, arena) in fields.enumerated() where index < arenas.count {
+            for (bin, head) in arena.fastbins.enumerated() where head != 0 {
+                let tally = lists.walkSingleList(
+                    head: head, size: GlibcLayout.chunkSize(ofFastbin: bin), userPointers: false, expected: nil,
+                    name: "fastbin \(bin) of arena \(hex(arena.address))", chunks: &cached, warnings: &warnings)
+                arenas[index].fastbinChunks += tally.chunks
+                arenas[index].fastbinBytes += tally.bytes
+            }
+            let (unsorted, small, large) = lists.walkBins(arena: arena.address, warnings: &warnings)
+            arenas[index].binnedChunks = unsorted.chunks + small.chunks + large.chunks
+            arenas[index].binnedBytes = unsorted.bytes + small.bytes + large.bytes
+            free.fastbinChunks += arenas[index].fastbinChunks
+            free.fastbinBytes += arenas[index].fastbinBytes
+            free.unsortedChunks += unsorted.chunks
+            free.unsortedBytes += unsorted.bytes
+            free.smallbinChunks += small.chunks
+            free.smallbinBytes += small.bytes
+            free.largebinChunks += large.chunks
+            free.largebinBytes += large.bytes
+        }
+        markCachedChunksFree(cached, in: &allocations)
+        removeTcacheStructs(tcaches.map(\.address), from: &allocations, arenas: &arenas)
+
+        for arena in arenas where arena.topSize > 0 {
+            free.topChunks += 1
+            free.topBytes += arena.topSize
+        }
+        let mmappedBytes = mmapped.reduce(0) { $0 + $1.size }
+        let mallinfo = computeMallinfo(arenas: arenas, mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes)
+        var names = arenas.map { ($0.isMain ? "main_arena " : "arena ") + hex($0.address) }
+        names.append("mmapped chunks")
+        // main_arena sits in libc's data; its top and bin pointers aim at chunk headers, which
+        // lie inside the previous chunk's usable bytes and so must not count as references.
+        let managed = arenas.flatMap { $0.heaps.map { $0.start..<$0.end } }
+            + mmapped.map { $0.chunk..<($0.chunk + $0.size) }
+            + arenas.filter(\.isMain).map { $0.address..<($0.address + GlibcLayout.stateSize) }
+        let table = AllocationTable(allocator: "glibc", method: method, arenas: names,
+                                    allocations: allocations, warnings: warnings, managedRanges: managed)
+        return GlibcHeapResult(table: table, arenas: arenas, tcaches: tcacheSummaries, free: free,
+                               mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes,
+                               safeLinking: safeLinking, mallinfo: mallinfo)
+    }
+
+    /// mmapped chunks at the start of every writable anonymous range outside the arenas' heaps.
+    private func findMmappedChunks(arenas: [GlibcArena]) -> [(chunk: UInt64, size: UInt64)] {
+        let pageSize = core.auxVector?.pageSize.flatMap { $0.nonzeroBitCount == 1 ? $0 : nil } ?? 4096
+        // A non-main heap owns its whole HEAP_MAX_SIZE reservation; the brk heap its whole region.
+        let owned = arenas.flatMap { arena in
+            arena.heaps.map { heap in
+                (heap.start, arena.isMain ? heap.end : max(heap.end, heap.start &+ GlibcLayout.heapMaxSize))
+            }
+        }.sorted { $0.0 < $1.0 }
+        var found: [(chunk: UInt64, size: UInt64)] = []
+        for region in regions.regions where region.label == .heap && region.isWritable {
+            var pieceStart = region.start
+            for range in owned where range.1 > region.start && range.0 < region.end {
+                if range.0 > pieceStart {
+                    found += chunks(in: region, from: pieceStart, to: range.0, pageSize: pageSize)
+                }
+                pieceStart = max(pieceStart, range.1)
+            }
+            if pieceStart < region.end {
+                found += chunks(in: region, from: pieceStart, to: region.end, pageSize: pageSize)
+            }
+        }
+        return found
+    }
+
+    private func chunks(in region: Region, from start: UInt64, to end: UInt64, pageSize: UInt64) -> [(chunk: UInt64, size: UInt64)] {
+        guard start >= region.start, start < region.presentEnd else { return [] }
+        let view = UnsafeRawBufferPointer(rebasing: region.bytes[Int(start - region.start)...])
+        return GlibcChunkWalk.mmappedChunks(memory: view, base: start, limit: end, pageSize: pageSize)
+    }
+
+    /// Walks every heap and lists every mmapped chunk, in address order, into one array.
+    private mutating func walkChunks(arenas: inout [GlibcArena], mmapped: [(chunk: UInt64, size: UInt64)],
+                                     mmappedIndex: Int32) -> [Allocation] {
+        var jobs: [(start: UInt64, job: Job)] = []
+        var capacity = mmapped.count
+        for (arenaIndex, arena) in arenas.enumerated() {
+            for (heapIndex, heap) in arena.heaps.enumerated() {
+                jobs.append((heap.start, .heap(arena: arenaIndex, heap: heapIndex)))
+                if heap.end > heap.firstChunk { capacity += Int((heap.end - heap.firstChunk) / GlibcLayout.minChunk) + 1 }
+            }
+        }
+        for chunk in mmapped { jobs.append((chunk.chunk, .mmapped(chunk: chunk.chunk, size: chunk.size))) }
+        jobs.sort { $0.start < $1.start }
+
+        var localWarnings: [String] = []
+        let allocations = [Allocation](unsafeUninitializedCapacity: capacity) { buffer, count in
+            guard let output = buffer.baseAddress else { return }
+            for (_, job) in jobs {
+                switch job {
+                case .mmapped(let chunk, let size):
+                    (output + count).initialize(to: Allocation(
+                        address: chunk + GlibcLayout.chunkHeader, usableSize: size - GlibcLayout.chunkHeader,
+                        blockSize: size, isUsed: true, arena: mmappedIndex))
+                    count += 1
+                case .heap(let arenaIndex, let heapIndex):
+                    let heap = arenas[arenaIndex].heaps[heapIndex]
+                    let top = heap.holdsTop ? arenas[arenaIndex].top : nil
+                    guard let segment = memory.segment(containing: heap.start), heap.start < segment.presentEnd,
+                          let view = segment.view(at: heap.start, count: Int(segment.presentEnd - heap.start)) else {
+                        localWarnings.append("heap \(hex(heap.start)) of arena \(hex(arenas[arenaIndex].address)) is not in the core; skipped")
+                        continue
+                    }
+                    let outcome = GlibcChunkWalk.walk(bytes: view, base: heap.start, first: heap.firstChunk, top: top,
+                                                      limit: heap.end, arena: Int32(arenaIndex),
+                                                      output: output, count: &count)
+                    if let problem = outcome.problem {
+                        localWarnings.append(problem + "; rest of this heap skipped")
+                    } else if heap.holdsTop && outcome.topSize == nil {
+                        localWarnings.append("heap \(hex(heap.start)) ended at \(hex(outcome.end)) before reaching top \(hex(top ?? 0))")
+                    }
+                    arenas[arenaIndex].heaps[heapIndex].walkedEnd = outcome.end
+                    if let topSize = outcome.topSize { arenas[arenaIndex].topSize = topSize }
+                    arenas[arenaIndex].internalBytes += (heap.firstChunk - heap.start) + outcome.fencepostBytes
+                    arenas[arenaIndex].measuredSystemBytes += heap.holdsTop && outcome.topSize != nil
+                        ? outcome.end - heap.start : heap.end - heap.start
+                }
+            }
+        }
+        warnings += localWarnings
+        for arena in arenas where !arena.heaps.isEmpty && arena.measuredSystemBytes != arena.systemMem {
+            warnings.append("arena \(hex(arena.address)): heaps span \(arena.measuredSystemBytes) bytes but system_mem says \(arena.systemMem)")
+        }
+        return allocations
+    }
+
+    /// Safe-linking on or off, by majority of the list heads that show it.
+    private func decideSafeLinking(lists: GlibcFreeLists, fields: [GlibcArenaFields], tcaches: [UInt64]) -> Bool? {
+        var votes = (on: 0, off: 0)
+        func count(_ vote: Bool?) {
+            switch vote {
+            case true?: votes.on += 1
+            case false?: votes.off += 1
+            case nil: break
+            }
+        }
+        for tcache in tcaches {
+            for (index, bin) in lists.tcacheBins(tcache).enumerated() where bin.count > 0 {
+                let size = GlibcLayout.chunkSize(ofTcacheBin: index)
+                guard lists.validChunk(bin.head &- GlibcLayout.chunkHeader) == size,
+                      let stored = memory.readU64(bin.head) else { continue }
+                count(lists.protectionVote(stored: stored, at: bin.head, size: size, userPointers: true))
+            }
+        }
+        for arena in fields {
+            for (index, head) in arena.fastbins.enumerated() where head != 0 {
+                let size = GlibcLayout.chunkSize(ofFastbin: index)
+                let position = head &+ GlibcLayout.chunkHeader
+                guard lists.validChunk(head) == size, let stored = memory.readU64(position) else { continue }
+                count(lists.protectionVote(stored: stored, at: position, size: size, userPointers: false))
+            }
+        }
+        if votes.on == 0 && votes.off == 0 { return nil }
+        return votes.on >= votes.off
+    }
+
+    /// Chunks in tcache bins and fastbins look in use to the heap walk (glibc keeps their
+    /// neighbour's PREV_INUSE set); the lists say they are free.
+    private mutating func markCachedChunksFree(_ chunks: [UInt64], in allocations: inout [Allocation]) {
+        for chunk in chunks {
+            let address = chunk + GlibcLayout.chunkHeader
+            guard let index = exactIndex(of: address, in: allocations) else {
+                warnings.append("free-list chunk \(hex(chunk)) is not a chunk the heap walk found")
+                continue
+            }
+            if !allocations[index].isUsed {
+                warnings.append("chunk \(hex(chunk)) is in a tcache or fastbin and also free in the heap walk (double free?)")
+            }
+            allocations[index].isUsed = false
+        }
+    }
+
+    /// tcache_perthread_structs are malloc's own: counted as internal bytes of their arena.
+    private func removeTcacheStructs(_ structs: [UInt64], from allocations: inout [Allocation], arenas: inout [GlibcArena]) {
+        var drop: [Int] = []
+        for address in structs {
+            guard let index = exactIndex(of: address, in: allocations) else { continue }
+            let arena = Int(allocations[index].arena)
+            if arena >= 0 && arena < arenas.count { arenas[arena].internalBytes += allocations[index].blockSize }
+            drop.append(index)
+        }
+        guard !drop.isEmpty else { return }
+        let dropped = Set(drop)
+        var kept: [Allocation] = []
+        kept.reserveCapacity(allocations.count - dropped.count)
+        for (index, allocation) in allocations.enumerated() where !dropped.contains(index) { kept.append(allocation) }
+        allocations = kept
+    }
+
+    private func exactIndex(of address: UInt64, in allocations: [Allocation]) -> Int? {
+        var low = 0
+        var high = allocations.count
+        while low < high {
+            let middle = (low + high) / 2
+            if allocations[middle].address < address { low = middle + 1 } else { high = middle }
+        }
+        return low < allocations.count && allocations[low].address == address ? low : nil
+    }
+
+    /// mallinfo2's arithmetic (malloc.c int_mallinfo) over what the walk measured: free bytes
+    /// are top + fastbins + regular bins; tcache chunks count as used, as glibc counts them.
+    private func computeMallinfo(arenas: [GlibcArena], mmappedChunks: Int, mmappedBytes: UInt64) -> GlibcMallinfo {
+        var info = GlibcMallinfo(arena: 0, ordblks: 0, smblks: 0, hblks: UInt64(mmappedChunks), hblkhd: mmappedBytes,
+                                 fsmblks: 0, uordblks: 0, fordblks: 0, keepcost: 0)
+        for arena in arenas {
+            let available = arena.topSize + arena.fastbinBytes + arena.binnedBytes
+            info.arena += arena.measuredSystemBytes
+            info.ordblks += 1 + UInt64(arena.binnedChunks)
+            info.smblks += UInt64(arena.fastbinChunks)
+            info.fsmblks += arena.fastbinBytes
+            info.fordblks += available
+            info.uordblks += arena.measuredSystemBytes &- available
+            if arena.isMain { info.keepcost = arena.topSize }
+        }
+        return info
+    }
+}

@@ -1,2 +1,0 @@
-/// Classifier, reachability and diff over the lower layers.
-enum AnalysisModule {}

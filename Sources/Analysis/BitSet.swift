@@ -1,0 +1,27 @@
+/// A fixed-size set of small integers, one bit each: marks over the allocation table cost
+/// n/8 bytes, whatever the heap holds.
+struct BitSet {
+    private(set) var words: [UInt64]
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        words = [UInt64](repeating: 0, count: (count + 63) / 64)
+    }
+
+    func contains(_ index: Int) -> Bool {
+        words[index >> 6] & (1 << UInt64(index & 63)) != 0
+    }
+
+    /// Sets the bit; returns true when it was not set before.
+    @discardableResult
+    mutating func insert(_ index: Int) -> Bool {
+        let mask: UInt64 = 1 << UInt64(index & 63)
+        let word = words[index >> 6]
+        guard word & mask == 0 else { return false }
+        words[index >> 6] = word | mask
+        return true
+    }
+
+    var population: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+}

@@ -1,0 +1,191 @@
+import Allocators
+import ELFCore
+
+/// Ranks what fills the heap: allocations grouped by C++ type (vtable in the first word), then
+/// by magic (a non-pointer value at a fixed offset shared by many allocations of one size), then
+/// by size alone. Each group carries anchored/leaked counts when reachability is known.
+public struct Classifier {
+    public struct Options: Sendable {
+        /// Only allocations that are not reachable from a root are grouped.
+        public var leakedOnly = false
+        /// Groups smaller than this are not reported as suspects.
+        public var minimumCount = 8
+        /// How many allocations of one size are sampled to find magic candidates.
+        public var magicSampleSize = 1024
+        /// How many leading bytes of an allocation are searched for a magic.
+        public var magicWindow = 64
+
+        public init() {}
+    }
+
+    public struct Report: Sendable, Codable {
+        public var allocator: String
+        public var method: String
+        public var reachabilityKnown: Bool
+        public var rootKinds: [String]
+        public var usedAllocations: Int
+        public var usedBytes: UInt64
+        public var leakedAllocations: Int?
+        public var leakedBytes: UInt64?
+        public var suspects: [Suspect]
+        public var warnings: [String]
+    }
+
+    public let table: AllocationTable
+    public let memory: AddressSpace
+    public let reachability: Reachability?
+    public let typeOf: (UInt64) -> TypeIdentity?
+
+    public init(table: AllocationTable, memory: AddressSpace, reachability: Reachability?,
+                typeOf: @escaping (UInt64) -> TypeIdentity?) {
+        self.table = table
+        self.memory = memory
+        self.reachability = reachability
+        self.typeOf = typeOf
+    }
+
+    public func classify(corePath: String, options: Options = Options(), rootKinds: [RootKind] = []) -> Report {
+        let allocations = table.allocations
+        var usedBytes: UInt64 = 0
+        var usedCount = 0
+        var leakedCount = 0
+        var leakedBytes: UInt64 = 0
+        var selected: [Int] = []
+        for index in allocations.indices where allocations[index].isUsed {
+            usedCount += 1
+            usedBytes += allocations[index].blockSize
+            let liveness = reachability?.liveness(ofAllocationAt: index)
+            if liveness?.isLeaked == true {
+                leakedCount += 1
+                leakedBytes += allocations[index].blockSize
+            }
+            if !options.leakedOnly || liveness?.isLeaked == true { selected.append(index) }
+        }
+
+        // Types: the first word of each allocation against the vtable catalog, memoised per value.
+        var typeCache: [UInt64: TypeIdentity?] = [:]
+        var typeGroups: [UInt64: SuspectGroup] = [:]
+        var untyped: [Int] = []
+        for index in selected {
+            let allocation = allocations[index]
+            guard allocation.usableSize >= 8, let first = memory.readU64(allocation.address) else {
+                untyped.append(index)
+                continue
+            }
+            let identity: TypeIdentity?
+            if let cached = typeCache[first] {
+                identity = cached
+            } else {
+                identity = first >= ValueKind.smallLimit && memory.segment(containing: first) != nil ? typeOf(first) : nil
+                typeCache[first] = identity
+            }
+            if identity != nil {
+                typeGroups[first, default: SuspectGroup()].add(allocation, liveness: liveness(index))
+            } else {
+                untyped.append(index)
+            }
+        }
+
+        let magics = findMagics(in: untyped, options: options)
+        var magicGroups = [SuspectGroup](repeating: SuspectGroup(), count: magics.count)
+        var sizeGroups: [UInt64: SuspectGroup] = [:]
+        for index in untyped {
+            let allocation = allocations[index]
+            if let keyIndex = withHead(of: allocation, window: options.magicWindow, { head in
+                magics.firstIndex { $0.blockSize == allocation.blockSize && $0.matches(head) }
+            }) ?? nil {
+                magicGroups[keyIndex].add(allocation, liveness: liveness(index))
+            } else {
+                sizeGroups[allocation.blockSize, default: SuspectGroup()].add(allocation, liveness: liveness(index))
+            }
+        }
+
+        let known = reachability != nil
+        var suspects: [Suspect] = []
+        for (vtable, group) in typeGroups where group.count >= options.minimumCount {
+            let identity = typeCache[vtable]!!
+            suspects.append(group.suspect(kind: .type, name: identity.name, value: hex(vtable), width: 8, offset: 0,
+                                          module: identity.module, usedBytes: usedBytes, reachabilityKnown: known,
+                                          command: "heapscan find \(corePath) \(hex(vtable)) --width 8 --context 64"))
+        }
+        for (keyIndex, key) in magics.enumerated() where magicGroups[keyIndex].count >= options.minimumCount {
+            suspects.append(magicGroups[keyIndex].suspect(
+                kind: .magic, name: "\(hex(key.value)) at +\(key.offset) of \(key.blockSize)-byte blocks",
+                value: hex(key.value), width: key.width, offset: UInt64(key.offset), module: nil,
+                usedBytes: usedBytes, reachabilityKnown: known,
+                command: "heapscan find \(corePath) \(hex(key.value)) --width \(key.width) --context 64"))
+        }
+        for (blockSize, group) in sizeGroups where group.count >= options.minimumCount {
+            let example = group.leakedExamples.first ?? group.otherExamples.first ?? 0
+            suspects.append(group.suspect(kind: .size, name: "\(blockSize)-byte blocks", value: nil, width: nil,
+                                          offset: nil, module: nil, usedBytes: usedBytes, reachabilityKnown: known,
+                                          command: "heapscan heap \(corePath) --address \(hex(example))"))
+        }
+        suspects.sort(by: Suspect.ranksBefore)
+        return Report(allocator: table.allocator, method: table.method, reachabilityKnown: known,
+                      rootKinds: rootKinds.map(\.rawValue), usedAllocations: usedCount, usedBytes: usedBytes,
+                      leakedAllocations: known ? leakedCount : nil, leakedBytes: known ? leakedBytes : nil,
+                      suspects: suspects, warnings: table.warnings)
+    }
+
+    private func liveness(_ index: Int) -> Liveness? { reachability?.liveness(ofAllocationAt: index) }
+
+    private func withHead<T>(of allocation: Allocation, window: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T? {
+        let length = Int(min(UInt64(window), allocation.usableSize))
+        guard let segment = memory.segment(containing: allocation.address),
+              let head = segment.view(at: allocation.address, count: length) else { return nil }
+        return body(head)
+    }
+
+    /// Magic candidates: per block size, values that recur at one offset in a spread-out sample
+    /// of its allocations, then counted exactly over all of them. Ordered so each allocation is
+    /// attributed to the most common key it carries.
+    func findMagics(in indices: [Int], options: Options) -> [MagicKey] {
+        let allocations = table.allocations
+        var bySize: [UInt64: [Int]] = [:]
+        for index in indices { bySize[allocations[index].blockSize, default: []].append(index) }
+        var candidates: [MagicKey] = []
+        for (blockSize, members) in bySize where members.count >= options.minimumCount {
+            let stride = max(1, members.count / options.magicSampleSize)
+            var sampleCounts: [MagicKey: Int] = [:]
+            var sampled = 0
+            for position in Swift.stride(from: 0, to: members.count, by: stride) {
+                sampled += 1
+                _ = withHead(of: allocations[members[position]], window: options.magicWindow) { head in
+                    for offset in Swift.stride(from: 0, to: head.count - 3, by: 4) {
+                        let narrow = UInt64(head.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+                        let wide = offset % 8 == 0 && offset + 8 <= head.count
+                            ? head.loadUnaligned(fromByteOffset: offset, as: UInt64.self) : nil
+                        // Halves of pointers are not magics.
+                        let enclosing = head.loadUnaligned(fromByteOffset: offset & ~7, as: UInt64.self)
+                        let inPointer = offset & ~7 + 8 <= head.count && memory.segment(containing: enclosing) != nil
+                        if !inPointer && ValueKind.isMagicCandidate(narrow, width: 4, memory: memory) {
+                            sampleCounts[MagicKey(blockSize: blockSize, width: 4, offset: offset, value: narrow), default: 0] += 1
+                        }
+                        if let wide, ValueKind.isMagicCandidate(wide, width: 8, memory: memory) {
+                            sampleCounts[MagicKey(blockSize: blockSize, width: 8, offset: offset, value: wide), default: 0] += 1
+                        }
+                    }
+                }
+            }
+            let threshold = max(2, sampled / 100)
+            candidates += sampleCounts.filter { $0.value >= threshold }.map(\.key)
+        }
+        guard !candidates.isEmpty else { return [] }
+
+        var exact: [MagicKey: Int] = [:]
+        let bySizeCandidates = Dictionary(grouping: candidates, by: \.blockSize)
+        for (blockSize, keys) in bySizeCandidates {
+            for index in bySize[blockSize] ?? [] {
+                _ = withHead(of: allocations[index], window: options.magicWindow) { head in
+                    for key in keys where key.matches(head) { exact[key, default: 0] += 1 }
+                }
+            }
+        }
+        // A 4-byte half of an 8-byte magic is the same finding; keep the wider one.
+        let kept = exact.filter { entry in
+            entry.value >= options.minimumCount && !exact.contains { $0.key.width == 8 && entry.key.isHalf(of: $0.key) && $0.value >= entry.value }
+        }
+        return kept.sorted { lhs, rhs in lhs.value != rhs.value ? lhs.value > rhs.value : lhs.key < rhs.key }.map(\.key)
+    }
+}

@@ -1,0 +1,67 @@
+import Allocators
+import ELFCore
+
+/// Why an allocation is still referenced: the path the mark phase took from a root to it.
+public struct ReferenceChain: Sendable, Codable {
+    public struct Link: Sendable, Codable {
+        /// The allocation reached at this step.
+        public let allocation: String
+        public let size: UInt64
+        /// Address of the word that points to it ("rbx" style name for a register root).
+        public let pointerAt: String
+        /// Offset of that word inside the allocation holding it (nil when held by a root).
+        public let offsetInHolder: UInt64?
+    }
+
+    public let target: String
+    public let liveness: Liveness
+    /// Root kind and name where the chain starts; nil when the target is leaked.
+    public let rootKind: RootKind?
+    public let rootName: String?
+    /// From the root's first allocation down to the target.
+    public let links: [Link]
+
+    /// Builds the chain for the allocation containing `address`, or nil if none contains it.
+    public init?(address: UInt64, reachability: Reachability, roots: RootSet) {
+        let table = reachability.table
+        guard let targetIndex = table.index(containing: address),
+              let liveness = reachability.liveness(ofAllocationAt: targetIndex) else { return nil }
+        target = hex(table.allocations[targetIndex].address)
+        self.liveness = liveness
+        guard liveness == .anchored else {
+            rootKind = nil
+            rootName = nil
+            links = []
+            return
+        }
+        var links: [Link] = []
+        var index = targetIndex
+        var rootKind: RootKind?
+        var rootName: String?
+        // Parents form a tree (each allocation is reached once), so this ends; the bound is a guard.
+        for _ in 0...table.allocations.count {
+            guard let reference = reachability.reference(toAllocationAt: index) else { break }
+            let allocation = table.allocations[index]
+            if reference.fromAllocation < 0 {
+                let root = roots.ranges[Int(reference.rootIndex)]
+                rootKind = root.kind
+                rootName = root.name
+                let location = root.kind == .register
+                    ? root.registerNames[Int(reference.location / 8)]
+                    : hex(reference.location)
+                links.append(Link(allocation: hex(allocation.address), size: allocation.usableSize,
+                                  pointerAt: location, offsetInHolder: nil))
+                break
+            }
+            let holder = table.allocations[Int(reference.fromAllocation)]
+            links.append(Link(allocation: hex(allocation.address), size: allocation.usableSize,
+                              pointerAt: hex(reference.location),
+                              offsetInHolder: reference.location &- holder.address))
+            index = Int(reference.fromAllocation)
+        }
+        self.rootKind = rootKind
+        self.rootName = rootName
+        self.links = links.reversed()
+    }
+}
+

@@ -1,0 +1,101 @@
+import Allocators
+import ELFCore
+import Regions
+
+/// Where a reference that keeps memory alive can start (chap's roots).
+public enum RootKind: String, CaseIterable, Sendable, Codable {
+    /// A general register of a thread (NT_PRSTATUS).
+    case register
+    /// A thread's stack, from its stack pointer to the end of the stack mapping (which also
+    /// holds the thread's TLS block for threads created by glibc).
+    case stack
+    /// Writable module data: .data, .bss and other writable file-backed mappings.
+    case moduleData = "module-data"
+    /// Anonymous writable memory that the allocator does not manage (main-thread TLS,
+    /// mmap'd buffers, other allocators' arenas).
+    case anonymous
+}
+
+/// One contiguous range of root memory, or the registers of one thread.
+public struct RootRange: @unchecked Sendable {
+    public let kind: RootKind
+    /// What a person calls it: "stack of thread 123", "/usr/bin/server (bss)".
+    public let name: String
+    public let start: UInt64
+    /// Root words laid out in memory order; for registers, the register values.
+    public let bytes: UnsafeRawBufferPointer
+    /// Register names, for `.register` roots only, parallel to the 8-byte words of `bytes`.
+    public let registerNames: [String]
+}
+
+/// The roots of a core for a chosen set of root kinds.
+public final class RootSet: @unchecked Sendable {
+    public let ranges: [RootRange]
+    public let kinds: Set<RootKind>
+    /// Register values live here, since they are not in mapped memory.
+    private var registerStorage: [UnsafeMutableRawBufferPointer] = []
+
+    public init(core: CoreFile, regions: RegionMap, table: AllocationTable, kinds: Set<RootKind> = Set(RootKind.allCases)) {
+        self.kinds = kinds
+        var ranges: [RootRange] = []
+        if kinds.contains(.register) {
+            for thread in core.threads {
+                let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: thread.registers.count * 8, alignment: 8)
+                for (index, register) in thread.registers.enumerated() {
+                    storage.storeBytes(of: register.value, toByteOffset: index * 8, as: UInt64.self)
+                }
+                registerStorage.append(storage)
+                ranges.append(RootRange(kind: .register, name: "registers of thread \(thread.tid)", start: 0,
+                                        bytes: UnsafeRawBufferPointer(storage), registerNames: thread.registers.map(\.name)))
+            }
+        }
+        let stackPointers = Dictionary(core.threads.map { ($0.tid, $0.stackPointer) }, uniquingKeysWith: { first, _ in first })
+        for region in regions.regions where !region.bytes.isEmpty {
+            switch region.label {
+            case .stack where kinds.contains(.stack):
+                // Below the stack pointer is dead stack: stale copies there must not anchor.
+                var start = region.start
+                if let tid = region.threadID, let sp = stackPointers[tid], region.contains(sp) {
+                    start = sp & ~7
+                }
+                ranges.append(Self.range(.stack, region.displayName, region, from: start, to: region.presentEnd))
+            case .file where kinds.contains(.moduleData) && region.isWritable:
+                // Allocator state kept in module data (glibc's main_arena) is not a root.
+                for piece in Self.subtract(table.managedRanges, from: region.start..<region.presentEnd) {
+                    ranges.append(Self.range(.moduleData, region.displayName, region, from: piece.lowerBound, to: piece.upperBound))
+                }
+            case .heap where kinds.contains(.anonymous):
+                for piece in Self.subtract(table.managedRanges, from: region.start..<region.presentEnd) {
+                    ranges.append(Self.range(.anonymous, "anonymous \(hex(region.start))", region,
+                                             from: piece.lowerBound, to: piece.upperBound))
+                }
+            default:
+                continue
+            }
+        }
+        self.ranges = ranges.filter { !$0.bytes.isEmpty }
+    }
+
+    deinit {
+        for storage in registerStorage { storage.deallocate() }
+    }
+
+    private static func range(_ kind: RootKind, _ name: String, _ region: Region, from start: UInt64, to end: UInt64) -> RootRange {
+        let lower = Int(start - region.start)
+        let upper = Int(end - region.start)
+        return RootRange(kind: kind, name: name, start: start,
+                         bytes: UnsafeRawBufferPointer(rebasing: region.bytes[lower..<max(lower, upper)]), registerNames: [])
+    }
+
+    /// `whole` minus the sorted, disjoint `holes`.
+    static func subtract(_ holes: [Range<UInt64>], from whole: Range<UInt64>) -> [Range<UInt64>] {
+        var pieces: [Range<UInt64>] = []
+        var cursor = whole.lowerBound
+        for hole in holes where hole.upperBound > cursor && hole.lowerBound < whole.upperBound {
+            if hole.lowerBound > cursor { pieces.append(cursor..<hole.lowerBound) }
+            cursor = max(cursor, hole.upperBound)
+        }
+        if cursor < whole.upperBound { pieces.append(cursor..<whole.upperBound) }
+        return pieces
+    }
+}

@@ -1,0 +1,45 @@
+/// One line of `heapscan leaks`: a group of allocations that share an identity.
+public struct Suspect: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        /// C++ objects of one dynamic type, identified by the vtable pointer in their first word.
+        case type
+        /// Allocations of one size carrying the same non-pointer value at the same offset.
+        case magic
+        /// Allocations of one size with no known type or magic.
+        case size
+    }
+
+    public var kind: Kind
+    /// Class name, "0xa11c0de5 at +0", or "48-byte blocks".
+    public var name: String
+    /// The identifying value (vtable address point or magic), "0x…".
+    public var value: String?
+    /// Width in bytes of a magic value.
+    public var width: Int?
+    /// Offset of a magic inside its allocation.
+    public var offset: UInt64?
+    public var module: String?
+    public var count: Int
+    /// Sum of the allocator block sizes of the group (what the group costs the process).
+    public var bytes: UInt64
+    /// `bytes` over all used heap bytes.
+    public var share: Double
+    /// The usable size of the group's allocations (the most common one when they differ).
+    public var objectSize: UInt64
+    /// Counts by reachability; nil when the allocator is unknown and so is reachability.
+    public var anchored: Int?
+    public var leaked: Int?
+    /// Leaked and not referenced by anything at all (a subset of `leaked`).
+    public var unreferenced: Int?
+    /// Up to three allocation addresses, leaked ones first.
+    public var examples: [String]
+    /// The command that shows these objects.
+    public var command: String
+
+    /// The ranking key: bytes first, then count.
+    static func ranksBefore(_ lhs: Suspect, _ rhs: Suspect) -> Bool {
+        if lhs.bytes != rhs.bytes { return lhs.bytes > rhs.bytes }
+        if lhs.count != rhs.count { return lhs.count > rhs.count }
+        return lhs.name < rhs.name
+    }
+}

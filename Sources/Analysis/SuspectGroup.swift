@@ -1,0 +1,48 @@
+import Allocators
+import ELFCore
+
+/// Running totals for one suspect while the classifier walks the allocation table.
+struct SuspectGroup {
+    var count = 0
+    var bytes: UInt64 = 0
+    var anchored = 0
+    var leaked = 0
+    var unreferenced = 0
+    var sizeCounts: [UInt64: Int] = [:]
+    var leakedExamples: [UInt64] = []
+    var otherExamples: [UInt64] = []
+
+    mutating func add(_ allocation: Allocation, liveness: Liveness?) {
+        count += 1
+        bytes += allocation.blockSize
+        if sizeCounts.count < 64 || sizeCounts[allocation.usableSize] != nil {
+            sizeCounts[allocation.usableSize, default: 0] += 1
+        }
+        switch liveness {
+        case .anchored?: anchored += 1
+        case .leaked?: leaked += 1
+        case .unreferenced?:
+            leaked += 1
+            unreferenced += 1
+        case nil: break
+        }
+        if liveness?.isLeaked == true {
+            if leakedExamples.count < 3 { leakedExamples.append(allocation.address) }
+        } else if otherExamples.count < 3 {
+            otherExamples.append(allocation.address)
+        }
+    }
+
+    var mostCommonSize: UInt64 {
+        sizeCounts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key ?? 0
+    }
+
+    func suspect(kind: Suspect.Kind, name: String, value: String?, width: Int?, offset: UInt64?, module: String?,
+                 usedBytes: UInt64, reachabilityKnown: Bool, command: String) -> Suspect {
+        Suspect(kind: kind, name: name, value: value, width: width, offset: offset, module: module, count: count,
+                bytes: bytes, share: usedBytes > 0 ? Double(bytes) / Double(usedBytes) : 0, objectSize: mostCommonSize,
+                anchored: reachabilityKnown ? anchored : nil, leaked: reachabilityKnown ? leaked : nil,
+                unreferenced: reachabilityKnown ? unreferenced : nil,
+                examples: Array((leakedExamples + otherExamples).prefix(3)).map(hex), command: command)
+    }
+}

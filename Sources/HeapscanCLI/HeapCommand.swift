@@ -1,0 +1,112 @@
+import Allocators
+import ArgumentParser
+import ELFCore
+import Regions
+
+struct HeapCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heap",
+        abstract: "Walk glibc malloc's arenas: totals, and used allocations by chunk size.")
+
+    @OptionGroup var options: CoreOptions
+
+    @Option(help: "Chunk sizes to show, largest total first (0 shows all).")
+    var top: Int = 20
+
+    @Flag(help: "Also show the free side: tcache, fastbins, bins, and free chunks by size.")
+    var free = false
+
+    @Option(help: "Show the allocation containing this address (0x… or decimal).")
+    var address: String?
+
+    func run() throws {
+        guard top >= 0 else { throw CLIError(path: nil, message: "--top must be 0 or more") }
+        var query: UInt64?
+        if let address {
+            guard let value = RegionSelection.parseNumber(address) else {
+                throw CLIError(path: nil, message: "bad address '\(address)' (use 0x… or a decimal number)")
+            }
+            query = value
+        }
+        let core = try options.open()
+        let result = GlibcHeap.walk(core: core, regions: RegionMap(core: core))
+        let report = HeapReport(result: result, top: top, includeFree: free, address: query)
+        switch options.format {
+        case .json: try printJSON(report)
+        case .text: print(render(report))
+        }
+    }
+
+    private func render(_ report: HeapReport) -> String {
+        var out: [String] = []
+        out.append("allocator  \(report.allocator) (\(report.method))"
+                   + (report.safeLinking.map { $0 ? ", safe-linking" : ", no safe-linking" } ?? ""))
+        if let lookup = report.lookup {
+            out.append("")
+            if lookup.found, let start = lookup.address {
+                out.append("\(lookup.query) is at offset \(lookup.offset ?? 0) in the \((lookup.used ?? false) ? "used" : "free") allocation \(start)"
+                           + " (usable \(lookup.usableSize ?? 0) B, chunk \(lookup.chunkSize ?? 0) B, \(lookup.arena ?? "?"))")
+            } else {
+                out.append("\(lookup.query) is in no allocation")
+            }
+        }
+        out.append("")
+        out.append("arenas (\(report.arenas.count))")
+        var arenas = TextTable(["arena", ">heaps", ">system", "top", ">top size", ">used", ">used bytes", ">free", ">free bytes"])
+        for arena in report.arenas {
+            arenas.add([arena.name, String(arena.heaps.count), humanBytes(arena.systemBytes), arena.top,
+                        humanBytes(arena.topSize), String(arena.usedAllocations), humanBytes(arena.usedBytes),
+                        String(arena.freeChunks), humanBytes(arena.freeBytes)])
+        }
+        out.append(arenas.render())
+        out.append("")
+        let totals = report.totals
+        out.append("used      \(totals.usedAllocations) allocations, \(humanBytes(totals.usedBytes)) in chunks (\(humanBytes(totals.usableBytes)) usable)")
+        out.append("free      \(totals.freeChunks) chunks, \(humanBytes(totals.freeBytes)) (top chunks not counted)")
+        out.append("mmapped   \(totals.mmappedChunks) chunks, \(humanBytes(totals.mmappedBytes)) (counted in used)")
+        out.append("overhead  \(humanBytes(totals.overheadBytes)) (chunk headers and malloc's own structures)")
+        out.append("system    \(humanBytes(totals.systemBytes)) from the kernel (arenas \(humanBytes(report.mallinfo.arena)) + mmapped)")
+        out.append("")
+        out.append("used allocations by chunk size (\(report.sizes.count) of \(report.distinctSizes) sizes, by bytes)")
+        out.append(sizeTable(report.sizes))
+        if let free = report.free {
+            out.append("")
+            out.append("free side")
+            var kinds = TextTable(["where", ">chunks", ">bytes"])
+            kinds.add(["tcache", String(free.tcacheChunks), humanBytes(free.tcacheBytes)])
+            kinds.add(["fastbins", String(free.fastbinChunks), humanBytes(free.fastbinBytes)])
+            kinds.add(["unsorted bin", String(free.unsortedChunks), humanBytes(free.unsortedBytes)])
+            kinds.add(["small bins", String(free.smallbinChunks), humanBytes(free.smallbinBytes)])
+            kinds.add(["large bins", String(free.largebinChunks), humanBytes(free.largebinBytes)])
+            kinds.add(["top", String(free.topChunks), humanBytes(free.topBytes)])
+            out.append(kinds.render())
+            if !free.tcaches.isEmpty {
+                out.append("")
+                out.append("tcaches (\(free.tcaches.count))")
+                var tcaches = TextTable(["tcache", ">thread", ">chunks", ">bytes"])
+                for tcache in free.tcaches {
+                    tcaches.add([tcache.address, tcache.thread.map(String.init) ?? "?", String(tcache.chunks), humanBytes(tcache.bytes)])
+                }
+                out.append(tcaches.render())
+            }
+            out.append("")
+            out.append("free chunks by size")
+            out.append(sizeTable(free.sizes))
+        }
+        if !report.warnings.isEmpty {
+            out.append("")
+            out.append("warnings (\(report.warnings.count))")
+            for warning in report.warnings { out.append("  \(warning)") }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    private func sizeTable(_ rows: [HeapReport.SizeRow]) -> String {
+        var table = TextTable([">chunk size", ">count", ">bytes", ">share"])
+        for row in rows {
+            table.add([String(row.chunkSize), String(row.count), humanBytes(row.bytes),
+                       String(format: "%.1f%%", row.share * 100)])
+        }
+        return table.render()
+    }
+}
