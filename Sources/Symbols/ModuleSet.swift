@@ -164,8 +164,12 @@ public final class ModuleSet: @unchecked Sendable {
             }
         } else if let path = resolution.path {
             warnings.append("\(name): \(path) has build-id \(resolution.buildID.map(String.init(describing:)) ?? "none"), the core's is \(coreBuildID.map(String.init(describing:)) ?? "?"); not used")
-        } else if !imageInCore {
-            warnings.append("\(name): file not found (tried \(resolution.tried.isEmpty ? "nothing: no path or build-id" : resolution.tried.joined(separator: ", "))); its symbols and read-only data are unavailable")
+        } else if name.hasPrefix("/") || !imageInCore {
+            // The vDSO has no file and needs none; any module named by a path should have one.
+            let tried = resolution.tried.isEmpty ? "nothing: no path or build-id" : resolution.tried.joined(separator: ", ")
+            let consequence = imageInCore ? "using its image in the core (dynamic symbols at most, no DWARF)"
+                                          : "its symbols and the read-only data the core left out are unavailable"
+            warnings.append("\(name): file not found (tried \(tried)); \(consequence)")
         }
         return Found(coreHandle: handle, name: name, start: start, end: end, bias: bias, isExecutable: isExecutable,
                      coreBuildID: coreBuildID, imageInCore: imageInCore, resolution: resolution, fileHandle: fileHandle)

@@ -25,6 +25,13 @@ public final class TypeIdentifier {
         return answer
     }
 
+    /// The dynamic type of an object whose first word is `vptr`: nil unless `vptr` is a primary
+    /// address point.
+    public func primaryClass(of vptr: UInt64) -> VtableClass? {
+        guard let hit = identify(vptr), hit.isPrimary else { return nil }
+        return catalog.classes[hit.classIndex]
+    }
+
     /// A word W inside a module is an address point when the word before it points to a valid
     /// typeinfo and the one before that is a plausible offset-to-top (0 for the primary).
     private func identifyFromRTTI(_ word: UInt64) -> AddressPointHit? {

@@ -34,4 +34,9 @@ public struct AddressPointHit: Sendable, Hashable {
     public let classIndex: Int
     /// True for the address point in an object's first word (the complete object's vptr).
     public let isPrimary: Bool
+
+    public init(classIndex: Int, isPrimary: Bool) {
+        self.classIndex = classIndex
+        self.isPrimary = isPrimary
+    }
 }
