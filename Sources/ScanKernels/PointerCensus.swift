@@ -4,11 +4,11 @@
 /// values are examined.
 public final class PointerCensus {
     public let filter: AddressFilter
-    private var table: CountTable
+    private var table: PointerCountTable
 
     public init(filter: AddressFilter) {
         self.filter = filter
-        table = CountTable(capacity: 1024)
+        table = PointerCountTable(capacity: 1024)
     }
 
     deinit { table.deallocate() }
@@ -24,32 +24,31 @@ public final class PointerCensus {
     /// Every distinct word counted that lies exactly inside a range, with its count, by value.
     public var counts: [(value: UInt64, count: Int)] {
         var result: [(value: UInt64, count: Int)] = []
-        for slot in 0..<table.capacity where table.keys[slot] != 0 && filter.contains(table.keys[slot]) {
-            result.append((table.keys[slot], Int(table.counts[slot])))
+        for slot in 0..<table.capacity where table.key(at: slot) != 0 && filter.contains(table.key(at: slot)) {
+            result.append((table.key(at: slot), Int(table.count(at: slot))))
         }
         return result.sorted { $0.value < $1.value }
     }
 }
 
 /// Open-addressing counts keyed by nonzero words (0 marks an empty slot; no range starts at 0).
-struct CountTable: ClusterHitHandler {
-    var keys: UnsafeMutablePointer<UInt64>
-    var counts: UnsafeMutablePointer<UInt64>
+/// Key and count sit side by side, so a hit touches one cache line.
+struct PointerCountTable: ClusterHitHandler {
+    /// `slots[2 * i]` is a key, `slots[2 * i + 1]` its count.
+    var slots: UnsafeMutablePointer<UInt64>
     var capacity: Int
     var used = 0
 
     init(capacity: Int) {
         self.capacity = capacity
-        keys = .allocate(capacity: capacity)
-        keys.initialize(repeating: 0, count: capacity)
-        counts = .allocate(capacity: capacity)
-        counts.initialize(repeating: 0, count: capacity)
+        slots = .allocate(capacity: capacity * 2)
+        slots.initialize(repeating: 0, count: capacity * 2)
     }
 
-    func deallocate() {
-        keys.deallocate()
-        counts.deallocate()
-    }
+    func deallocate() { slots.deallocate() }
+
+    func key(at slot: Int) -> UInt64 { slots[2 * slot] }
+    func count(at slot: Int) -> UInt64 { slots[2 * slot + 1] }
 
     @inline(__always)
     mutating func record(_ word: UInt64, at offset: Int) { increment(word) }
@@ -59,24 +58,24 @@ struct CountTable: ClusterHitHandler {
         let mask = capacity - 1
         var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
         while true {
-            let present = keys[slot]
+            let present = slots[2 * slot]
             if present == key {
-                counts[slot] &+= amount
+                slots[2 * slot + 1] &+= amount
                 return
             }
             if present == 0 { break }
             slot = (slot + 1) & mask
         }
-        keys[slot] = key
-        counts[slot] = amount
+        slots[2 * slot] = key
+        slots[2 * slot + 1] = amount
         used += 1
         if used * 2 > capacity { grow() }
     }
 
     mutating func grow() {
-        var bigger = CountTable(capacity: capacity * 2)
-        for slot in 0..<capacity where keys[slot] != 0 {
-            bigger.increment(keys[slot], by: counts[slot])
+        var bigger = PointerCountTable(capacity: capacity * 2)
+        for slot in 0..<capacity where key(at: slot) != 0 {
+            bigger.increment(key(at: slot), by: count(at: slot))
         }
         deallocate()
         self = bigger
