@@ -1,9 +1,11 @@
 import ELFCore
 
 /// A fast "does this word point into one of these ranges" test for scan kernels: the ranges
-/// merged into at most three clusters (split at the widest gaps), which SIMD code tests with
-/// one subtract and one unsigned compare each, plus a page bitmap per cluster for the exact
-/// answer on the rare words that land inside a cluster.
+/// merged into one to three clusters, which SIMD code tests with one subtract and one compare
+/// each, plus a page bitmap per cluster for the exact answer on the rare words that land inside
+/// a cluster. The widest gap is always a split (in a process it lies between a PIE and its
+/// libraries, where the brk heap is); a second split is made only for a gap wider than
+/// `secondSplitGap`, since every cluster costs the hot loop a compare per word.
 public struct AddressFilter: Sendable {
     public struct Cluster: Sendable, Equatable {
         public let start: UInt64
@@ -14,6 +16,7 @@ public struct AddressFilter: Sendable {
     }
 
     public static let maxClusters = 3
+    public static let secondSplitGap: UInt64 = 1 << 30
     /// Pages of 4 KiB: ranges from NT_FILE and module headers are page aligned.
     public static let pageShift: UInt64 = 12
 
@@ -45,7 +48,9 @@ public struct AddressFilter: Sendable {
         }
         // Split at the widest gaps between consecutive ranges.
         let gaps = (1..<max(1, merged.count)).map { ($0, merged[$0].start - merged[$0 - 1].end) }
-        let splits = gaps.sorted { $0.1 > $1.1 }.prefix(Self.maxClusters - 1).map(\.0).sorted()
+            .sorted { $0.1 > $1.1 }
+        let splits = gaps.prefix(Self.maxClusters - 1).enumerated()
+            .filter { $0.offset == 0 || $0.element.1 > Self.secondSplitGap }.map(\.element.0).sorted()
         var bounds: [(start: UInt64, end: UInt64)] = []
         var first = 0
         for split in splits + [merged.count] {

@@ -27,49 +27,55 @@ enum ClusterScan {
         let skip = Int((8 - address & 7) & 7)
         guard bytes.count > skip else { return }
         let words = (bytes.count - skip) / 8
+        let clusters = padded(filter.clusters)
         filter.pageBits.withUnsafeBufferPointer { bits in
-            kernel(base, skip: skip, words: words, clusters: padded(filter.clusters), bits: bits, handler: &handler)
+            // One compare per cluster and word: the loop is specialised for the cluster count.
+            switch filter.clusters.count {
+            case 1: kernel(base, skip: skip, words: words, test: OneCluster(clusters), clusters: clusters, bits: bits, handler: &handler)
+            case 2: kernel(base, skip: skip, words: words, test: TwoClusters(clusters), clusters: clusters, bits: bits, handler: &handler)
+            default: kernel(base, skip: skip, words: words, test: ThreeClusters(clusters), clusters: clusters, bits: bits, handler: &handler)
+            }
         }
     }
 
     @inline(__always)
-    static func kernel<Handler: ClusterHitHandler>(_ buffer: UnsafeRawPointer, skip: Int, words: Int,
-                                                   clusters: Clusters, bits: UnsafeBufferPointer<UInt64>,
-                                                   handler: inout Handler) {
-        // Unsigned `word - start < span` as one signed compare: flipping the top bit of both
-        // sides turns unsigned order into signed order, and folds into the subtraction.
-        let top: UInt64 = 1 << 63
-        func biased(_ cluster: AddressFilter.Cluster) -> (SIMD8<Int64>, SIMD8<Int64>) {
-            (SIMD8(repeating: Int64(bitPattern: cluster.start ^ top)), SIMD8(repeating: Int64(bitPattern: cluster.span ^ top)))
-        }
-        let (start0, span0) = biased(clusters.0), (start1, span1) = biased(clusters.1), (start2, span2) = biased(clusters.2)
-        @inline(__always) func inside(_ word: SIMD8<Int64>) -> SIMD8<Int64> {
-            let in0 = unsafeBitCast((word &- start0) .< span0, to: SIMD8<Int64>.self)
-            let in1 = unsafeBitCast((word &- start1) .< span1, to: SIMD8<Int64>.self)
-            let in2 = unsafeBitCast((word &- start2) .< span2, to: SIMD8<Int64>.self)
-            return in0 | in1 | in2
-        }
+    static func kernel<Test: ClusterTest, Handler: ClusterHitHandler>(
+        _ buffer: UnsafeRawPointer, skip: Int, words: Int, test: Test, clusters: Clusters,
+        bits: UnsafeBufferPointer<UInt64>, handler: inout Handler
+    ) {
         let base = buffer + skip
         var index = 0
         while index + blockWords <= words {
             let at = base + index * 8
-            // All four loads first, so they are in flight together.
-            let word0 = at.loadUnaligned(as: SIMD8<Int64>.self)
-            let word1 = at.loadUnaligned(fromByteOffset: 64, as: SIMD8<Int64>.self)
-            let word2 = at.loadUnaligned(fromByteOffset: 128, as: SIMD8<Int64>.self)
-            let word3 = at.loadUnaligned(fromByteOffset: 192, as: SIMD8<Int64>.self)
-            let lanes0 = inside(word0), lanes1 = inside(word1), lanes2 = inside(word2), lanes3 = inside(word3)
-            if any((lanes0 | lanes1 | lanes2 | lanes3) .!= SIMD8<Int64>()) {
-                // Rare: the lanes become bits once, and only the words that hit are revisited.
-                let hits = UInt32(laneBits(lanes0)) | UInt32(laneBits(lanes1)) << 8
-                    | UInt32(laneBits(lanes2)) << 16 | UInt32(laneBits(lanes3)) << 24
-                visit(buffer, from: skip + index * 8, hits: hits, clusters: clusters, bits: bits, handler: &handler)
+            // 256 bytes as eight 4-lane vectors (one AVX2 register each); all lanes ORed, one test.
+            var inside = SIMD4<Int64>()
+            for vector in 0..<8 {
+                inside |= test.lanes(at.loadUnaligned(fromByteOffset: vector * 32, as: SIMD4<Int64>.self))
+            }
+            if any(inside .!= SIMD4<Int64>()) {
+                hitBlock(buffer, from: skip + index * 8, test: test, clusters: clusters, bits: bits, handler: &handler)
             }
             index += blockWords
         }
         if index < words {
             block(buffer, from: skip + index * 8, words: words - index, clusters: clusters, bits: bits, handler: &handler)
         }
+    }
+
+    /// The cold path for a block with a hit: the compares again, as bits, then only the words
+    /// that hit are visited.
+    @inline(never)
+    static func hitBlock<Test: ClusterTest, Handler: ClusterHitHandler>(
+        _ buffer: UnsafeRawPointer, from offset: Int, test: Test, clusters: Clusters,
+        bits: UnsafeBufferPointer<UInt64>, handler: inout Handler
+    ) {
+        let weights = SIMD4<Int64>(1, 2, 4, 8)
+        var hits: UInt32 = 0
+        for vector in 0..<8 {
+            let inside = test.lanes((buffer + offset).loadUnaligned(fromByteOffset: vector * 32, as: SIMD4<Int64>.self))
+            hits |= UInt32(truncatingIfNeeded: (inside & weights).wrappedSum()) << UInt32(vector * 4)
+        }
+        visit(buffer, from: offset, hits: hits, clusters: clusters, bits: bits, handler: &handler)
     }
 
     /// The tail of a scan, shorter than a block: word by word.
@@ -87,9 +93,9 @@ enum ClusterScan {
         visit(buffer, from: offset, hits: hits, clusters: clusters, bits: bits, handler: &handler)
     }
 
-    /// The cold path: the words of a block whose bits are set in `hits`, checked against the
-    /// page bitmap and handed to the handler.
-    @inline(never)
+    /// The words of a block whose bits are set in `hits`, checked against the page bitmap and
+    /// handed to the handler.
+    @inline(__always)
     static func visit<Handler: ClusterHitHandler>(_ buffer: UnsafeRawPointer, from offset: Int, hits: UInt32,
                                                   clusters: Clusters, bits: UnsafeBufferPointer<UInt64>,
                                                   handler: inout Handler) {
@@ -111,10 +117,57 @@ enum ClusterScan {
             handler.record(word, at: offset + index * 8)
         }
     }
+}
 
-    /// Bit i set when lane i is all ones (a weighted sum: Swift has no movemask).
+/// Unsigned `word - start < span` as one signed compare: flipping the top bit of both sides
+/// turns unsigned order into signed order, and folds into the subtraction.
+struct BiasedCluster {
+    let start: SIMD4<Int64>
+    let span: SIMD4<Int64>
+
+    init(_ cluster: AddressFilter.Cluster) {
+        let top: UInt64 = 1 << 63
+        start = SIMD4(repeating: Int64(bitPattern: cluster.start ^ top))
+        span = SIMD4(repeating: Int64(bitPattern: cluster.span ^ top))
+    }
+
+    /// All ones in the lanes whose word lies in the cluster.
     @inline(__always)
-    static func laneBits(_ lanes: SIMD8<Int64>) -> UInt8 {
-        UInt8(truncatingIfNeeded: (lanes & SIMD8<Int64>(1, 2, 4, 8, 16, 32, 64, 128)).wrappedSum())
+    func lanes(_ word: SIMD4<Int64>) -> SIMD4<Int64> {
+        unsafeBitCast((word &- start) .< span, to: SIMD4<Int64>.self)
+    }
+}
+
+/// The SIMD cluster test of a filter with a given number of clusters.
+protocol ClusterTest {
+    init(_ clusters: ClusterScan.Clusters)
+    /// All ones in the lanes whose word lies in any cluster.
+    func lanes(_ word: SIMD4<Int64>) -> SIMD4<Int64>
+}
+
+struct OneCluster: ClusterTest {
+    let first: BiasedCluster
+    init(_ clusters: ClusterScan.Clusters) { first = BiasedCluster(clusters.0) }
+    @inline(__always) func lanes(_ word: SIMD4<Int64>) -> SIMD4<Int64> { first.lanes(word) }
+}
+
+struct TwoClusters: ClusterTest {
+    let first: BiasedCluster, second: BiasedCluster
+    init(_ clusters: ClusterScan.Clusters) {
+        first = BiasedCluster(clusters.0)
+        second = BiasedCluster(clusters.1)
+    }
+    @inline(__always) func lanes(_ word: SIMD4<Int64>) -> SIMD4<Int64> { first.lanes(word) | second.lanes(word) }
+}
+
+struct ThreeClusters: ClusterTest {
+    let first: BiasedCluster, second: BiasedCluster, third: BiasedCluster
+    init(_ clusters: ClusterScan.Clusters) {
+        first = BiasedCluster(clusters.0)
+        second = BiasedCluster(clusters.1)
+        third = BiasedCluster(clusters.2)
+    }
+    @inline(__always) func lanes(_ word: SIMD4<Int64>) -> SIMD4<Int64> {
+        first.lanes(word) | second.lanes(word) | third.lanes(word)
     }
 }

@@ -105,11 +105,24 @@ struct PointerCensusTests {
     }
 
     @Test func clustersSplitAtTheWidestGaps() {
-        let filter = AddressFilter(ranges: [(0x1000, 0x2000), (0x3000, 0x4000), (0x100_0000, 0x100_1000), (0x5000_0000, 0x5000_1000)])
-        #expect(filter.clusters.map(\.start) == [0x1000, 0x100_0000, 0x5000_0000])
-        #expect(filter.clusters.map(\.span) == [0x3000, 0x1000, 0x1000])
-        #expect(filter.contains(0x1fff) && !filter.contains(0x2000) && filter.contains(0x3000))
+        // The widest gap always splits; the next one only when wider than 1 GiB.
+        let near = AddressFilter(ranges: [(0x1000, 0x2000), (0x3000, 0x4000), (0x100_0000, 0x100_1000), (0x5000_0000, 0x5000_1000)])
+        #expect(near.clusters.map(\.start) == [0x1000, 0x5000_0000])
+        #expect(near.clusters.map(\.span) == [0x100_0000, 0x1000])
+        let far = AddressFilter(ranges: [(0x1000, 0x2000), (0x3000, 0x4000), (0x80_0000_0000, 0x80_0000_1000), (0x5000_0000, 0x5000_1000)])
+        #expect(far.clusters.map(\.start) == [0x1000, 0x5000_0000, 0x80_0000_0000])
+        #expect(far.clusters.map(\.span) == [0x3000, 0x1000, 0x1000])
+        #expect(near.contains(0x1fff) && !near.contains(0x2000) && near.contains(0x3000))
         #expect(AddressFilter.empty.clusters.isEmpty && !AddressFilter.empty.contains(0x1000))
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func everyClusterCountCountsExactly(clusters: Int) {
+        let ranges = Array(Self.ranges.prefix(clusters == 1 ? 1 : clusters == 2 ? 4 : 5))
+        let filter = AddressFilter(ranges: ranges)
+        #expect(filter.clusters.count == clusters)
+        let words = Self.buffer(words: 30_000, seed: UInt64(10 + clusters))
+        #expect(census(words, filter: filter) == Self.naiveCounts(words[...], ranges))
     }
 
     @Test func occurrencesAreTheAddressesOfEqualWords() {
