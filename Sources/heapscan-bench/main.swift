@@ -10,5 +10,6 @@ if arguments.first == "jemalloc" {
         }
     }
 } else {
+    for line in runCensusBench(repeats: 5) { print(line) }
     HeapWalkBench.run()
 }
