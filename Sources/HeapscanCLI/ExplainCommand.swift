@@ -10,6 +10,7 @@ struct ExplainCommand: ParsableCommand {
 
     @OptionGroup var options: CoreOptions
     @OptionGroup var rootOptions: RootOptions
+    @OptionGroup var modules: ModuleOptions
 
     @Argument(help: "An address inside the allocation (0x… or decimal).")
     var address: String
@@ -19,7 +20,7 @@ struct ExplainCommand: ParsableCommand {
             throw CLIError(path: nil, message: "bad address '\(address)' (use 0x… or a decimal number)")
         }
         let core = try options.open()
-        let analysis = LeakAnalysis(core: core, rootKinds: try rootOptions.kinds(), recordChains: true)
+        let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds(), recordChains: true)
         guard analysis.table != nil else {
             throw CLIError(path: core.path, message: "no malloc heap found (glibc arenas not recognised)")
         }

@@ -20,6 +20,7 @@ struct LeaksCommand: ParsableCommand {
 
     @OptionGroup var options: CoreOptions
     @OptionGroup var rootOptions: RootOptions
+    @OptionGroup var modules: ModuleOptions
 
     @Flag(help: "Rank only allocations that are not reachable from a root.")
     var leakedOnly = false
@@ -33,7 +34,7 @@ struct LeaksCommand: ParsableCommand {
     func run() throws {
         guard top > 0, minCount > 0 else { throw CLIError(path: nil, message: "--top and --min-count must be positive") }
         let core = try options.open()
-        let analysis = LeakAnalysis(core: core, rootKinds: try rootOptions.kinds())
+        let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds())
         var classifierOptions = Classifier.Options()
         classifierOptions.leakedOnly = leakedOnly
         classifierOptions.minimumCount = minCount
