@@ -39,11 +39,13 @@ struct ExplainCommand: ParsableCommand {
                 ? "\(chain.target) is leaked: no root reaches it (other leaked memory still points to it)"
                 : "\(chain.target) is leaked and unreferenced: no pointer to it anywhere"
         }
-        var out = ["\(chain.target) is anchored by \(kind.rawValue) root: \(name)"]
+        var out = ["\(chain.target) is anchored by a \(kind.rawValue) root: \(name)", ""]
+        var table = TextTable([">step", "pointer at", ">offset", "points into", ">size"])
         for (step, link) in chain.links.enumerated() {
-            let holder = link.offsetInHolder.map { " (+\($0) in the allocation above)" } ?? ""
-            out.append(String(repeating: "  ", count: step + 1) + "\(link.pointerAt)\(holder) -> \(link.allocation) (\(link.size) B)")
+            table.add([String(step + 1), link.pointerAt, link.offsetInHolder.map { "+\($0)" } ?? "root",
+                       link.allocation, "\(link.size) B"])
         }
+        out.append(table.render())
         return out.joined(separator: "\n")
     }
 }
