@@ -6,7 +6,7 @@ import Regions
 struct HeapCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "heap",
-        abstract: "Walk glibc malloc's arenas: totals, and used allocations by chunk size.")
+        abstract: "Walk the allocator (glibc malloc or jemalloc): totals, and allocations by size.")
 
     @OptionGroup var options: CoreOptions
 
@@ -29,6 +29,10 @@ struct HeapCommand: ParsableCommand {
             query = value
         }
         let core = try options.open()
+        if let detection = JemallocDetection.detect(in: core) {
+            try showJemalloc(core: core, detection: detection, query: query)
+            return
+        }
         let result = GlibcHeap.walk(core: core, regions: RegionMap(core: core))
         let report = HeapReport(result: result, top: top, includeFree: free, address: query)
         switch options.format {

@@ -1,2 +1,15 @@
-print("heapscan-bench: no benchmarks yet")
-HeapWalkBench.run()
+// heapscan-bench: benchmarks reporting GB/s and ratios against a plain memory-read loop.
+// `heapscan-bench jemalloc CORE…` times the jemalloc extent-map vote on each core.
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "jemalloc" {
+    for path in arguments.dropFirst() {
+        do {
+            try JemallocVoteBench.run(corePath: path)
+        } catch {
+            print("jemalloc-vote: \(path): \(error)")
+        }
+    }
+} else {
+    for line in runCensusBench(repeats: 5) { print(line) }
+    HeapWalkBench.run()
+}
