@@ -2,6 +2,7 @@ import Allocators
 import ELFCore
 import Foundation
 import Regions
+import Symbols
 import Testing
 import TestFixtures
 
@@ -64,6 +65,21 @@ struct GlibcHeapOnSampleCoresTests {
         #expect(Int(result.mallinfo.fordblks) == number(truth, "fordblks"))
         #expect(Int(result.mallinfo.ordblks) == number(truth, "ordblks"))
         expectTablePartitionsArenas(result, truth)
+    }
+
+    /// With libc's debuginfo installed (libc6-dbg), the main_arena symbol must name the very
+    /// arena the shape search found, and the walk through it must be the same.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/doc/libc6-dbg"), "needs libc6-dbg"))
+    func mainArenaSymbolAgreesWithTheShapeSearch() throws {
+        let sample = try SampleCores.core("mallocsizes")
+        let core = try CoreFile(path: sample.path)
+        let symbol = try #require(GlibcHeap.mainArenaSymbol(in: try ModuleSet(core: core)))
+        let byShape = try walk(sample)
+        let bySymbol = GlibcHeap.walk(core: core, regions: RegionMap(core: core), knownMainArena: symbol)
+        #expect(byShape.arenas.first?.address == symbol)
+        #expect(bySymbol.table.method == "main_arena symbol")
+        #expect(bySymbol.mallinfo == byShape.mallinfo)
+        #expect(bySymbol.table.allocations == byShape.table.allocations)
     }
 
     @Test func mallocsizesFreeListsMatchWhereTheProgramPutThem() throws {
