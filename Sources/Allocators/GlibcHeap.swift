@@ -75,12 +75,12 @@ private struct Walker {
         var lists = GlibcFreeLists(memory: memory, heaps: arenas.flatMap { $0.heaps.map { ($0.start, $0.end) } })
         let firstChunks = Set(arenas.flatMap { $0.heaps.map(\.firstChunk) })
         let tcaches = lists.findTcaches(threads: core.threads, heapFirstChunks: firstChunks)
-        let safeLinking = decideSafeLinking(lists: lists, fields: fields, tcaches: tcaches.map(\.address))
+        let safeLinking = decideSafeLinking(lists: lists, fields: fields, tcaches: tcaches)
         lists.protected = safeLinking ?? true
         // A tcache that opens its heap (the usual place) is skipped by the walk, so no
         // multi-million-entry table has to be compacted to take it out afterwards.
-        let tcacheChunks = Set(tcaches.map { $0.address - GlibcLayout.chunkHeader })
-        let leadingTcaches = tcacheChunks.intersection(firstChunks)
+        let leadingTcaches = Dictionary(tcaches.filter { firstChunks.contains($0.chunk) }.map { ($0.chunk, $0.layout.chunkSize) },
+                                        uniquingKeysWith: { first, _ in first })
         var allocations = walkChunks(arenas: &arenas, mmapped: mmapped, mmappedIndex: Int32(arenas.count),
                                      skipping: leadingTcaches)
 
@@ -89,7 +89,7 @@ private struct Walker {
         let tcacheSummaries = walkTcaches(tcaches, lists: lists, free: &free, cached: &cached)
         walkArenaLists(fields, lists: lists, arenas: &arenas, free: &free, cached: &cached)
         markCachedChunksFree(cached, in: &allocations)
-        removeTcacheStructs(tcaches.map(\.address).filter { !leadingTcaches.contains($0 - GlibcLayout.chunkHeader) },
+        removeTcacheStructs(tcaches.filter { leadingTcaches[$0.chunk] == nil }.map(\.address),
                             from: &allocations, arenas: &arenas)
         for arena in arenas where arena.topSize > 0 {
             free.topChunks += 1
@@ -122,11 +122,11 @@ private struct Walker {
     }
 
     /// Each thread's tcache bins; their chunks are appended to `cached`.
-    private mutating func walkTcaches(_ tcaches: [(address: UInt64, threadID: Int32)], lists: GlibcFreeLists,
+    private mutating func walkTcaches(_ tcaches: [GlibcFoundTcache], lists: GlibcFreeLists,
                                       free: inout GlibcFreeSummary, cached: inout [UInt64]) -> [GlibcTcache] {
         tcaches.map { tcache in
             var summary = GlibcTcache(address: tcache.address, threadID: tcache.threadID, chunks: 0, bytes: 0)
-            for (index, bin) in lists.tcacheBins(tcache.address).enumerated() where bin.count > 0 {
+            for (index, bin) in lists.tcacheBins(tcache).enumerated() where bin.count > 0 {
                 let tally = lists.walkSingleList(
                     head: bin.head, size: GlibcLayout.chunkSize(ofTcacheBin: index), userPointers: true,
                     expected: bin.count, name: "tcache \(hex(tcache.address)) bin \(index)",
@@ -201,9 +201,10 @@ private struct Walker {
     }
 
     /// Walks every heap and lists every mmapped chunk, in address order, into one array.
-    /// `skipping`: first chunks (tcache_perthread_structs) counted as internal bytes, not listed.
+    /// `skipping`: first chunks (tcache_perthread_structs) and their sizes, counted as internal
+    /// bytes, not listed.
     private mutating func walkChunks(arenas: inout [GlibcArena], mmapped: [(chunk: UInt64, size: UInt64)],
-                                     mmappedIndex: Int32, skipping: Set<UInt64>) -> [Allocation] {
+                                     mmappedIndex: Int32, skipping: [UInt64: UInt64]) -> [Allocation] {
         var jobs: [(start: UInt64, job: Job)] = []
         var capacity = mmapped.count
         for (arenaIndex, arena) in arenas.enumerated() {
@@ -233,7 +234,7 @@ private struct Walker {
                         localWarnings.append("heap \(hex(heap.start)) of arena \(hex(arenas[arenaIndex].address)) is not in the core; skipped")
                         continue
                     }
-                    let skipped = skipping.contains(heap.firstChunk) ? GlibcLayout.tcacheChunkSize : 0
+                    let skipped = skipping[heap.firstChunk] ?? 0
                     let outcome = GlibcChunkWalk.walk(bytes: view, base: heap.start, first: heap.firstChunk + skipped, top: top,
                                                       limit: heap.end, arena: Int32(arenaIndex),
                                                       output: output, count: &count)
@@ -264,7 +265,7 @@ private struct Walker {
     }
 
     /// Safe-linking on or off, by majority of the list heads that show it.
-    private func decideSafeLinking(lists: GlibcFreeLists, fields: [GlibcArenaFields], tcaches: [UInt64]) -> Bool? {
+    private func decideSafeLinking(lists: GlibcFreeLists, fields: [GlibcArenaFields], tcaches: [GlibcFoundTcache]) -> Bool? {
         var votes = (on: 0, off: 0)
         func count(_ vote: Bool?) {
             switch vote {

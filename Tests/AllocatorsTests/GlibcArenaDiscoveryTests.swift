@@ -77,22 +77,24 @@ struct GlibcArenaDiscoveryTests {
 
     /// A thread's TLS points at its tcache_perthread_struct in the middle of the heap (as when
     /// threads share an arena): the struct is malloc's, not an allocation, and the chunk in its
-    /// bin 0 is free although the heap walk sees it in use.
-    @Test func tcacheFoundThroughThreadPointerMidHeap() throws {
+    /// bin 0 is free although the heap walk sees it in use. Both layouts: uint16 counts (glibc
+    /// 2.30 on, a 0x290-byte chunk) and char counts (2.26–2.29, 0x250).
+    @Test(arguments: [(2, UInt64(0x290)), (1, UInt64(0x250))])
+    func tcacheFoundThroughThreadPointerMidHeap(countWidth: Int, structChunk: UInt64) throws {
         var heap = Heap()
         heap.words = [UInt64](repeating: 0, count: heap.words.count)
         let cachedChunk = Heap.heap
         let tcacheChunk = Heap.heap + 0x20
-        let usedChunk = tcacheChunk + 0x290
+        let usedChunk = tcacheChunk + structChunk
         let top = usedChunk + 0x30
         heap.setSize(cachedChunk, 0x21)
-        heap.setSize(tcacheChunk, 0x291)
+        heap.setSize(tcacheChunk, structChunk | 1)
         heap.setSize(usedChunk, 0x31)
         heap.setSize(top, (Heap.heapSize - (top - Heap.heap)) | 1)
         let tcache = tcacheChunk + 16
-        heap.set(tcache, 1)                                   // counts[0] = 1
-        heap.set(tcache + 128, cachedChunk + 16)              // entries[0]
-        heap.set(cachedChunk + 16, (cachedChunk + 16) >> 12)  // safe-linked end of list
+        heap.set(tcache, 1)                                             // counts[0] = 1
+        heap.set(tcache + UInt64(64 * countWidth), cachedChunk + 16)    // entries[0]
+        heap.set(cachedChunk + 16, (cachedChunk + 16) >> 12)            // safe-linked end of list
         heap.arenaOverrides[12] = top
         let tls: UInt64 = 0x7f20_0000_0000
         var tlsWords = [UInt64](repeating: 0, count: 512)
@@ -106,7 +108,7 @@ struct GlibcArenaDiscoveryTests {
         #expect(result.tcaches.first?.threadID == 77 && result.tcaches.first?.chunks == 1)
         #expect(result.table.allocations.map(\.address) == [cachedChunk + 16, usedChunk + 16])
         #expect(result.table.allocations.map(\.isUsed) == [false, true])
-        #expect(result.arenas.first?.internalBytes == 0x290)
+        #expect(result.arenas.first?.internalBytes == structChunk)
         #expect(result.safeLinking == true)
         #expect(result.free.tcacheChunks == 1 && result.free.tcacheBytes == 0x20)
     }
