@@ -4,8 +4,17 @@ import Regions
 /// glibc malloc (2.27 and later, 64-bit) read from a core without libc symbols.
 public enum GlibcHeap {
     /// Walks every arena, heap and mmapped chunk. `knownMainArena` is `main_arena`'s address
-    /// when symbols give it; otherwise main_arena is found by its shape in libc's data.
-    /// Never traps on a corrupt heap: what cannot be trusted is skipped with a warning.
+    /// when symbols give it (see `mainArenaSymbol(in:)`); otherwise main_arena is found by its
+    /// shape in libc's data. Never traps on a corrupt heap: what cannot be trusted is skipped
+    /// with a warning.
+    ///
+    /// The table lists one `Allocation` per chunk the program got from malloc, free or used:
+    /// address = chunk + 16 (the user pointer), usableSize = chunk size − 8 (− 16 for mmapped
+    /// chunks, as malloc_usable_size), blockSize = chunk size, isUsed false for chunks in a
+    /// tcache, fastbin or bin, and arena = index into `result.arenas` (mmapped chunks use the
+    /// last name, "mmapped chunks"). Top chunks, heap headers, tcache structs and fenceposts are
+    /// malloc's own and not listed; `managedRanges` covers the heaps, mmapped chunks and
+    /// main_arena.
     public static func walk(core: CoreFile, regions: RegionMap, knownMainArena: UInt64? = nil) -> GlibcHeapResult {
         var walker = Walker(core: core, regions: regions)
         return walker.run(knownMainArena: knownMainArena)
