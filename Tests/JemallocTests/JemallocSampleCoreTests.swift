@@ -23,6 +23,14 @@ struct JemallocSampleCoreTests {
         Dictionary(uniqueKeysWithValues: rows.map { ($0.lextent, $0.count) })
     }
 
+    /// Merged bins, large classes, allocated bytes and thread-cache bytes equal mallctl's.
+    static func expectMergedMatch(_ report: JemallocHeapReport, _ truth: JemallocTruth) {
+        #expect(bins(report.bins) == truth.merged.bins)
+        #expect(large(report.large) == truth.merged.large)
+        #expect(report.totals.allocated == truth.stat("allocated"))
+        #expect(Int(report.totals.cachedInThreads) == truth.merged.tcacheBytes)
+    }
+
     @Test func detectsTheSharedLibraryAndItsVersion() throws {
         let (sample, _, _, heap, report) = try load()
         #expect(heap.detection.libraryPath?.hasSuffix("libjemalloc.so.2") == true)
@@ -101,10 +109,7 @@ struct JemallocSampleCoreTests {
         let truth = JemallocTruth(sample)
         let core = try CoreFile(path: sample.path)
         let report = try #require(try JemallocHeap.read(core: core)).report(memory: core.addressSpace)
-        #expect(Self.bins(report.bins) == truth.merged.bins)
-        #expect(Self.large(report.large) == truth.merged.large)
-        #expect(report.totals.allocated == truth.stat("allocated"))
-        #expect(Int(report.totals.cachedInThreads) == truth.merged.tcacheBytes)
+        Self.expectMergedMatch(report, truth)
     }
 
     @Test func staticBuildIsFoundByItsBannerAndVersion() throws {
@@ -115,11 +120,7 @@ struct JemallocSampleCoreTests {
         let heap = try #require(try JemallocHeap.read(core: core))
         #expect(heap.detection.libraryPath == nil)
         #expect(heap.detection.version == sample.truth["jemalloc_version"] as? String)
-        let report = heap.report(memory: core.addressSpace)
-        #expect(Self.bins(report.bins) == truth.merged.bins)
-        #expect(Self.large(report.large) == truth.merged.large)
-        #expect(report.totals.allocated == truth.stat("allocated"))
-        #expect(Int(report.totals.cachedInThreads) == truth.merged.tcacheBytes)
+        Self.expectMergedMatch(heap.report(memory: core.addressSpace), truth)
     }
 
     @Test func glibcProcessIsNotMistakenForJemalloc() throws {
