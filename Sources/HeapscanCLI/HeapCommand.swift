@@ -70,6 +70,9 @@ struct HeapCommand: ParsableCommand {
         out.append("mmapped   \(totals.mmappedChunks) chunks, \(humanBytes(totals.mmappedBytes)) (counted in used)")
         out.append("overhead  \(humanBytes(totals.overheadBytes)) (chunk headers and malloc's own structures)")
         out.append("system    \(humanBytes(totals.systemBytes)) from the kernel (arenas \(humanBytes(report.mallinfo.arena)) + mmapped)")
+        let info = report.mallinfo
+        out.append("mallinfo2 arena \(info.arena) uordblks \(info.uordblks) fordblks \(info.fordblks) ordblks \(info.ordblks)"
+                   + " smblks \(info.smblks) fsmblks \(info.fsmblks) hblks \(info.hblks) hblkhd \(info.hblkhd) keepcost \(info.keepcost)")
         out.append("")
         out.append("used allocations by chunk size (\(report.sizes.count) of \(report.distinctSizes) sizes, by bytes)")
         out.append(sizeTable(report.sizes))

@@ -1,4 +1,5 @@
-// heapscan-bench jemalloc CORE…: times the jemalloc extent-map vote on each core.
+// heapscan-bench: the heap-walk benchmarks; `heapscan-bench jemalloc CORE…` times the jemalloc
+// extent-map vote and walk on given cores instead.
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "jemalloc" {
     for path in arguments.dropFirst() {
@@ -9,5 +10,5 @@ if arguments.first == "jemalloc" {
         }
     }
 } else {
-    print("heapscan-bench: no benchmarks yet (heapscan-bench jemalloc CORE… times the jemalloc walker)")
+    HeapWalkBench.run()
 }
