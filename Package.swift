@@ -32,7 +32,7 @@ let package = Package(
         .testTarget(name: "ELFCoreTests", dependencies: ["ELFCore", "TestFixtures"]),
         .testTarget(name: "RegionsTests", dependencies: ["ELFCore", "Regions", "TestFixtures"]),
         .testTarget(name: "AnalysisTests", dependencies: ["ELFCore", "Regions", "Allocators", "Analysis", "TestFixtures"]),
-        .testTarget(name: "JemallocTests", dependencies: ["Allocators", "ELFCore", "Regions", "TestFixtures"]),
+        .testTarget(name: "JemallocTests", dependencies: ["Allocators", "Analysis", "ELFCore", "Regions", "TestFixtures"]),
         .testTarget(name: "AllocatorsTests", dependencies: ["ELFCore", "Regions", "Allocators", "TestFixtures"]),
         .testTarget(name: "CLITests", dependencies: ["HeapscanCLI", "ELFCore", "TestFixtures"]),
     ]

@@ -1,4 +1,5 @@
 import Allocators
+import Analysis
 import ELFCore
 import Foundation
 import Regions
@@ -156,5 +157,22 @@ struct JemallocSampleCoreTests {
         let table = ProcessAllocator.allocationTable(core: core, regions: RegionMap(core: core))
         #expect(table.allocator == "jemalloc 5.3.0")
         #expect(table.allocations == heap.allocationTable().allocations)
+    }
+}
+
+/// `leaks` on a jemalloc process groups the allocations of the jemalloc table.
+@Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc and gdb (make test installs them)"))
+struct JemallocLeakAnalysisTests {
+    @Test func everyPlantedObjectIsAnAnchoredAllocationOfItsClass() throws {
+        let sample = try SampleCores.core("jemalloc")
+        let truth = JemallocTruth(sample)
+        let analysis = LeakAnalysis(core: try CoreFile(path: sample.path))
+        let report = try #require(analysis.classify())
+        #expect(report.allocator == "jemalloc 5.3.0")
+        #expect(report.leakedAllocations == 0)
+        for planted in truth.planted where planted.sizeClass < 1 << 20 {
+            let count = report.suspects.filter { $0.objectSize == planted.sizeClass }.reduce(0) { $0 + $1.count }
+            #expect(count == planted.live, "\(planted.sizeClass)-byte class")
+        }
     }
 }
