@@ -7,7 +7,7 @@ BIN := .build/release
 CORES := .build-cores
 DEMO_SAMPLE := classes
 
-.PHONY: all deps build demo test bench clean-cores
+.PHONY: all deps build demo test bench bench-jemalloc clean-cores
 
 all: build
 
@@ -28,6 +28,11 @@ test: deps
 bench: deps
 	$(RELEASE) --product heapscan-bench
 	$(BIN)/heapscan-bench
+
+# The jemalloc vote and walk on a 10 M-key redis-server core (about 1.5 GB; needs redis-server).
+bench-jemalloc: deps
+	$(RELEASE) --product heapscan-bench
+	@core=$$(scripts/redis-core 10000000 $(CORES) | tail -n 1) && $(BIN)/heapscan-bench jemalloc "$$core"
 
 clean-cores:
 	rm -rf $(CORES)
