@@ -5,7 +5,6 @@ ARCH_FLAGS := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo "-Xswiftc 
 RELEASE := $(SWIFT) build -c release $(ARCH_FLAGS)
 BIN := .build/release
 CORES := .build-cores
-DEMO_SAMPLE := classes
 
 .PHONY: all deps build demo test bench bench-jemalloc clean-cores
 
@@ -17,10 +16,14 @@ deps:
 build: deps
 	$(RELEASE)
 
+# The classes sample shows per-type counts; the leaker sample is the leak hunt itself.
 demo: build
 	@mkdir -p $(CORES)
-	@core=$$(Samples/make-core --out $(CORES) $(DEMO_SAMPLE) | tail -n 1) && \
-	  echo "== heapscan info $$core" && $(BIN)/heapscan info "$$core"
+	@core=$$(Samples/make-core --out $(CORES) classes | tail -n 1) && \
+	  echo "== heapscan types $$core" && $(BIN)/heapscan types "$$core"
+	@core=$$(Samples/make-core --out $(CORES) leaker | tail -n 1) && \
+	  echo && echo "== heapscan heap $$core --top 5" && $(BIN)/heapscan heap "$$core" --top 5 && \
+	  echo && echo "== heapscan leaks $$core" && $(BIN)/heapscan leaks "$$core"
 
 test: deps
 	$(SWIFT) test

@@ -31,9 +31,10 @@ let package = Package(
         .target(name: "TestFixtures", path: "Tests/Fixtures"),
         .testTarget(name: "ELFCoreTests", dependencies: ["ELFCore", "TestFixtures"]),
         .testTarget(name: "RegionsTests", dependencies: ["ELFCore", "Regions", "TestFixtures"]),
+        .testTarget(name: "SymbolsTests", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols", "TestFixtures"]),
         .testTarget(name: "AnalysisTests", dependencies: ["ELFCore", "Regions", "Allocators", "Analysis", "TestFixtures"]),
-        .testTarget(name: "JemallocTests", dependencies: ["Allocators", "Analysis", "ELFCore", "Regions", "TestFixtures"]),
         .testTarget(name: "AllocatorsTests", dependencies: ["ELFCore", "Regions", "Allocators", "TestFixtures"]),
+        .testTarget(name: "JemallocTests", dependencies: ["Allocators", "Analysis", "ELFCore", "Regions", "TestFixtures"]),
         .testTarget(name: "CLITests", dependencies: ["HeapscanCLI", "ELFCore", "TestFixtures"]),
     ]
 )

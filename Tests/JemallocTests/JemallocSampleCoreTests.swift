@@ -166,7 +166,7 @@ struct JemallocLeakAnalysisTests {
     @Test func everyPlantedObjectIsAnAnchoredAllocationOfItsClass() throws {
         let sample = try SampleCores.core("jemalloc")
         let truth = JemallocTruth(sample)
-        let analysis = LeakAnalysis(core: try CoreFile(path: sample.path))
+        let analysis = LeakAnalysis(core: try CoreFile(path: sample.path), modules: nil)
         let report = try #require(analysis.classify())
         #expect(report.allocator == "jemalloc 5.3.0")
         #expect(report.leakedAllocations == 0)
