@@ -64,6 +64,12 @@ struct JemallocCorruptionTests {
             guard let error = error as? JemallocError, case .inconsistent = error else { return false }
             return error.description.contains("refusing")
         }
+        for command in ["heap", "leaks"] {
+            let result = try HeapscanProcess.run([command, path])
+            #expect(result.status == 1 && !result.crashed, "\(command)")
+            #expect(result.stderr.hasPrefix("heapscan: \(path): jemalloc's structures in this core are inconsistent, refusing"),
+                    "\(command): \(result.stderr)")
+        }
     }
 
     @Test func olderVersionsAreNotGuessedAt() throws {
