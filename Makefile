@@ -6,7 +6,7 @@ RELEASE := $(SWIFT) build -c release $(ARCH_FLAGS)
 BIN := .build/release
 CORES := .build-cores
 
-.PHONY: all deps build demo test bench clean-cores
+.PHONY: all deps build demo test bench bench-jemalloc clean-cores
 
 all: build
 
@@ -31,6 +31,11 @@ test: deps
 bench: deps
 	$(RELEASE) --product heapscan-bench
 	$(BIN)/heapscan-bench
+
+# The jemalloc vote and walk on a 10 M-key redis-server core (about 1.5 GB; needs redis-server).
+bench-jemalloc: deps
+	$(RELEASE) --product heapscan-bench
+	@core=$$(scripts/redis-core 10000000 $(CORES) | tail -n 1) && $(BIN)/heapscan-bench jemalloc "$$core"
 
 clean-cores:
 	rm -rf $(CORES)

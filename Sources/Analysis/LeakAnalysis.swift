@@ -9,6 +9,8 @@ public struct LeakAnalysis {
     public let core: CoreFile
     public let regions: RegionMap
     public let table: AllocationTable?
+    /// Why there is no table, in the user's terms (e.g. jemalloc's structures refused).
+    public let noHeapReason: String?
     public let roots: RootSet?
     public let reachability: Reachability?
     public let typeOf: (UInt64) -> TypeIdentity?
@@ -30,6 +32,8 @@ public struct LeakAnalysis {
         }
         self.rootKinds = RootKind.allCases.filter(rootKinds.contains)
         let walked = ProcessAllocator.allocationTable(core: core, regions: regions)
+        noHeapReason = walked.allocations.isEmpty
+            ? (walked.warnings.first ?? "no malloc heap found (glibc arenas not recognised)") : nil
         if walked.allocations.isEmpty {
             table = nil
             roots = nil

@@ -36,8 +36,9 @@ struct DiffCommand: ParsableCommand {
             let path = core.path
             var options = Classifier.Options()
             options.minimumCount = 1
-            guard let report = LeakAnalysis(core: core, modules: moduleSet).classify(options: options) else {
-                throw CLIError(path: path, message: "no malloc heap found (glibc arenas not recognised)")
+            let analysis = LeakAnalysis(core: core, modules: moduleSet)
+            guard let report = analysis.classify(options: options) else {
+                throw CLIError(path: path, message: analysis.noHeapReason ?? "no malloc heap found")
             }
             return report
         }

@@ -22,7 +22,7 @@ struct ExplainCommand: ParsableCommand {
         let core = try options.open()
         let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds(), recordChains: true)
         guard analysis.table != nil else {
-            throw CLIError(path: core.path, message: "no malloc heap found (glibc arenas not recognised)")
+            throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }
         guard let chain = analysis.explain(value) else {
             throw CLIError(path: core.path, message: "\(hex(value)) is not inside a used allocation")

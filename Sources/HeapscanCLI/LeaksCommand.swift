@@ -39,7 +39,7 @@ struct LeaksCommand: ParsableCommand {
         classifierOptions.leakedOnly = leakedOnly
         classifierOptions.minimumCount = minCount
         guard var report = analysis.classify(options: classifierOptions) else {
-            throw CLIError(path: core.path, message: "no malloc heap found (glibc arenas not recognised)")
+            throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }
         report.suspects = Array(report.suspects.prefix(top))
         switch options.format {
