@@ -13,13 +13,15 @@ public struct LeakAnalysis {
     public let typeOf: (UInt64) -> TypeIdentity?
     public let rootKinds: [RootKind]
 
-    public init(core: CoreFile, rootKinds: Set<RootKind> = Set(RootKind.allCases),
+    /// `recordChains` keeps how each allocation was reached, which `explain` needs and
+    /// `leaks` does not (it costs 16 bytes per allocation).
+    public init(core: CoreFile, rootKinds: Set<RootKind> = Set(RootKind.allCases), recordChains: Bool = false,
                 typeOf: @escaping (UInt64) -> TypeIdentity? = { _ in nil }) {
         self.core = core
         regions = RegionMap(core: core)
         self.typeOf = typeOf
         self.rootKinds = RootKind.allCases.filter(rootKinds.contains)
-        let walked = GlibcHeap.walk(core: core, regions: regions).table
+        let walked = ProcessAllocator.allocationTable(core: core, regions: regions)
         if walked.allocations.isEmpty {
             table = nil
             roots = nil
@@ -28,14 +30,16 @@ public struct LeakAnalysis {
             table = walked
             let roots = RootSet(core: core, regions: regions, table: walked, kinds: rootKinds)
             self.roots = roots
-            reachability = Reachability(table: walked, roots: roots, memory: core.addressSpace)
+            reachability = Reachability(table: walked, roots: roots, memory: core.addressSpace, recordChains: recordChains)
         }
     }
 
     /// The ranked suspects.
     public func classify(options: Classifier.Options = Classifier.Options()) -> Classifier.Report? {
         guard let table else { return nil }
-        return Classifier(table: table, memory: core.addressSpace, reachability: reachability, typeOf: typeOf)
+        let modules = regions.regions.filter { $0.label == .file }.map { $0.start..<$0.end }
+        return Classifier(table: table, memory: core.addressSpace, reachability: reachability,
+                          vtableRanges: modules, typeOf: typeOf)
             .classify(corePath: core.path, options: options, rootKinds: rootKinds)
     }
 

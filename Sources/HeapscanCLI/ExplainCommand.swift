@@ -19,7 +19,7 @@ struct ExplainCommand: ParsableCommand {
             throw CLIError(path: nil, message: "bad address '\(address)' (use 0x… or a decimal number)")
         }
         let core = try options.open()
-        let analysis = LeakAnalysis(core: core, rootKinds: try rootOptions.kinds())
+        let analysis = LeakAnalysis(core: core, rootKinds: try rootOptions.kinds(), recordChains: true)
         guard analysis.table != nil else {
             throw CLIError(path: core.path, message: "no malloc heap found (glibc arenas not recognised)")
         }
