@@ -116,8 +116,11 @@ private struct Walker {
         let mallinfo = computeMallinfo(arenas: arenas, mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes)
         var names = arenas.map { ($0.isMain ? "main_arena " : "arena ") + hex($0.address) }
         names.append("mmapped chunks")
+        // main_arena sits in libc's data; its top and bin pointers aim at chunk headers, which
+        // lie inside the previous chunk's usable bytes and so must not count as references.
         let managed = arenas.flatMap { $0.heaps.map { $0.start..<$0.end } }
             + mmapped.map { $0.chunk..<($0.chunk + $0.size) }
+            + arenas.filter(\.isMain).map { $0.address..<($0.address + GlibcLayout.stateSize) }
         let table = AllocationTable(allocator: "glibc", method: method, arenas: names,
                                     allocations: allocations, warnings: warnings, managedRanges: managed)
         return GlibcHeapResult(table: table, arenas: arenas, tcaches: tcacheSummaries, free: free,

@@ -35,13 +35,27 @@ public struct Classifier {
     public let memory: AddressSpace
     public let reachability: Reachability?
     public let typeOf: (UInt64) -> TypeIdentity?
+    /// Where vtables can live (file-backed module mappings), sorted: a first word outside them
+    /// is not looked up at all, which keeps the per-allocation cost to a range test.
+    public let vtableRanges: [Range<UInt64>]
 
     public init(table: AllocationTable, memory: AddressSpace, reachability: Reachability?,
-                typeOf: @escaping (UInt64) -> TypeIdentity?) {
+                vtableRanges: [Range<UInt64>], typeOf: @escaping (UInt64) -> TypeIdentity?) {
         self.table = table
         self.memory = memory
         self.reachability = reachability
+        self.vtableRanges = vtableRanges.sorted { $0.lowerBound < $1.lowerBound }
         self.typeOf = typeOf
+    }
+
+    private func mayBeVtable(_ word: UInt64) -> Bool {
+        var low = 0
+        var high = vtableRanges.count
+        while low < high {
+            let middle = (low + high) / 2
+            if vtableRanges[middle].upperBound <= word { low = middle + 1 } else { high = middle }
+        }
+        return low < vtableRanges.count && vtableRanges[low].contains(word)
     }
 
     public func classify(corePath: String, options: Options = Options(), rootKinds: [RootKind] = []) -> Report {
@@ -66,9 +80,12 @@ public struct Classifier {
         var typeCache: [UInt64: TypeIdentity?] = [:]
         var typeGroups: [UInt64: SuspectGroup] = [:]
         var untyped: [Int] = []
+        var hint = -1
         for index in selected {
             let allocation = allocations[index]
-            guard allocation.usableSize >= 8, let first = memory.readU64(allocation.address) else {
+            guard allocation.usableSize >= 8,
+                  let first = memory.view(at: allocation.address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
+                  mayBeVtable(first) else {
                 untyped.append(index)
                 continue
             }
@@ -76,7 +93,7 @@ public struct Classifier {
             if let cached = typeCache[first] {
                 identity = cached
             } else {
-                identity = first >= ValueKind.smallLimit && memory.segment(containing: first) != nil ? typeOf(first) : nil
+                identity = typeOf(first)
                 typeCache[first] = identity
             }
             if identity != nil {
@@ -91,7 +108,7 @@ public struct Classifier {
         var sizeGroups: [UInt64: SuspectGroup] = [:]
         for index in untyped {
             let allocation = allocations[index]
-            if let keyIndex = withHead(of: allocation, window: options.magicWindow, { head in
+            if let keyIndex = withHead(of: allocation, window: options.magicWindow, hint: &hint, { head in
                 magics.firstIndex { $0.blockSize == allocation.blockSize && $0.matches(head) }
             }) ?? nil {
                 magicGroups[keyIndex].add(allocation, liveness: liveness(index))
@@ -131,9 +148,14 @@ public struct Classifier {
     private func liveness(_ index: Int) -> Liveness? { reachability?.liveness(ofAllocationAt: index) }
 
     private func withHead<T>(of allocation: Allocation, window: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T? {
+        var hint = -1
+        return withHead(of: allocation, window: window, hint: &hint, body)
+    }
+
+    private func withHead<T>(of allocation: Allocation, window: Int, hint: inout Int,
+                             _ body: (UnsafeRawBufferPointer) -> T) -> T? {
         let length = Int(min(UInt64(window), allocation.usableSize))
-        guard let segment = memory.segment(containing: allocation.address),
-              let head = segment.view(at: allocation.address, count: length) else { return nil }
+        guard let head = memory.view(at: allocation.address, count: length, hint: &hint) else { return nil }
         return body(head)
     }
 

@@ -60,7 +60,10 @@ public final class RootSet: @unchecked Sendable {
                 }
                 ranges.append(Self.range(.stack, region.displayName, region, from: start, to: region.presentEnd))
             case .file where kinds.contains(.moduleData) && region.isWritable:
-                ranges.append(Self.range(.moduleData, region.displayName, region, from: region.start, to: region.presentEnd))
+                // Allocator state kept in module data (glibc's main_arena) is not a root.
+                for piece in Self.subtract(table.managedRanges, from: region.start..<region.presentEnd) {
+                    ranges.append(Self.range(.moduleData, region.displayName, region, from: piece.lowerBound, to: piece.upperBound))
+                }
             case .heap where kinds.contains(.anonymous):
                 for piece in Self.subtract(table.managedRanges, from: region.start..<region.presentEnd) {
                     ranges.append(Self.range(.anonymous, "anonymous \(hex(region.start))", region,

@@ -8,15 +8,19 @@ struct SuspectGroup {
     var anchored = 0
     var leaked = 0
     var unreferenced = 0
-    var sizeCounts: [UInt64: Int] = [:]
+    /// Usable sizes seen and how often; a group rarely has more than a few, so a short list
+    /// beats hashing once per allocation.
+    var sizeCounts: [(size: UInt64, count: Int)] = []
     var leakedExamples: [UInt64] = []
     var otherExamples: [UInt64] = []
 
     mutating func add(_ allocation: Allocation, liveness: Liveness?) {
         count += 1
         bytes += allocation.blockSize
-        if sizeCounts.count < 64 || sizeCounts[allocation.usableSize] != nil {
-            sizeCounts[allocation.usableSize, default: 0] += 1
+        if let slot = sizeCounts.firstIndex(where: { $0.size == allocation.usableSize }) {
+            sizeCounts[slot].count += 1
+        } else if sizeCounts.count < 16 {
+            sizeCounts.append((allocation.usableSize, 1))
         }
         switch liveness {
         case .anchored?: anchored += 1
@@ -34,7 +38,7 @@ struct SuspectGroup {
     }
 
     var mostCommonSize: UInt64 {
-        sizeCounts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key ?? 0
+        sizeCounts.max { $0.count != $1.count ? $0.count < $1.count : $0.size > $1.size }?.size ?? 0
     }
 
     func suspect(kind: Suspect.Kind, name: String, value: String?, width: Int?, offset: UInt64?, module: String?,

@@ -30,6 +30,27 @@ public struct AddressSpace: @unchecked Sendable {
         segmentIndex(containing: address).map { segments[$0] }
     }
 
+    /// Present bytes `[address, address + count)` from one segment, or nil. `hint` remembers the
+    /// segment of the previous call, so walking sorted addresses costs no search.
+    public func view(at address: UInt64, count: Int, hint: inout Int) -> UnsafeRawBufferPointer? {
+        if hint < 0 || hint >= segments.count || !segments[hint].contains(address) {
+            guard let index = segmentIndex(containing: address) else { return nil }
+            hint = index
+        }
+        return segments[hint].view(at: address, count: count)
+    }
+
+    /// As many present bytes as exist from `address`, up to `count`, from one segment.
+    public func prefixView(at address: UInt64, upTo count: Int, hint: inout Int) -> UnsafeRawBufferPointer? {
+        if hint < 0 || hint >= segments.count || !segments[hint].contains(address) {
+            guard let index = segmentIndex(containing: address) else { return nil }
+            hint = index
+        }
+        let segment = segments[hint]
+        guard address < segment.presentEnd else { return nil }
+        return segment.view(at: address, count: Int(min(UInt64(count), segment.presentEnd - address)))
+    }
+
     /// True when the byte at `address` is in the core.
     public func isPresent(_ address: UInt64) -> Bool {
         guard let segment = segment(containing: address) else { return false }

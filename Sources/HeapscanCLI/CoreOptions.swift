@@ -11,10 +11,14 @@ struct CoreOptions: ParsableArguments {
 
     /// Opens the core, turning any failure into the one-line error the user sees.
     func open() throws -> CoreFile {
+        try Self.open(core)
+    }
+
+    static func open(_ path: String) throws -> CoreFile {
         do {
-            return try CoreFile(path: core)
+            return try CoreFile(path: path)
         } catch let error as CoreError {
-            throw CLIError(path: core, message: error.description)
+            throw CLIError(path: path, message: error.description)
         }
     }
 }

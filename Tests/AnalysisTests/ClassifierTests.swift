@@ -48,7 +48,8 @@ import TestFixtures
 
     @Test func groupsByTypeMagicAndSize() throws {
         let (core, table) = try Self.population()
-        let report = Classifier(table: table, memory: core.addressSpace, reachability: nil, typeOf: Self.typeOf)
+        let report = Classifier(table: table, memory: core.addressSpace, reachability: nil,
+                                    vtableRanges: [Self.module..<(Self.module + 4096)], typeOf: Self.typeOf)
             .classify(corePath: "app.core")
         let rows = report.suspects.map { "\($0.kind.rawValue) \($0.name) \($0.count) \($0.bytes)" }
         #expect(rows == [
@@ -69,7 +70,8 @@ import TestFixtures
 
     @Test func diffReportsOnlyGrowth() throws {
         let (core, table) = try Self.population()
-        let classifier = Classifier(table: table, memory: core.addressSpace, reachability: nil, typeOf: Self.typeOf)
+        let classifier = Classifier(table: table, memory: core.addressSpace, reachability: nil,
+                                    vtableRanges: [Self.module..<(Self.module + 4096)], typeOf: Self.typeOf)
         var options = Classifier.Options()
         options.minimumCount = 1
         let full = classifier.classify(corePath: "new.core", options: options)

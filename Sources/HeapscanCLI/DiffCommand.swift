@@ -1,0 +1,58 @@
+import Analysis
+import ArgumentParser
+import ELFCore
+import Foundation
+
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Show what grew between two cores of one program, largest byte growth first.")
+
+    @Argument(help: "The earlier core.")
+    var old: String
+
+    @Argument(help: "The later core.")
+    var new: String
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    @Option(help: "Show at most this many rows.")
+    var top = 20
+
+    @Flag(help: "Compare even when the cores are of different programs.")
+    var force = false
+
+    func run() throws {
+        guard top > 0 else { throw CLIError(path: nil, message: "--top must be positive") }
+        let reports = try [old, new].map { path -> Classifier.Report in
+            let core = try CoreOptions.open(path)
+            var options = Classifier.Options()
+            options.minimumCount = 1
+            guard let report = LeakAnalysis(core: core).classify(options: options) else {
+                throw CLIError(path: path, message: "no malloc heap found (glibc arenas not recognised)")
+            }
+            return report
+        }
+        var diff = GrowthDiff(old: reports[0], new: reports[1])
+        diff.rows = Array(diff.rows.prefix(top))
+        switch format {
+        case .json: try printJSON(diff)
+        case .text: print(render(diff))
+        }
+    }
+
+    private func render(_ diff: GrowthDiff) -> String {
+        var out = ["used heap \(humanBytes(diff.oldUsedBytes)) -> \(humanBytes(diff.newUsedBytes))", ""]
+        guard !diff.rows.isEmpty else { return (out + ["no group changed"]).joined(separator: "\n") }
+        var table = TextTable(["kind", "suspect", ">old", ">new", ">delta", ">old bytes", ">new bytes", ">byte delta", ">growth"])
+        for row in diff.rows {
+            table.add([row.kind.rawValue, row.name, String(row.oldCount), String(row.newCount),
+                       (row.countDelta > 0 ? "+" : "") + String(row.countDelta), humanBytes(row.oldBytes),
+                       humanBytes(row.newBytes), (row.byteDelta > 0 ? "+" : "-") + humanBytes(row.byteDelta.magnitude),
+                       row.growth.map { String(format: "%.2fx", $0) } ?? "new"])
+        }
+        out.append(table.render())
+        return out.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,48 @@
+import Analysis
+import ArgumentParser
+import ELFCore
+import Regions
+
+struct ExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Show why an allocation is still referenced: one chain of pointers from a root.")
+
+    @OptionGroup var options: CoreOptions
+    @OptionGroup var rootOptions: RootOptions
+
+    @Argument(help: "An address inside the allocation (0x… or decimal).")
+    var address: String
+
+    func run() throws {
+        guard let value = RegionSelection.parseNumber(address) else {
+            throw CLIError(path: nil, message: "bad address '\(address)' (use 0x… or a decimal number)")
+        }
+        let core = try options.open()
+        let analysis = LeakAnalysis(core: core, rootKinds: try rootOptions.kinds(), recordChains: true)
+        guard analysis.table != nil else {
+            throw CLIError(path: core.path, message: "no malloc heap found (glibc arenas not recognised)")
+        }
+        guard let chain = analysis.explain(value) else {
+            throw CLIError(path: core.path, message: "\(hex(value)) is not inside a used allocation")
+        }
+        switch options.format {
+        case .json: try printJSON(chain)
+        case .text: print(render(chain))
+        }
+    }
+
+    private func render(_ chain: ReferenceChain) -> String {
+        guard chain.liveness == .anchored, let kind = chain.rootKind, let name = chain.rootName else {
+            return chain.liveness == .leaked
+                ? "\(chain.target) is leaked: no root reaches it (other leaked memory still points to it)"
+                : "\(chain.target) is leaked and unreferenced: no pointer to it anywhere"
+        }
+        var out = ["\(chain.target) is anchored by \(kind.rawValue) root: \(name)"]
+        for (step, link) in chain.links.enumerated() {
+            let holder = link.offsetInHolder.map { " (+\($0) in the allocation above)" } ?? ""
+            out.append(String(repeating: "  ", count: step + 1) + "\(link.pointerAt)\(holder) -> \(link.allocation) (\(link.size) B)")
+        }
+        return out.joined(separator: "\n")
+    }
+}

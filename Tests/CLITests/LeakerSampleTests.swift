@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+import TestFixtures
+
+/// `leaks`, `explain` and `diff` on the leaker sample, whose leaked and anchored objects are
+/// known exactly: every count must equal the program's own truth.
+@Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc, g++ and gdb (make test installs them)"))
+struct LeakerSampleTests {
+    func types(_ sample: SampleCore) -> [[String: Any]] { sample.truth["types"] as? [[String: Any]] ?? [] }
+
+    /// The suspect row that holds a truth type: by magic value, by class name, or by block size.
+    func suspectRow(for type: [String: Any], in suspects: [[String: Any]]) -> [String: Any]? {
+        if let value = type["value"] as? String {
+            return suspects.first { $0["kind"] as? String == "magic" && $0["value"] as? String == value }
+        }
+        let name = type["name"] as? String
+        if let byName = suspects.first(where: { $0["kind"] as? String == "type" && $0["name"] as? String == name }) {
+            return byName
+        }
+        let size = (type["object_size"] as? NSNumber)?.intValue ?? 0
+        let block = max(32, (size + 8 + 15) / 16 * 16)
+        return suspects.first { $0["kind"] as? String == "size" && $0["name"] as? String == "\(block)-byte blocks" }
+    }
+
+    @Test func leakedAndAnchoredCountsEqualTruth() throws {
+        let sample = try SampleCores.core("leaker")
+        let report = try HeapscanProcess.json(["leaks", sample.path, "--top", "100"])
+        let suspects = try #require(report["suspects"] as? [[String: Any]])
+        #expect(report["reachabilityKnown"] as? Bool == true)
+        for type in types(sample) {
+            let row = try #require(suspectRow(for: type, in: suspects), "no suspect for \(type["name"] ?? "?")")
+            #expect((row["leaked"] as? NSNumber)?.intValue == (type["leaked"] as? NSNumber)?.intValue, "\(type["name"] ?? "?")")
+            #expect((row["anchored"] as? NSNumber)?.intValue == (type["anchored"] as? NSNumber)?.intValue, "\(type["name"] ?? "?")")
+            #expect((row["count"] as? NSNumber)?.intValue == (type["total"] as? NSNumber)?.intValue, "\(type["name"] ?? "?")")
+        }
+        let leakedTotal = types(sample).reduce(0) { $0 + ((($1["leaked"] as? NSNumber)?.intValue) ?? 0) }
+        #expect((report["leakedAllocations"] as? NSNumber)?.intValue == leakedTotal)
+    }
+
+    @Test func leakedOnlyRanksThePlantedLeakFirst() throws {
+        let sample = try SampleCores.core("leaker")
+        let report = try HeapscanProcess.json(["leaks", sample.path, "--leaked-only"])
+        let first = try #require((report["suspects"] as? [[String: Any]])?.first)
+        let biggest = try #require(types(sample).max {
+            ($0["leaked"] as! NSNumber).intValue * ($0["object_size"] as! NSNumber).intValue
+                < ($1["leaked"] as! NSNumber).intValue * ($1["object_size"] as! NSNumber).intValue
+        })
+        #expect(first["value"] as? String == biggest["value"] as? String || first["name"] as? String == biggest["name"] as? String)
+        #expect((first["anchored"] as? NSNumber)?.intValue == 0)
+    }
+
+    @Test func explainEndsAtTheRightRootKind() throws {
+        let sample = try SampleCores.core("leaker")
+        for type in types(sample) {
+            let expectations: [(String, String, Int)] = [
+                ("example_anchored_global", "module-data", 1),
+                ("example_anchored_stack", "stack", 1),
+                ("example_anchored_chain", "module-data", 2),
+            ]
+            for (key, rootKind, minimumLinks) in expectations {
+                let address = try #require(type[key] as? String)
+                let chain = try HeapscanProcess.json(["explain", sample.path, address])
+                #expect(chain["liveness"] as? String == "anchored", "\(key) \(address)")
+                #expect(chain["rootKind"] as? String == rootKind, "\(key) \(address)")
+                let links = chain["links"] as? [[String: Any]] ?? []
+                #expect(links.count >= minimumLinks, "\(key) \(address)")
+                #expect(links.last?["allocation"] as? String == address)
+            }
+            let leaked = try #require(type["example_leaked"] as? String)
+            let chain = try HeapscanProcess.json(["explain", sample.path, leaked])
+            #expect(chain["liveness"] as? String == "unreferenced")
+        }
+    }
+
+    @Test func diffPutsTheGrowingLeakFirstWithTheExactDelta() throws {
+        let one = try SampleCores.core("leaker", ["1"])
+        let three = try SampleCores.core("leaker", ["3"])
+        let diff = try HeapscanProcess.json(["diff", one.path, three.path])
+        let rows = try #require(diff["rows"] as? [[String: Any]])
+        let first = try #require(rows.first)
+        let byBytes = types(one).max {
+            ($0["leaked_per_round"] as! NSNumber).intValue * ($0["object_size"] as! NSNumber).intValue
+                < ($1["leaked_per_round"] as! NSNumber).intValue * ($1["object_size"] as! NSNumber).intValue
+        }!
+        #expect(first["value"] as? String == byBytes["value"] as? String || first["name"] as? String == byBytes["name"] as? String)
+        for type in types(one) {
+            let perRound = try #require((type["leaked_per_round"] as? NSNumber)?.intValue)
+            let row = try #require(suspectRow(for: type, in: rows), "no diff row for \(type["name"] ?? "?")")
+            #expect((row["countDelta"] as? NSNumber)?.intValue == 2 * perRound, "\(type["name"] ?? "?")")
+        }
+        let same = try HeapscanProcess.json(["diff", one.path, one.path])
+        #expect((same["rows"] as? [Any])?.isEmpty == true)
+    }
+}
