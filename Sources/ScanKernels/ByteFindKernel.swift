@@ -67,7 +67,7 @@ struct ByteFindKernel {
                 offset += filters.count == 1 ? Self.hotLoopOne(start + offset, blockEnd - offset, filters[0])
                                              : Self.hotLoop(start + offset, blockEnd - offset, filters)
                 guard offset < blockEnd else { break }
-                check(start, from: offset, to: offset + 256, available: available, address, &sink)
+                checkBlock(start, at: offset, available: available, address, &sink)
                 offset += 256
             }
         }
@@ -90,14 +90,30 @@ struct ByteFindKernel {
     @inline(__always)
     private static func candidates(_ p: UnsafeRawPointer, _ q: UnsafeRawPointer,
                                    _ first: SIMD64<UInt8>, _ second: SIMD64<UInt8>) -> Bool {
-        any(((p.loadUnaligned(as: SIMD64<UInt8>.self) .== first)
-                .& (q.loadUnaligned(as: SIMD64<UInt8>.self) .== second))
-            .| ((p.loadUnaligned(fromByteOffset: 64, as: SIMD64<UInt8>.self) .== first)
-                .& (q.loadUnaligned(fromByteOffset: 64, as: SIMD64<UInt8>.self) .== second))
-            .| ((p.loadUnaligned(fromByteOffset: 128, as: SIMD64<UInt8>.self) .== first)
-                .& (q.loadUnaligned(fromByteOffset: 128, as: SIMD64<UInt8>.self) .== second))
-            .| ((p.loadUnaligned(fromByteOffset: 192, as: SIMD64<UInt8>.self) .== first)
-                .& (q.loadUnaligned(fromByteOffset: 192, as: SIMD64<UInt8>.self) .== second)))
+        anyLane(candidateMask(p, q, first, second)
+            .| candidateMask(p + 64, q + 64, first, second)
+            .| candidateMask(p + 128, q + 128, first, second)
+            .| candidateMask(p + 192, q + 192, first, second))
+    }
+
+    @inline(__always)
+    private static func candidateMask(_ p: UnsafeRawPointer, _ q: UnsafeRawPointer,
+                                      _ first: SIMD64<UInt8>, _ second: SIMD64<UInt8>) -> SIMDMask<SIMD64<Int8>> {
+        (p.loadUnaligned(as: SIMD64<UInt8>.self) .== first) .& (q.loadUnaligned(as: SIMD64<UInt8>.self) .== second)
+    }
+
+    /// Bit i set when position i of the 64 at `p` has both anchor bytes of the probe.
+    @inline(__always)
+    private static func candidateBits(_ start: UnsafeRawPointer, _ offset: Int, _ probe: Probe) -> UInt64 {
+        let words = maskWords(candidateMask(start + offset + probe.firstOffset, start + offset + probe.secondOffset,
+                                            SIMD64(repeating: probe.bytes[probe.firstOffset]),
+                                            SIMD64(repeating: probe.bytes[probe.secondOffset])))
+        var bits: UInt64 = 0
+        for lane in 0..<8 {
+            // Byte k of the lane is 0xff or 0: keep bit k of byte k, then sum the bytes into the top one.
+            bits |= (((words[lane] & 0x8040_2010_0804_0201) &* 0x0101_0101_0101_0101) >> 56) << UInt64(lane * 8)
+        }
+        return bits
     }
 
     @inline(__always)
@@ -113,6 +129,42 @@ struct ByteFindKernel {
             offset += 256
         }
         return end
+    }
+
+    /// A 256-byte block the hot loop flagged: only positions with both anchor bytes are compared.
+    @inline(never)
+    private func checkBlock(_ start: UnsafeRawPointer, at block: Int, available: Int, _ address: UInt64,
+                            _ sink: inout HitSink) {
+        if probes.count == 1 {
+            // One needle: positions come out in order and go straight to the sink.
+            let probe = probes[0]
+            for part in stride(from: block, to: block + 256, by: 64) {
+                var bits = Self.candidateBits(start, part, probe)
+                while bits != 0 {
+                    let offset = part + bits.trailingZeroBitCount
+                    bits &= bits - 1
+                    if offset + probe.bytes.count <= available, Self.matches(start + offset, probe.bytes) {
+                        sink.record(address &+ UInt64(offset), needle: probe.id)
+                    }
+                }
+            }
+            return
+        }
+        var found: [(offset: Int, id: Int)] = []
+        for probe in probes {
+            for part in stride(from: block, to: block + 256, by: 64) {
+                var bits = Self.candidateBits(start, part, probe)
+                while bits != 0 {
+                    let offset = part + bits.trailingZeroBitCount
+                    bits &= bits - 1
+                    if offset + probe.bytes.count <= available, Self.matches(start + offset, probe.bytes) {
+                        found.append((offset, probe.id))
+                    }
+                }
+            }
+        }
+        found.sort { ($0.offset, $0.id) < ($1.offset, $1.id) }
+        for hit in found { sink.record(address &+ UInt64(hit.offset), needle: hit.id) }
     }
 
     @inline(never)

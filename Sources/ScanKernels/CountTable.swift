@@ -48,7 +48,12 @@ final class CountTable {
 
     /// The slot holding `value`, or nil.
     @inline(__always)
-    func slot(of value: UInt64) -> Int? {
+    func slot(of value: UInt64) -> Int? { Self.slot(of: value, keys: keys, mask: slotMask) }
+
+    /// `slot(of:)` on a table's raw keys, for loops that must not touch the table object (its
+    /// reference count is shared by all threads).
+    @inline(__always)
+    static func slot(of value: UInt64, keys: UnsafeMutablePointer<UInt64>, mask slotMask: Int) -> Int? {
         var slot = HeavyHitters.slot(value, slotMask)
         while true {
             let key = keys[slot]

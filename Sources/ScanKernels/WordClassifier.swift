@@ -43,10 +43,11 @@ public struct WordClassifier: Sendable {
     }
 
     public func isPointer(_ value: UInt64) -> Bool {
-        Self.contains(pointerRanges[...], value)
+        Self.contains(pointerRanges, value)
     }
 
-    static func contains(_ ranges: ArraySlice<(start: UInt64, end: UInt64)>, _ value: UInt64) -> Bool {
+    static func contains<Ranges: RandomAccessCollection>(_ ranges: Ranges, _ value: UInt64) -> Bool
+    where Ranges.Element == (start: UInt64, end: UInt64), Ranges.Index == Int {
         var low = ranges.startIndex
         var high = ranges.endIndex
         while low < high {

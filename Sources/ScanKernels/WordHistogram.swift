@@ -35,7 +35,10 @@ public enum WordHistogram {
                               options: WordCensusOptions) throws -> WordCensus {
         guard options.width == 4 || options.width == 8 else { throw CensusError.badWidth(options.width) }
         guard options.top >= 1 else { throw CensusError.badTop(options.top) }
-        let filter = WordFilter(skip: options.skip, width: options.width, pointerRanges: pointerRanges)
+        let rangeStorage = UnsafeMutableBufferPointer<(start: UInt64, end: UInt64)>.allocate(capacity: pointerRanges.count)
+        _ = rangeStorage.initialize(from: pointerRanges)
+        defer { rangeStorage.deallocate() }
+        let filter = WordFilter(skip: options.skip, width: options.width, pointerRanges: UnsafeBufferPointer(rangeStorage))
         let first = ParallelScan.forEachChunk(
             of: plan, threads: options.threads, progress: options.progress, label: "counting words",
             makeState: { _ in CandidatePass(width: options.width, filter: filter, capacity: options.heavyHitterCapacity,

@@ -17,6 +17,14 @@ protocol WordPass: AnyObject {
 /// Words per block: small enough that the compacted values stay in L1.
 let wordBlock = 1024
 
+/// 1 when `value` is 65536 or more, else 0, by arithmetic: written as a comparison, the compiler
+/// turns it back into a branch that mispredicts on every few words of a heap.
+@inline(__always)
+func largeFlag(_ value: UInt64) -> UInt64 {
+    let high = value >> 16
+    return (high | (0 &- high)) >> 63
+}
+
 extension WordPass {
     /// False when `large` stopped the pass.
     @inline(__always)
@@ -30,22 +38,32 @@ extension WordPass {
         let pending = self.pending
         let direct = self.direct
         var index = 0
+        // Bits of a word that make it 65536 or more, per 8-byte lane.
+        let largeBits: UInt64 = T.bitWidth == 64 ? 0xffff_ffff_ffff_0000 : 0xffff_0000_ffff_0000
         while index < count {
             let end = min(count, index + wordBlock)
+            // A vector pass over the block first: it streams the block into L1 with many loads in
+            // flight (the scalar loop below would wait on memory one line at a time), and lets
+            // the exact passes skip blocks without a large value, common in real heaps.
+            let blockBytes = (end - index) * MemoryLayout<T>.size
+            if direct == nil && !Self.anyLarge(start + index * MemoryLayout<T>.size, bytes: blockBytes, largeBits) {
+                index = end
+                continue
+            }
             var found = 0
             if let direct {
                 for word in index..<end {
                     let value = T(littleEndian: start.loadUnaligned(fromByteOffset: word &* MemoryLayout<T>.size, as: T.self))
-                    let isLarge = value > 0xffff
+                    let large = largeFlag(UInt64(value))
                     pending[found] = UInt64(value)
-                    found &+= isLarge ? 1 : 0
-                    direct[Int(truncatingIfNeeded: value & 0xffff)] &+= isLarge ? 0 : 1
+                    found &+= Int(large)
+                    direct[Int(truncatingIfNeeded: value & 0xffff)] &+= 1 &- large
                 }
             } else {
                 for word in index..<end {
                     let value = T(littleEndian: start.loadUnaligned(fromByteOffset: word &* MemoryLayout<T>.size, as: T.self))
                     pending[found] = UInt64(value)
-                    found &+= value > 0xffff ? 1 : 0
+                    found &+= Int(largeFlag(UInt64(value)))
                 }
             }
             for item in 0..<found {
@@ -54,6 +72,21 @@ extension WordPass {
             index = end
         }
         return true
+    }
+
+    /// Whether any word in `bytes` bytes at `start` has one of `largeBits` set (a trailing part
+    /// shorter than 64 bytes counts as large: the scalar loop then decides).
+    @inline(__always)
+    static func anyLarge(_ start: UnsafeRawPointer, bytes: Int, _ largeBits: UInt64) -> Bool {
+        let mask = SIMD8<UInt64>(repeating: largeBits)
+        var a = SIMD8<UInt64>(), b = SIMD8<UInt64>()
+        var offset = 0
+        while offset + 128 <= bytes {
+            a |= start.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt64>.self)
+            b |= start.loadUnaligned(fromByteOffset: offset + 64, as: SIMD8<UInt64>.self)
+            offset += 128
+        }
+        return offset < bytes || any(((a | b) & mask) .!= SIMD8<UInt64>())
     }
 }
 
@@ -113,13 +146,16 @@ final class CandidatePass: WordPass {
 /// Pass 2: exact counts of the candidates only (a read-only table shared by all threads).
 final class ExactPass: WordPass {
     let width: Int
-    private let table: CountTable
+    private let keys: UnsafeMutablePointer<UInt64>
+    private let slotMask: Int
     private let pendingBuffer = WordBuffer(count: wordBlock)
     private let countBuffer: WordBuffer
 
+    /// `table` must outlive the pass.
     init(width: Int, table: CountTable) {
         self.width = width
-        self.table = table
+        keys = table.keys
+        slotMask = table.slotMask
         countBuffer = WordBuffer(count: table.slotCount)
     }
 
@@ -130,7 +166,7 @@ final class ExactPass: WordPass {
     func count(_ chunk: ScanPlan.Chunk) { _ = run(chunk) }
 
     func large(_ value: UInt64) -> Bool {
-        if let slot = table.slot(of: value) { counts[slot] &+= 1 }
+        if let slot = CountTable.slot(of: value, keys: keys, mask: slotMask) { counts[slot] &+= 1 }
         return true
     }
 }
