@@ -138,33 +138,30 @@ struct ByteFindKernel {
         if probes.count == 1 {
             // One needle: positions come out in order and go straight to the sink.
             let probe = probes[0]
-            for part in stride(from: block, to: block + 256, by: 64) {
-                var bits = Self.candidateBits(start, part, probe)
-                while bits != 0 {
-                    let offset = part + bits.trailingZeroBitCount
-                    bits &= bits - 1
-                    if offset + probe.bytes.count <= available, Self.matches(start + offset, probe.bytes) {
-                        sink.record(address &+ UInt64(offset), needle: probe.id)
-                    }
-                }
+            forEachMatch(of: probe, start, block: block, available: available) {
+                sink.record(address &+ UInt64($0), needle: probe.id)
             }
             return
         }
         var found: [(offset: Int, id: Int)] = []
         for probe in probes {
-            for part in stride(from: block, to: block + 256, by: 64) {
-                var bits = Self.candidateBits(start, part, probe)
-                while bits != 0 {
-                    let offset = part + bits.trailingZeroBitCount
-                    bits &= bits - 1
-                    if offset + probe.bytes.count <= available, Self.matches(start + offset, probe.bytes) {
-                        found.append((offset, probe.id))
-                    }
-                }
-            }
+            forEachMatch(of: probe, start, block: block, available: available) { found.append(($0, probe.id)) }
         }
         found.sort { ($0.offset, $0.id) < ($1.offset, $1.id) }
         for hit in found { sink.record(address &+ UInt64(hit.offset), needle: hit.id) }
+    }
+
+    @inline(__always)
+    private func forEachMatch(of probe: Probe, _ start: UnsafeRawPointer, block: Int, available: Int,
+                              _ body: (Int) -> Void) {
+        for part in stride(from: block, to: block + 256, by: 64) {
+            var bits = Self.candidateBits(start, part, probe)
+            while bits != 0 {
+                let offset = part + bits.trailingZeroBitCount
+                bits &= bits - 1
+                if offset + probe.bytes.count <= available, Self.matches(start + offset, probe.bytes) { body(offset) }
+            }
+        }
     }
 
     @inline(never)
