@@ -103,6 +103,21 @@ import Testing
         #expect(result.top.allSatisfy { $0.count == 134 || $0.count == 133 })
     }
 
+    @Test func fullCountSplitsPartitionsThatOverflow() throws {
+        let base: UInt64 = 0x5555_0000_0000
+        let words = heapWords(30000, base: base, seed: 77)
+        let core = try SyntheticScanCore([(base, words.flatMap { withUnsafeBytes(of: $0.littleEndian) { Array($0) } })])
+        let plan = ScanPlan(regions: core.regions(), chunkSize: 4096, threads: 2)
+        let filter = WordFilter(skip: [], width: 8, pointerRanges: UnsafeBufferPointer(start: nil, count: 0))
+        // One starting partition and a 64-value table: it must split again and again.
+        var options = WordCensusOptions(width: 8, top: 50, skip: [], threads: 2)
+        options.fullCountCapacity = 64
+        let (counts, passes) = WordHistogram.fullCount(plan: plan, filter: filter, options: options, occurrences: 0)
+        let large = NaiveReference.wordCounts(Array(core.regions()[0].bytes), address: base, width: 8).filter { $0.key >= 65536 }
+        #expect(passes > 16)
+        #expect(counts.sorted(by: WordCount.ranked).prefix(50).map { $0 } == NaiveReference.top(large, 50))
+    }
+
     @Test func classifiesValues() throws {
         let core = try SyntheticScanCore([(0x5555_0000_0000, [UInt8](repeating: 0, count: 4096)),
                                           (0x40_0000, [UInt8](repeating: 0, count: 4096))],
