@@ -22,7 +22,7 @@ struct FindCommand: ParsableCommand {
     @Argument(help: "The ELF core file.")
     var core: String
 
-    @Argument(help: "Values to find: 0x1234abcd, 4660, -1.")
+    @Argument(parsing: .allUnrecognized, help: "Values to find: 0x1234abcd, 4660, -1.")
     var values: [String] = []
 
     @Option(name: .customLong("string"), help: ArgumentHelp("A byte string to find (repeatable).", valueName: "text"))

@@ -136,6 +136,7 @@ import TestFixtures
             (["find", path, "1", "--range", "0x10-0x20"], "selects no memory"),
             (["find", path, "1", "--regions", "stack"], "selects no memory"),
             (["find", path, "zz"], "is not a number"),
+            (["find", path, "1", "--limt", "3"], "'--limt' is not a number"),
             (["find", path], "nothing to find"),
             (["words", path, "--skip", "floats"], "unknown skip class"),
             (["words", path, "--regions", "nowhere"], "unknown region"),
