@@ -85,6 +85,11 @@ struct FindMatchesGdbTests {
                                      "--range", "\(hex(range.start))-\(hex(range.end))"])
         #expect(gdbLines.count > 100)
         #expect(ours == gdbLines)
+        // A negative value is an int, like gdb's -1, and needs no "--" before it.
+        let gdbNegative = try run.gdb("find \(hex(range.start)), \(hex(range.end - 1)), -1")
+        let oursNegative = try run.heapscan(["-1", "--unaligned", "--regions", "all",
+                                             "--range", "\(hex(range.start))-\(hex(range.end))"])
+        #expect(oursNegative == gdbNegative)
     }
 
     @Test func stringsEqualGdbFindAcrossSegments() throws {
