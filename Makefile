@@ -20,7 +20,8 @@ build: deps
 demo: build
 	@mkdir -p $(CORES)
 	@core=$$(Samples/make-core --out $(CORES) $(DEMO_SAMPLE) | tail -n 1) && \
-	  echo "== heapscan info $$core" && $(BIN)/heapscan info "$$core"
+	  echo "== heapscan info $$core" && $(BIN)/heapscan info "$$core" && \
+	  echo && echo "== heapscan types $$core" && $(BIN)/heapscan types "$$core"
 
 test: deps
 	$(SWIFT) test

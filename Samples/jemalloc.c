@@ -209,6 +209,18 @@ int main(int argc, char **argv)
         ctl_size("stats.metadata"), ctl_size("stats.resident"),
         ctl_size("stats.mapped"), ctl_size("stats.retained"));
 
+    /* Every size class jemalloc uses, so its size-class computation can be checked whole. */
+    out("\"bin_classes\":[");
+    for (unsigned j = 0; j < nbins; j++) {
+        uint32_t nregs = 0;
+        ctl(&nregs, sizeof nregs, "arenas.bin.%u.nregs", j);
+        out("%s{\"bin\":%u,\"size\":%zu,\"nregs\":%u,\"slab_size\":%zu}", j ? "," : "", j,
+            ctl_size("arenas.bin.%u.size", j), nregs, ctl_size("arenas.bin.%u.slab_size", j));
+    }
+    out("],\"lextent_sizes\":[");
+    for (unsigned j = 0; j < nlextents; j++)
+        out("%s%zu", j ? "," : "", ctl_size("arenas.lextent.%u.size", j));
+    out("],");
     out("\"planted\":[");
     for (int s = 0; s < NSIZES; s++) {
         long live = 0, freed = 0;

@@ -80,7 +80,8 @@ struct GlibcArenaLocator {
 
     /// `main_arena`: the known address when the caller has it (from symbols), else a scan of
     /// libc's writable data (any writable file-backed data when no libc is mapped, as in a
-    /// static executable) for a malloc_state whose `next` list closes on itself.
+    /// static executable) for a malloc_state whose `next` list closes on itself. When only a
+    /// thread arena can be found (main_arena itself corrupt), that arena is returned.
     func findMainArena(knownAddress: UInt64?) -> (fields: GlibcArenaFields, method: String)? {
         if let knownAddress, let fields = arena(at: knownAddress) {
             return (fields, "main_arena symbol")
@@ -91,11 +92,36 @@ struct GlibcArenaLocator {
             let name = path.split(separator: "/").last.map(String.init) ?? path
             return name.hasPrefix("libc.so") || name.hasPrefix("libc-")
         }
+        // Last resort (libc's data not labelled as such): any writable memory, thread heaps
+        // (64 MiB-aligned, an arena right after their heap_info) first. Any arena found leads
+        // through the `next` ring to main_arena, the one member not inside a heap.
+        let anonymous = regions.regions.filter { $0.label != .file && $0.isWritable }
+            .sorted { ($0.start % GlibcLayout.heapMaxSize == 0 ? 0 : 1) < ($1.start % GlibcLayout.heapMaxSize == 0 ? 0 : 1) }
         for (candidates, method) in [(libc, "main_arena found by shape in libc data"),
-                                     (writableData, "main_arena found by shape in writable data")] {
+                                     (writableData, "main_arena found by shape in writable data"),
+                                     (anonymous, "main_arena found through the arena list in anonymous memory")] {
             for region in candidates {
-                if let fields = scanForArena(region) { return (fields, method) }
+                guard let fields = scanForArena(region) else { continue }
+                if let main = mainArena(inRingOf: fields) { return (main, method) }
+                return (fields, "thread arena found by shape; main_arena not reached through the arena list")
             }
+        }
+        return nil
+    }
+
+    /// True when `address` is a thread arena: right after the heap_info of its first heap.
+    func isThreadArena(_ address: UInt64) -> Bool {
+        let heap = address & ~(GlibcLayout.heapMaxSize - 1)
+        return GlibcLayout.heapInfoSizes.contains(address &- heap) && memory.readU64(heap) == address
+    }
+
+    /// The member of `arena`'s `next` ring that is not a thread arena.
+    func mainArena(inRingOf arena: GlibcArenaFields) -> GlibcArenaFields? {
+        var current = arena
+        for _ in 0..<4096 {
+            if !isThreadArena(current.address) { return current }
+            guard current.next != arena.address, let next = self.arena(at: current.next) else { return nil }
+            current = next
         }
         return nil
     }
@@ -113,12 +139,26 @@ struct GlibcArenaLocator {
             let next = bytes.loadUnaligned(fromByteOffset: offset + Int(GlibcLayout.stateNext), as: UInt64.self)
             if next != 0, next % 8 == 0,
                unsorted == GlibcLayout.bin(1, of: address) || (unsorted != 0 && unsorted % GlibcLayout.alignment == 0),
-               let fields = arena(at: address), closesChain(from: fields) {
+               Self.emptyBinCount(bytes, at: offset, address: address) >= 32,
+               let fields = arena(at: address), closesChain(from: fields) || isThreadArena(address) {
                 return fields
             }
             offset += 8
         }
         return nil
+    }
+
+    /// Bins of the would-be arena at `offset` that point at themselves, read in place: pointer-dense
+    /// memory passes the first checks often, and this rejects it without copying anything.
+    private static func emptyBinCount(_ bytes: UnsafeRawBufferPointer, at offset: Int, address: UInt64) -> Int {
+        var empty = 0
+        for index in 1..<GlibcLayout.binCount {
+            let binOffset = offset + Int(GlibcLayout.stateBins) + (index - 1) * 16
+            if bytes.loadUnaligned(fromByteOffset: binOffset, as: UInt64.self) == GlibcLayout.bin(index, of: address) {
+                empty += 1
+            }
+        }
+        return empty
     }
 
     /// All arenas in `next` order starting at main; stops with a warning at a link that does not
@@ -148,7 +188,8 @@ struct GlibcArenaLocator {
     }
 
     /// The heaps of a non-main arena, lowest address first, found from the heap that holds top
-    /// and its `prev` chain. The second value is sizeof(heap_info), learned from the first heap.
+    /// and its `prev` chain. sizeof(heap_info) (32, or 48 from glibc 2.35) is learned from the
+    /// first heap, which the arena directly follows.
     func heaps(of arena: GlibcArenaFields, warnings: inout [String]) -> [GlibcHeapRange] {
         let mask = ~(GlibcLayout.heapMaxSize - 1)
         var heapAddress = arena.top & mask
@@ -167,7 +208,7 @@ struct GlibcArenaLocator {
                 break
             }
             guard owner == arena.address, size >= GlibcLayout.minChunk, size <= GlibcLayout.heapMaxSize,
-                  prev & ~mask == 0 else {
+                  prev & ~mask == 0, heapAddress <= UInt64.max - GlibcLayout.heapMaxSize else {
                 warnings.append("heap_info at \(hex(heapAddress)) does not belong to arena \(hex(arena.address)) (ar_ptr \(hex(owner)), size \(hex(size))); its heaps are skipped")
                 break
             }

@@ -33,44 +33,20 @@ enum GlibcChunkWalk {
         }
         let endOffset = Int(end - base)
         let topOffset = top.flatMap { $0 >= first && $0 < end ? Int($0 - base) : nil } ?? -1
+        // A chunk's successor header must be readable and, when the heap holds top, not past it.
+        let nextLimit = topOffset >= 0 ? topOffset : endOffset - 16
         var offset = Int(first - base)
         var written = count
         var freeChunks = 0
         var freeBytes = 0
         var fencepostBytes = 0
         var sizeField = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
-        defer {
-            count = written
-            outcome.freeChunks = freeChunks
-            outcome.freeBytes = UInt64(freeBytes)
-            outcome.fencepostBytes = UInt64(fencepostBytes)
-        }
-        while true {
+        // The hot loop only walks; every way out is explained after it.
+        while offset != topOffset {
             let size = Int(truncatingIfNeeded: sizeField & ~GlibcLayout.flagBits)
-            if offset == topOffset {
-                outcome.end = base + UInt64(offset) + UInt64(size)
-                outcome.topSize = UInt64(size)
-                if size < 0 || size & 15 != 0 || size > endOffset - offset {
-                    outcome.problem = "top chunk at \(hex(base + UInt64(offset))) has size \(hex(UInt64(size))), past the heap end \(hex(end))"
-                    outcome.end = base + UInt64(offset)
-                }
-                return outcome
-            }
-            if size == 0 && topOffset < 0 {
-                outcome.end = base + UInt64(offset)
-                return outcome
-            }
             let next = offset &+ size
-            guard size >= 16, size & 15 == 0, sizeField & GlibcLayout.isMmapped == 0 else {
-                outcome.end = base + UInt64(offset)
-                outcome.problem = "chunk at \(hex(base + UInt64(offset))) has a bad size field \(hex(sizeField))"
-                return outcome
-            }
-            guard next >= 0, next <= endOffset - 16, topOffset < 0 || offset > topOffset || next <= topOffset else {
-                outcome.end = base + UInt64(offset)
-                outcome.problem = "chunk at \(hex(base + UInt64(offset))) has size \(hex(UInt64(size))), which runs past the heap end or top"
-                return outcome
-            }
+            guard size >= 16, size & 15 == 0, sizeField & GlibcLayout.isMmapped == 0,
+                  next >= 0, next <= nextLimit else { break }
             let nextField = bytes.loadUnaligned(fromByteOffset: next + 8, as: UInt64.self)
             let inUse = nextField & GlibcLayout.prevInUse != 0
             if size == 16 {
@@ -88,6 +64,28 @@ enum GlibcChunkWalk {
             offset = next
             sizeField = nextField
         }
+        count = written
+        outcome.freeChunks = freeChunks
+        outcome.freeBytes = UInt64(freeBytes)
+        outcome.fencepostBytes = UInt64(fencepostBytes)
+        outcome.end = base + UInt64(offset)
+        let size = Int(truncatingIfNeeded: sizeField & ~GlibcLayout.flagBits)
+        let here = hex(base + UInt64(offset))
+        if offset == topOffset {
+            if size >= 0, size & 15 == 0, size <= endOffset - offset {
+                outcome.end = base + UInt64(offset + size)
+                outcome.topSize = UInt64(size)
+            } else {
+                outcome.problem = "top chunk at \(here) has size field \(hex(sizeField)), past the heap end \(hex(end))"
+            }
+        } else if size == 0 && topOffset < 0 {
+            // The zero-size fencepost that ends a heap glibc moved on from.
+        } else if size < 16 || size & 15 != 0 || sizeField & GlibcLayout.isMmapped != 0 {
+            outcome.problem = "chunk at \(here) has a bad size field \(hex(sizeField))"
+        } else {
+            outcome.problem = "chunk at \(here) has size \(hex(UInt64(size))), which runs past the heap end or top"
+        }
+        return outcome
     }
 
     /// glibc-mmapped chunks in an anonymous range: at a page start, prev_size 0 and a size that
@@ -98,6 +96,7 @@ enum GlibcChunkWalk {
                               pageSize: UInt64) -> [(chunk: UInt64, size: UInt64)] {
         var found: [(UInt64, UInt64)] = []
         let presentEnd = min(limit, base + UInt64(bytes.count))
+        guard base <= UInt64.max - pageSize else { return [] }
         var cursor = (base + pageSize - 1) / pageSize * pageSize
         while cursor + GlibcLayout.chunkHeader <= presentEnd {
             let offset = Int(cursor - base)

@@ -16,11 +16,14 @@ struct GlibcFreeLists {
     /// True when links are safe-linking protected (glibc ≥ 2.32).
     var protected = true
 
-    static let maxListSteps = 1 << 22
+    /// No list can hold more distinct chunks than fit in the heaps, so a longer walk is a cycle.
+    let maxListSteps: Int
 
     init(memory: AddressSpace, heaps: [(start: UInt64, end: UInt64)]) {
         self.memory = memory
         self.heaps = heaps.sorted { $0.start < $1.start }
+        let heapBytes = heaps.reduce(UInt64(0)) { $0 &+ ($1.end &- $1.start) }
+        maxListSteps = Int(min(heapBytes / GlibcLayout.minChunk + 1, 1 << 26))
     }
 
     /// True when `[chunk, chunk + 16)` lies inside one arena heap.
@@ -66,7 +69,7 @@ struct GlibcFreeLists {
         var tally = GlibcListTally()
         let offset: UInt64 = userPointers ? GlibcLayout.chunkHeader : 0
         var link = head
-        let cap = expected ?? Self.maxListSteps
+        let cap = expected ?? maxListSteps
         while link != 0 {
             guard tally.chunks < cap else {
                 if expected != nil {
@@ -113,8 +116,8 @@ struct GlibcFreeLists {
             var previous = bin
             while link != bin {
                 steps += 1
-                guard steps <= Self.maxListSteps else {
-                    warnings.append("bins of arena \(hex(arena)) hold more than \(Self.maxListSteps) chunks (a cycle?); stopped in bin \(index)")
+                guard steps <= maxListSteps else {
+                    warnings.append("bins of arena \(hex(arena)) hold more than \(maxListSteps) chunks (a cycle?); stopped in bin \(index)")
                     link = bin
                     break
                 }
@@ -141,8 +144,10 @@ struct GlibcFreeLists {
 
     /// tcache_perthread_structs that threads' TLS points to: a word below the thread pointer
     /// (static TLS, where libc's `tcache` variable lives) that points at the user memory of a
-    /// 0x290-byte chunk in an arena heap whose counts and entries agree.
-    func findTcaches(threads: [ThreadState]) -> [(address: UInt64, threadID: Int32)] {
+    /// 0x290-byte chunk in an arena heap whose counts and entries agree. A program's own TLS
+    /// pointer to a zeroed 640-byte buffer would look like an empty tcache, so an empty one is
+    /// only accepted as the first chunk of a heap, where a thread's first malloc puts its tcache.
+    func findTcaches(threads: [ThreadState], heapFirstChunks: Set<UInt64>) -> [(address: UInt64, threadID: Int32)] {
         var found: [(UInt64, Int32)] = []
         var seen = Set<UInt64>()
         for thread in threads {
@@ -150,9 +155,11 @@ struct GlibcFreeLists {
                   let tls = memory.read(pointer - GlibcLayout.tlsSearchBytes, count: Int(GlibcLayout.tlsSearchBytes)) else { continue }
             for index in stride(from: tls.count - 8, through: 0, by: -8) {
                 let word = tls.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index, as: UInt64.self) }
-                guard word % GlibcLayout.alignment == 0, word > GlibcLayout.chunkHeader,
-                      !seen.contains(word), validChunk(word - GlibcLayout.chunkHeader) == GlibcLayout.tcacheChunkSize,
-                      isConsistentTcache(word) else { continue }
+                guard word % GlibcLayout.alignment == 0, word > GlibcLayout.chunkHeader, !seen.contains(word) else { continue }
+                let chunk = word - GlibcLayout.chunkHeader
+                guard validChunk(chunk) == GlibcLayout.tcacheChunkSize,
+                      let holdsEntries = tcacheShape(word),
+                      holdsEntries || heapFirstChunks.contains(chunk) else { continue }
                 seen.insert(word)
                 found.append((word, thread.tid))
                 break
@@ -161,20 +168,22 @@ struct GlibcFreeLists {
         return found
     }
 
-    /// counts[i] == 0 exactly when entries[i] is null, and every entry is an aligned pointer
-    /// into the heaps.
-    func isConsistentTcache(_ address: UInt64) -> Bool {
-        guard let bytes = memory.read(address, count: Int(GlibcLayout.tcacheEntries) + GlibcLayout.tcacheBins * 8) else { return false }
-        return bytes.withUnsafeBytes { raw in
+    /// Whether the struct at `address` holds any entry, or nil when it is no tcache: counts[i]
+    /// must be 0 exactly when entries[i] is null, and every entry an aligned pointer into the heaps.
+    func tcacheShape(_ address: UInt64) -> Bool? {
+        guard let bytes = memory.read(address, count: Int(GlibcLayout.tcacheEntries) + GlibcLayout.tcacheBins * 8) else { return nil }
+        return bytes.withUnsafeBytes { raw -> Bool? in
+            var holdsEntries = false
             for index in 0..<GlibcLayout.tcacheBins {
                 let count = raw.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)
                 let entry = raw.loadUnaligned(fromByteOffset: Int(GlibcLayout.tcacheEntries) + index * 8, as: UInt64.self)
-                guard (count == 0) == (entry == 0) else { return false }
+                guard (count == 0) == (entry == 0) else { return nil }
                 if entry != 0 {
-                    guard entry % GlibcLayout.alignment == 0, inHeaps(entry - GlibcLayout.chunkHeader) else { return false }
+                    guard entry % GlibcLayout.alignment == 0, inHeaps(entry - GlibcLayout.chunkHeader) else { return nil }
+                    holdsEntries = true
                 }
             }
-            return true
+            return holdsEntries
         }
     }
 

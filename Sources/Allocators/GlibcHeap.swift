@@ -32,46 +32,83 @@ private struct Walker {
     mutating func run(knownMainArena: UInt64?) -> GlibcHeapResult {
         let locator = GlibcArenaLocator(memory: memory, regions: regions)
         var method = "no main_arena found"
-        var arenas: [GlibcArena] = []
         var fields: [GlibcArenaFields] = []
+        var hasMain = false
         if let (main, how) = locator.findMainArena(knownAddress: knownMainArena) {
             method = how
             if let knownMainArena, main.address != knownMainArena {
                 warnings.append("main_arena symbol \(hex(knownMainArena)) does not hold an arena")
             }
             fields = locator.arenaChain(from: main, warnings: &warnings)
-            for (index, arena) in fields.enumerated() {
-                let heaps: [GlibcHeapRange]
-                if !arena.hasHeap {
-                    heaps = []
-                } else if index == 0 {
-                    heaps = locator.mainHeap(of: arena, warnings: &warnings).map { [$0] } ?? []
-                } else {
-                    heaps = locator.heaps(of: arena, warnings: &warnings)
-                }
-                arenas.append(GlibcArena(address: arena.address, isMain: index == 0, heaps: heaps, top: arena.top,
-                                         topSize: 0, systemMem: arena.systemMem, measuredSystemBytes: 0,
-                                         fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0, binnedBytes: 0,
-                                         internalBytes: 0))
+            if let mainIndex = fields.firstIndex(where: { !locator.isThreadArena($0.address) }) {
+                fields = Array(fields[mainIndex...] + fields[..<mainIndex])
+                hasMain = true
+            } else {
+                warnings.append("main_arena is not reachable through the arena list; the brk heap is not walked")
             }
         } else {
             warnings.append("no glibc main_arena found (not a glibc malloc process, or libc data not in the core); only mmapped chunks are listed")
         }
+        var arenas = fields.enumerated().map { index, arena in
+            let isMain = hasMain && index == 0
+            return GlibcArena(address: arena.address, isMain: isMain, heaps: heaps(of: arena, isMain: isMain, locator: locator),
+                       top: arena.top, topSize: 0, systemMem: arena.systemMem, measuredSystemBytes: 0,
+                       fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0, binnedBytes: 0,
+                       walkedFreeChunks: 0, internalBytes: 0)
+        }
 
         let mmapped = findMmappedChunks(arenas: arenas)
-        let mmappedIndex = Int32(arenas.count)
-        var allocations = walkChunks(arenas: &arenas, mmapped: mmapped, mmappedIndex: mmappedIndex)
-
-        let heapRanges = arenas.flatMap { $0.heaps.map { ($0.start, $0.end) } }
-        var lists = GlibcFreeLists(memory: memory, heaps: heapRanges)
-        let tcaches = lists.findTcaches(threads: core.threads)
+        var lists = GlibcFreeLists(memory: memory, heaps: arenas.flatMap { $0.heaps.map { ($0.start, $0.end) } })
+        let firstChunks = Set(arenas.flatMap { $0.heaps.map(\.firstChunk) })
+        let tcaches = lists.findTcaches(threads: core.threads, heapFirstChunks: firstChunks)
         let safeLinking = decideSafeLinking(lists: lists, fields: fields, tcaches: tcaches.map(\.address))
         lists.protected = safeLinking ?? true
+        // A tcache that opens its heap (the usual place) is skipped by the walk, so no
+        // multi-million-entry table has to be compacted to take it out afterwards.
+        let tcacheChunks = Set(tcaches.map { $0.address - GlibcLayout.chunkHeader })
+        let leadingTcaches = tcacheChunks.intersection(firstChunks)
+        var allocations = walkChunks(arenas: &arenas, mmapped: mmapped, mmappedIndex: Int32(arenas.count),
+                                     skipping: leadingTcaches)
 
         var cached: [UInt64] = []
-        var tcacheSummaries: [GlibcTcache] = []
         var free = GlibcFreeSummary()
-        for tcache in tcaches {
+        let tcacheSummaries = walkTcaches(tcaches, lists: lists, free: &free, cached: &cached)
+        walkArenaLists(fields, lists: lists, arenas: &arenas, free: &free, cached: &cached)
+        markCachedChunksFree(cached, in: &allocations)
+        removeTcacheStructs(tcaches.map(\.address).filter { !leadingTcaches.contains($0 - GlibcLayout.chunkHeader) },
+                            from: &allocations, arenas: &arenas)
+        for arena in arenas where arena.topSize > 0 {
+            free.topChunks += 1
+            free.topBytes += arena.topSize
+        }
+
+        let mmappedBytes = mmapped.reduce(0) { $0 + $1.size }
+        let mallinfo = computeMallinfo(arenas: arenas, mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes)
+        var names = arenas.map { ($0.isMain ? "main_arena " : "arena ") + hex($0.address) }
+        names.append("mmapped chunks")
+        // main_arena (in libc's data) is allocator state too: its top and bin pointers must not
+        // count as references to the allocations next to those chunks.
+        let managed = arenas.flatMap { $0.heaps.map { $0.start..<$0.end } }
+            + mmapped.map { $0.chunk..<($0.chunk + $0.size) }
+            + arenas.filter(\.isMain).map { $0.address..<($0.address + GlibcLayout.stateSize) }
+        let allocator = GlibcVersion.find(in: regions).map { "glibc \($0)" } ?? "glibc"
+        let table = AllocationTable(allocator: allocator, method: method, arenas: names,
+                                    allocations: allocations, warnings: warnings, managedRanges: managed)
+        return GlibcHeapResult(table: table, arenas: arenas, tcaches: tcacheSummaries, free: free,
+                               mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes,
+                               safeLinking: safeLinking, mallinfo: mallinfo)
+    }
+
+    private mutating func heaps(of arena: GlibcArenaFields, isMain: Bool, locator: GlibcArenaLocator) -> [GlibcHeapRange] {
+        guard arena.hasHeap else { return [] }
+        if isMain { return locator.mainHeap(of: arena, warnings: &warnings).map { [$0] } ?? [] }
+        return locator.heaps(of: arena, warnings: &warnings)
+    }
+
+    /// Each thread's tcache bins; their chunks are appended to `cached`.
+    private mutating func walkTcaches(_ tcaches: [(address: UInt64, threadID: Int32)], lists: GlibcFreeLists,
+                                      free: inout GlibcFreeSummary, cached: inout [UInt64]) -> [GlibcTcache] {
+        tcaches.map { tcache in
             var summary = GlibcTcache(address: tcache.address, threadID: tcache.threadID, chunks: 0, bytes: 0)
             for (index, bin) in lists.tcacheBins(tcache.address).enumerated() where bin.count > 0 {
                 let tally = lists.walkSingleList(
@@ -83,8 +120,14 @@ private struct Walker {
             }
             free.tcacheChunks += summary.chunks
             free.tcacheBytes += summary.bytes
-            tcacheSummaries.append(summary)
+            return summary
         }
+    }
+
+    /// Each arena's fastbins (chunks appended to `cached`) and regular bins, checked against
+    /// the free chunks the heap walk saw.
+    private mutating func walkArenaLists(_ fields: [GlibcArenaFields], lists: GlibcFreeLists, arenas: inout [GlibcArena],
+                                         free: inout GlibcFreeSummary, cached: inout [UInt64]) {
         for (index, arena) in fields.enumerated() where index < arenas.count {
             for (bin, head) in arena.fastbins.enumerated() where head != 0 {
                 let tally = lists.walkSingleList(
@@ -96,6 +139,9 @@ private struct Walker {
             let (unsorted, small, large) = lists.walkBins(arena: arena.address, warnings: &warnings)
             arenas[index].binnedChunks = unsorted.chunks + small.chunks + large.chunks
             arenas[index].binnedBytes = unsorted.bytes + small.bytes + large.bytes
+            if arenas[index].binnedChunks != arenas[index].walkedFreeChunks {
+                warnings.append("arena \(hex(arena.address)): the heap walk found \(arenas[index].walkedFreeChunks) free chunks but its bins hold \(arenas[index].binnedChunks)")
+            }
             free.fastbinChunks += arenas[index].fastbinChunks
             free.fastbinBytes += arenas[index].fastbinBytes
             free.unsortedChunks += unsorted.chunks
@@ -105,27 +151,6 @@ private struct Walker {
             free.largebinChunks += large.chunks
             free.largebinBytes += large.bytes
         }
-        markCachedChunksFree(cached, in: &allocations)
-        removeTcacheStructs(tcaches.map(\.address), from: &allocations, arenas: &arenas)
-
-        for arena in arenas where arena.topSize > 0 {
-            free.topChunks += 1
-            free.topBytes += arena.topSize
-        }
-        let mmappedBytes = mmapped.reduce(0) { $0 + $1.size }
-        let mallinfo = computeMallinfo(arenas: arenas, mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes)
-        var names = arenas.map { ($0.isMain ? "main_arena " : "arena ") + hex($0.address) }
-        names.append("mmapped chunks")
-        // main_arena sits in libc's data; its top and bin pointers aim at chunk headers, which
-        // lie inside the previous chunk's usable bytes and so must not count as references.
-        let managed = arenas.flatMap { $0.heaps.map { $0.start..<$0.end } }
-            + mmapped.map { $0.chunk..<($0.chunk + $0.size) }
-            + arenas.filter(\.isMain).map { $0.address..<($0.address + GlibcLayout.stateSize) }
-        let table = AllocationTable(allocator: "glibc", method: method, arenas: names,
-                                    allocations: allocations, warnings: warnings, managedRanges: managed)
-        return GlibcHeapResult(table: table, arenas: arenas, tcaches: tcacheSummaries, free: free,
-                               mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes,
-                               safeLinking: safeLinking, mallinfo: mallinfo)
     }
 
     /// mmapped chunks at the start of every writable anonymous range outside the arenas' heaps.
@@ -160,8 +185,9 @@ private struct Walker {
     }
 
     /// Walks every heap and lists every mmapped chunk, in address order, into one array.
+    /// `skipping`: first chunks (tcache_perthread_structs) counted as internal bytes, not listed.
     private mutating func walkChunks(arenas: inout [GlibcArena], mmapped: [(chunk: UInt64, size: UInt64)],
-                                     mmappedIndex: Int32) -> [Allocation] {
+                                     mmappedIndex: Int32, skipping: Set<UInt64>) -> [Allocation] {
         var jobs: [(start: UInt64, job: Job)] = []
         var capacity = mmapped.count
         for (arenaIndex, arena) in arenas.enumerated() {
@@ -191,7 +217,8 @@ private struct Walker {
                         localWarnings.append("heap \(hex(heap.start)) of arena \(hex(arenas[arenaIndex].address)) is not in the core; skipped")
                         continue
                     }
-                    let outcome = GlibcChunkWalk.walk(bytes: view, base: heap.start, first: heap.firstChunk, top: top,
+                    let skipped = skipping.contains(heap.firstChunk) ? GlibcLayout.tcacheChunkSize : 0
+                    let outcome = GlibcChunkWalk.walk(bytes: view, base: heap.start, first: heap.firstChunk + skipped, top: top,
                                                       limit: heap.end, arena: Int32(arenaIndex),
                                                       output: output, count: &count)
                     if let problem = outcome.problem {
@@ -201,7 +228,12 @@ private struct Walker {
                     }
                     arenas[arenaIndex].heaps[heapIndex].walkedEnd = outcome.end
                     if let topSize = outcome.topSize { arenas[arenaIndex].topSize = topSize }
-                    arenas[arenaIndex].internalBytes += (heap.firstChunk - heap.start) + outcome.fencepostBytes
+                    arenas[arenaIndex].walkedFreeChunks += outcome.freeChunks
+                    arenas[arenaIndex].internalBytes += (heap.firstChunk - heap.start) + skipped + outcome.fencepostBytes
+                    if !heap.holdsTop && outcome.problem == nil && outcome.end <= heap.end {
+                        // The zero-size header that ends a heap glibc moved on from, and any slack after it.
+                        arenas[arenaIndex].internalBytes += heap.end - outcome.end
+                    }
                     arenas[arenaIndex].measuredSystemBytes += heap.holdsTop && outcome.topSize != nil
                         ? outcome.end - heap.start : heap.end - heap.start
                 }
@@ -270,11 +302,21 @@ private struct Walker {
             drop.append(index)
         }
         guard !drop.isEmpty else { return }
-        let dropped = Set(drop)
-        var kept: [Allocation] = []
-        kept.reserveCapacity(allocations.count - dropped.count)
-        for (index, allocation) in allocations.enumerated() where !dropped.contains(index) { kept.append(allocation) }
-        allocations = kept
+        // Compacted in place: a copy of a multi-million-entry table would double peak memory.
+        let dropped = Array(Set(drop)).sorted()
+        var kept = dropped[0]
+        var next = 0
+        allocations.withUnsafeMutableBufferPointer { buffer in
+            for index in dropped[0]..<buffer.count {
+                if next < dropped.count && dropped[next] == index {
+                    next += 1
+                    continue
+                }
+                buffer[kept] = buffer[index]
+                kept += 1
+            }
+        }
+        allocations.removeLast(allocations.count - kept)
     }
 
     private func exactIndex(of address: UInt64, in allocations: [Allocation]) -> Int? {

@@ -27,6 +27,9 @@ public struct GlibcArena: Sendable {
     public var fastbinBytes: UInt64
     public var binnedChunks: Int
     public var binnedBytes: UInt64
+    /// Free chunks the heap walk saw (next chunk's PREV_INUSE clear, top excluded); equals
+    /// `binnedChunks` in a consistent heap.
+    public var walkedFreeChunks: Int
     /// Bytes glibc counts as used but that are no allocation of the program: heap_info and
     /// malloc_state headers, tcache_perthread_structs, fenceposts.
     public var internalBytes: UInt64

@@ -99,8 +99,8 @@ public struct HeapReport: Codable, Sendable {
         var totals = Totals()
         var perArena = [(used: Int, usedBytes: UInt64, free: Int, freeBytes: UInt64)](
             repeating: (0, 0, 0, 0), count: result.arenas.count + 1)
-        var usedSizes: [UInt64: Int] = [:]
-        var freeSizes: [UInt64: Int] = [:]
+        var usedSizes = SizeCounter()
+        var freeSizes = SizeCounter()
         for allocation in table.allocations {
             let arena = Int(allocation.arena)
             let slot = arena >= 0 && arena < perArena.count ? arena : perArena.count - 1
@@ -110,13 +110,13 @@ public struct HeapReport: Codable, Sendable {
                 totals.usableBytes += allocation.usableSize
                 perArena[slot].used += 1
                 perArena[slot].usedBytes += allocation.blockSize
-                usedSizes[allocation.blockSize, default: 0] += 1
+                usedSizes.add(allocation.blockSize)
             } else {
                 totals.freeChunks += 1
                 totals.freeBytes += allocation.blockSize
                 perArena[slot].free += 1
                 perArena[slot].freeBytes += allocation.blockSize
-                if includeFree { freeSizes[allocation.blockSize, default: 0] += 1 }
+                if includeFree { freeSizes.add(allocation.blockSize) }
             }
         }
         totals.mmappedChunks = result.mmappedChunks
@@ -136,8 +136,9 @@ public struct HeapReport: Codable, Sendable {
                   freeChunks: perArena[index].free, freeBytes: perArena[index].freeBytes)
         }
         self.totals = totals
-        distinctSizes = usedSizes.count
-        sizes = Self.histogram(usedSizes, total: totals.usedBytes, top: top)
+        let usedCounts = usedSizes.counts
+        distinctSizes = usedCounts.count
+        sizes = Self.histogram(usedCounts, total: totals.usedBytes, top: top)
         if includeFree {
             let summary = result.free
             free = FreeSide(tcacheChunks: summary.tcacheChunks, tcacheBytes: summary.tcacheBytes,
@@ -148,7 +149,7 @@ public struct HeapReport: Codable, Sendable {
                             topChunks: summary.topChunks, topBytes: summary.topBytes,
                             tcaches: result.tcaches.map { Tcache(address: hex($0.address), thread: $0.threadID,
                                                                  chunks: $0.chunks, bytes: $0.bytes) },
-                            sizes: Self.histogram(freeSizes, total: totals.freeBytes, top: top))
+                            sizes: Self.histogram(freeSizes.counts, total: totals.freeBytes, top: top))
         }
         mallinfo = result.mallinfo
         if let address {
@@ -173,5 +174,26 @@ public struct HeapReport: Codable, Sendable {
                     share: total == 0 ? 0 : Double(size * UInt64(count)) / Double(total))
         }.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.chunkSize < $1.chunkSize }
         return top > 0 ? Array(rows.prefix(top)) : rows
+    }
+}
+
+/// Counts per block size without hashing the common case: small 16-byte multiples (every glibc
+/// chunk under 64 KiB) index an array; anything else goes to a dictionary.
+private struct SizeCounter {
+    private var small = [Int](repeating: 0, count: 4096)
+    private var other: [UInt64: Int] = [:]
+
+    mutating func add(_ size: UInt64) {
+        if size & 15 == 0 && size < 65536 {
+            small[Int(size >> 4)] += 1
+        } else {
+            other[size, default: 0] += 1
+        }
+    }
+
+    var counts: [UInt64: Int] {
+        var all = other
+        for (index, count) in small.enumerated() where count > 0 { all[UInt64(index) << 4] = count }
+        return all
     }
 }

@@ -21,7 +21,7 @@ public struct LeakAnalysis {
         regions = RegionMap(core: core)
         self.typeOf = typeOf
         self.rootKinds = RootKind.allCases.filter(rootKinds.contains)
-        let walked = GlibcHeap.walk(core: core, regions: regions).table
+        let walked = ProcessAllocator.allocationTable(core: core, regions: regions)
         if walked.allocations.isEmpty {
             table = nil
             roots = nil

@@ -1,7 +1,9 @@
-// The C surface heapscan uses: libdwfl (modules of a core, symbols, build-ids), libelf, and
-// libstdc++'s demangler. Symbols is the only Swift module that imports this.
+// The C surface heapscan uses: libdwfl (modules of a core, symbols, build-ids), libdw (DWARF
+// type sizes), libelf, and libstdc++'s demangler. Symbols is the only Swift module that imports this.
 #include <elfutils/libdwfl.h>
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <dwarf.h>
 #include <libelf.h>
 #include <gelf.h>
 #include <stddef.h>

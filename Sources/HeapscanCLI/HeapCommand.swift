@@ -6,7 +6,7 @@ import Regions
 struct HeapCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "heap",
-        abstract: "Walk glibc malloc's arenas: totals, and used allocations by chunk size.")
+        abstract: "Walk the allocator (glibc malloc or jemalloc): totals, and allocations by size.")
 
     @OptionGroup var options: CoreOptions
 
@@ -29,6 +29,10 @@ struct HeapCommand: ParsableCommand {
             query = value
         }
         let core = try options.open()
+        if let detection = JemallocDetection.detect(in: core) {
+            try showJemalloc(core: core, detection: detection, query: query)
+            return
+        }
         let result = GlibcHeap.walk(core: core, regions: RegionMap(core: core))
         let report = HeapReport(result: result, top: top, includeFree: free, address: query)
         switch options.format {
@@ -66,6 +70,9 @@ struct HeapCommand: ParsableCommand {
         out.append("mmapped   \(totals.mmappedChunks) chunks, \(humanBytes(totals.mmappedBytes)) (counted in used)")
         out.append("overhead  \(humanBytes(totals.overheadBytes)) (chunk headers and malloc's own structures)")
         out.append("system    \(humanBytes(totals.systemBytes)) from the kernel (arenas \(humanBytes(report.mallinfo.arena)) + mmapped)")
+        let info = report.mallinfo
+        out.append("mallinfo2 arena \(info.arena) uordblks \(info.uordblks) fordblks \(info.fordblks) ordblks \(info.ordblks)"
+                   + " smblks \(info.smblks) fsmblks \(info.fsmblks) hblks \(info.hblks) hblkhd \(info.hblkhd) keepcost \(info.keepcost)")
         out.append("")
         out.append("used allocations by chunk size (\(report.sizes.count) of \(report.distinctSizes) sizes, by bytes)")
         out.append(sizeTable(report.sizes))

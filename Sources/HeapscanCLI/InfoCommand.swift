@@ -1,6 +1,7 @@
 import ArgumentParser
 import ELFCore
 import Regions
+import Symbols
 
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -8,17 +9,35 @@ struct InfoCommand: ParsableCommand {
         abstract: "Show the process, threads, and labelled memory regions of a core.")
 
     @OptionGroup var options: CoreOptions
+    @OptionGroup var modules: ModuleOptions
 
     func run() throws {
         let core = try options.open()
         let summary = CoreSummary(core: core, regions: RegionMap(core: core))
+        let moduleSummary = ModuleSummary(try modules.load(core))
         switch options.format {
-        case .json: try printJSON(summary)
-        case .text: print(render(summary))
+        case .json: try printJSON(InfoReport(summary: summary, modules: moduleSummary))
+        case .text: print(render(summary, moduleSummary))
         }
     }
 
-    private func render(_ summary: CoreSummary) -> String {
+    /// The JSON of `info`: the core summary's fields plus `modules`, with module warnings
+    /// joined to the core's.
+    struct InfoReport: Encodable {
+        let summary: CoreSummary
+        let modules: ModuleSummary
+
+        enum Keys: String, CodingKey { case modules, warnings }
+
+        func encode(to encoder: Encoder) throws {
+            try summary.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(modules.modules, forKey: .modules)
+            try container.encode(summary.warnings + modules.warnings, forKey: .warnings)
+        }
+    }
+
+    private func render(_ summary: CoreSummary, _ moduleSummary: ModuleSummary) -> String {
         var out: [String] = []
         let process = summary.process
         out.append("core     \(summary.file) (\(summary.architecture), \(humanBytes(summary.totals.fileSize)))")
@@ -43,12 +62,23 @@ struct InfoCommand: ParsableCommand {
         }
         out.append(regions.render())
         out.append("")
+        out.append("modules (\(moduleSummary.modules.count))")
+        var modules = TextTable(["name", "start", "end", "build-id", "file", "build-id match", "debuginfo"])
+        for row in moduleSummary.modules {
+            let file = row.file ?? (row.imageInCore ? "(image in core)" : "missing")
+            let match = row.buildIDMatches.map { $0 ? "yes" : "NO" } ?? "-"
+            modules.add([row.name, row.start, row.end, row.buildID.map { String($0.prefix(16)) } ?? "-", file, match,
+                         row.debugInfo ?? "-"])
+        }
+        out.append(modules.render())
+        out.append("")
         let totals = summary.totals
         out.append("mapped \(humanBytes(totals.mappedBytes)), in core \(humanBytes(totals.dumpedBytes)), heap \(humanBytes(totals.heapBytes)) (\(humanBytes(totals.heapBytesInCore)) in core)")
-        if !summary.warnings.isEmpty {
+        let warnings = summary.warnings + moduleSummary.warnings
+        if !warnings.isEmpty {
             out.append("")
-            out.append("warnings (\(summary.warnings.count))")
-            for warning in summary.warnings { out.append("  \(warning)") }
+            out.append("warnings (\(warnings.count))")
+            for warning in warnings { out.append("  \(warning)") }
         }
         return out.joined(separator: "\n")
     }

@@ -1,0 +1,14 @@
+extension RandomAccessCollection where Index == Int {
+    /// In a collection of disjoint ranges sorted by address, the index of the one containing
+    /// `address`, O(log n). `start` and `end` (exclusive) give each element's range.
+    public func index(containing address: UInt64, start: (Element) -> UInt64, end: (Element) -> UInt64) -> Int? {
+        var low = startIndex
+        var high = endIndex
+        while low < high {
+            let middle = (low + high) / 2
+            if end(self[middle]) <= address { low = middle + 1 } else { high = middle }
+        }
+        guard low < endIndex, start(self[low]) <= address, address < end(self[low]) else { return nil }
+        return low
+    }
+}

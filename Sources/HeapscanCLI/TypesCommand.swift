@@ -1,0 +1,77 @@
+import ArgumentParser
+import ELFCore
+import Regions
+import Symbols
+
+extension TypeReport.Order: ExpressibleByArgument {}
+
+struct TypesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "types",
+        abstract: "Count live C++ objects per dynamic type, from the vptrs in memory.",
+        discussion: """
+            Classes are recognised from the vtable symbols of each module, or without symbols \
+            from the RTTI before each vtable. Objects counts exactly the objects whose dynamic \
+            type is the class; vptrs of base-class subobjects are counted separately.
+            """)
+
+    @OptionGroup var options: CoreOptions
+    @OptionGroup var modules: ModuleOptions
+    @OptionGroup var scan: RegionOptions
+
+    @Option(name: .customLong("min-count"), help: "Hide classes with fewer objects.")
+    var minCount: Int = 1
+
+    @Option(help: "Show only the first N classes.")
+    var top: Int?
+
+    @Option(help: "Order by object count or by estimated bytes: count or bytes.")
+    var sort: TypeReport.Order = .count
+
+    @Flag(help: "Show mangled type names.")
+    var mangled = false
+
+    func run() throws {
+        let core = try options.open()
+        let moduleSet = try modules.load(core)
+        let selection = try scan.selection()
+        let identifier = TypeIdentifier(modules: moduleSet, memory: ProcessMemory(core: core, modules: moduleSet))
+        let census = TypeCensus.scan(regions: RegionMap(core: core).select(selection), identifier: identifier)
+        let report = TypeReport(census: census, file: core.path,
+                                options: .init(minCount: minCount, top: top, order: sort, mangled: mangled),
+                                warnings: moduleSet.warnings)
+        switch options.format {
+        case .json: try printJSON(report)
+        case .text: print(render(report))
+        }
+    }
+
+    private func render(_ report: TypeReport) -> String {
+        var table = TextTable(["class", ">objects", ">2nd vptrs", ">size", ">est. bytes", "module", "vtable"])
+        for row in report.rows {
+            table.add([row.name, String(row.objects), row.secondaryVptrs > 0 ? String(row.secondaryVptrs) : "",
+                       sizeText(row), row.estimatedBytes.map(humanBytes) ?? "?",
+                       row.module ?? "?", row.vtable ?? "?"])
+        }
+        var out = [table.render()]
+        let hidden = report.classes - report.rows.count
+        out.append("")
+        out.append("\(report.objects) objects of \(report.classes) classes in \(humanBytes(report.scannedBytes)) scanned"
+                   + (hidden > 0 ? " (\(hidden) classes not shown)" : ""))
+        if !report.warnings.isEmpty {
+            out.append("")
+            out.append("warnings (\(report.warnings.count))")
+            for warning in report.warnings { out.append("  \(warning)") }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// `24 dwarf`, `32 stride 95%`.
+    private func sizeText(_ row: TypeReport.Row) -> String {
+        guard let size = row.size, let source = row.sizeSource else { return "?" }
+        if source == ObjectSize.Source.stride.rawValue, let confidence = row.sizeConfidence {
+            return "\(size) stride \(Int((confidence * 100).rounded()))%"
+        }
+        return "\(size) \(source)"
+    }
+}

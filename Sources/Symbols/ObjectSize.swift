@@ -1,0 +1,22 @@
+/// How large the objects of a class are, and how that is known.
+public struct ObjectSize: Sendable, Hashable {
+    public enum Source: String, Sendable, Codable {
+        /// `DW_AT_byte_size` of the class: exact.
+        case dwarf
+        /// The most common distance between objects of the class in memory.
+        case stride
+        /// The allocations the objects start, as an allocator walk sized them.
+        case allocation
+    }
+
+    public let bytes: UInt64
+    public let source: Source
+    /// 1 for DWARF and allocations; the stride's share of distances otherwise.
+    public let confidence: Double
+
+    public static func dwarf(_ bytes: UInt64) -> ObjectSize { ObjectSize(bytes: bytes, source: .dwarf, confidence: 1) }
+
+    public static func stride(_ estimate: StrideEstimate) -> ObjectSize {
+        ObjectSize(bytes: estimate.stride, source: .stride, confidence: estimate.confidence)
+    }
+}

@@ -1,0 +1,37 @@
+/// Where to find the files a core refers to, named like gdb's and eu-stack's options.
+public struct SymbolOptions: Sendable, Equatable {
+    /// The executable, when the path recorded in the core does not lead to it.
+    public var executable: String?
+    /// Prefix for every path recorded in the core: the core was made on another machine.
+    public var sysroot: String?
+    /// Extra directories searched for separate debuginfo (by build-id and by name), after
+    /// `/usr/lib/debug` (and `SYSROOT/usr/lib/debug` with a sysroot).
+    public var debugDirectories: [String]
+
+    public init(executable: String? = nil, sysroot: String? = nil, debugDirectories: [String] = []) {
+        self.executable = executable
+        self.sysroot = sysroot
+        self.debugDirectories = debugDirectories
+    }
+
+    /// The `debuginfo_path` libdwfl searches: `.debug` beside the file, then the absolute
+    /// directories, whose `.build-id/xx/yyyy.debug` trees are searched too.
+    var debuginfoPath: String {
+        var parts = ["", ".debug", "/usr/lib/debug"]
+        if let sysroot { parts.append(Self.join(sysroot, "/usr/lib/debug")) }
+        parts += debugDirectories
+        return parts.joined(separator: ":")
+    }
+
+    /// `sysroot` + an absolute path recorded in the core.
+    func hostPath(for corePath: String) -> String {
+        guard let sysroot, corePath.hasPrefix("/") else { return corePath }
+        return Self.join(sysroot, corePath)
+    }
+
+    static func join(_ root: String, _ path: String) -> String {
+        var root = root
+        while root.hasSuffix("/") && root.count > 1 { root.removeLast() }
+        return root + path
+    }
+}

@@ -1,0 +1,118 @@
+import ELFCore
+import Regions
+import ScanKernels
+
+/// Live C++ objects per dynamic type, identified by their vptrs.
+///
+/// `scan(regions:)` counts every heap word equal to a vtable address point: one pass over the
+/// memory (`PointerCensus` counts the distinct words pointing into module data), then each
+/// distinct word is examined once. An object is counted by its primary address point, so a
+/// `Derived` is never also a `Base`; vptrs of base subobjects are counted separately.
+/// `count(objectStarts:)` does the same for a list of object addresses (allocations from an
+/// allocator walk), reading only the first word of each.
+public struct TypeCensus: Sendable {
+    public struct Entry: Sendable {
+        public let type: VtableClass
+        public internal(set) var objects: Int
+        public internal(set) var secondaryVptrs: Int
+        public internal(set) var size: ObjectSize?
+
+        public var estimatedBytes: UInt64? {
+            size.map { $0.bytes.multipliedReportingOverflow(by: UInt64(objects)) }.flatMap { $0.overflow ? nil : $0.partialValue }
+        }
+    }
+
+    /// Sorted by object count, largest first.
+    public let entries: [Entry]
+    public let scannedBytes: UInt64
+    /// Distinct words pointing into module data that were examined.
+    public let candidates: Int
+
+    /// Counts the vptrs in `regions` (normally the heap).
+    public static func scan(regions: [Region], identifier: TypeIdentifier) -> TypeCensus {
+        let memory = identifier.memory
+        let census = PointerCensus(filter: AddressFilter(ranges: identifier.modules.dataRanges(in: memory.addressSpace)))
+        var scanned: UInt64 = 0
+        for region in regions {
+            census.scan(region.bytes, at: region.start)
+            scanned += UInt64(region.bytes.count)
+        }
+        let distinct = census.counts
+        var tally = Tally()
+        for (value, count) in distinct {
+            guard let hit = identifier.identify(value) else { continue }
+            tally.add(hit, count: count)
+        }
+        var entries = tally.entries(identifier.catalog)
+        sizeFromDWARF(&entries, modules: identifier.modules)
+        let unsized = Set(entries.filter { $0.size == nil }.compactMap(\.type.primaryAddressPoint))
+        if !unsized.isEmpty {
+            var occurrences = PointerOccurrences(values: unsized)
+            for region in regions { occurrences.scan(region.bytes, at: region.start) }
+            sizeFromStride(&entries) { occurrences.addresses[$0] ?? [] }
+        }
+        return TypeCensus(entries: sorted(entries), scannedBytes: scanned, candidates: distinct.count)
+    }
+
+    /// Counts objects that start at `objectStarts`, by the vptr in their first word. Objects
+    /// whose first word is no primary address point are not counted.
+    public static func count(objectStarts: [UInt64], identifier: TypeIdentifier) -> TypeCensus {
+        var tally = Tally()
+        var starts: [UInt64: [UInt64]] = [:]
+        for start in objectStarts {
+            guard let vptr = identifier.memory.readU64(start), let hit = identifier.identify(vptr), hit.isPrimary else { continue }
+            tally.add(hit, count: 1)
+            starts[vptr, default: []].append(start)
+        }
+        var entries = tally.entries(identifier.catalog)
+        sizeFromDWARF(&entries, modules: identifier.modules)
+        sizeFromStride(&entries) { starts[$0] ?? [] }
+        return TypeCensus(entries: sorted(entries), scannedBytes: 0, candidates: starts.count)
+    }
+
+    /// Counts per class index.
+    struct Tally {
+        var objects: [Int: Int] = [:]
+        var secondary: [Int: Int] = [:]
+
+        mutating func add(_ hit: AddressPointHit, count: Int) {
+            if hit.isPrimary {
+                objects[hit.classIndex, default: 0] += count
+            } else {
+                secondary[hit.classIndex, default: 0] += count
+            }
+        }
+
+        func entries(_ catalog: VtableCatalog) -> [Entry] {
+            Set(objects.keys).union(secondary.keys).sorted().map { index in
+                Entry(type: catalog.classes[index], objects: objects[index] ?? 0,
+                      secondaryVptrs: secondary[index] ?? 0, size: nil)
+            }
+        }
+    }
+
+    static func sizeFromDWARF(_ entries: inout [Entry], modules: ModuleSet) {
+        let byModule = Dictionary(grouping: entries.indices, by: { entries[$0].type.module ?? "" })
+        for module in modules.modules where module.hasDebugInfo {
+            guard let indices = byModule[module.shortName] else { continue }
+            let sizes = modules.dwarfByteSizes(of: module, names: Set(indices.map { entries[$0].type.name }))
+            for index in indices {
+                if let bytes = sizes[entries[index].type.name] { entries[index].size = .dwarf(bytes) }
+            }
+        }
+    }
+
+    static func sizeFromStride(_ entries: inout [Entry], addresses: (UInt64) -> [UInt64]) {
+        for index in entries.indices where entries[index].size == nil {
+            guard let primary = entries[index].type.primaryAddressPoint,
+                  let estimate = StrideEstimate(addresses: addresses(primary)) else { continue }
+            entries[index].size = .stride(estimate)
+        }
+    }
+
+    static func sorted(_ entries: [Entry]) -> [Entry] {
+        entries.sorted {
+            ($0.objects, $0.secondaryVptrs, $1.type.name) > ($1.objects, $1.secondaryVptrs, $0.type.name)
+        }
+    }
+}
