@@ -46,7 +46,14 @@ extension WordPass {
             // flight (the scalar loop below would wait on memory one line at a time), and lets
             // the exact passes skip blocks without a large value, common in real heaps.
             let blockBytes = (end - index) * MemoryLayout<T>.size
-            if direct == nil && !Self.anyLarge(start + index * MemoryLayout<T>.size, bytes: blockBytes, largeBits) {
+            let blockStart = start + index * MemoryLayout<T>.size
+            if direct == nil && !Self.anyLarge(blockStart, bytes: blockBytes, largeBits) {
+                index = end
+                continue
+            }
+            if let direct, !Self.anyLarge(blockStart, bytes: blockBytes, .max) {
+                // All zero, as long stretches of a heap are.
+                direct[0] &+= UInt64(end - index)
                 index = end
                 continue
             }

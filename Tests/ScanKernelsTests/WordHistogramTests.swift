@@ -10,7 +10,9 @@ import Testing
     func heapWords(_ count: Int, base: UInt64, seed: UInt64) -> [UInt64] {
         var random = SplitMix(seed: seed)
         let vtables = (0..<20).map { 0x7f00_0000_1000 + UInt64($0) * 0x48 }
+        // A long run of zeros first, as heaps have, so that whole blocks take the zero path.
         return (0..<count).map { index in
+            if index < 3000 { return 0 }
             switch random.next() % 100 {
             case 0..<40: return 0
             case 40..<65: return random.next() % 300
