@@ -42,7 +42,7 @@ struct WordsReport: Codable {
             let kind = classifier.classify(entry.value, width: census.width)
             var row = Row(rank: index + 1, value: hex(entry.value), count: entry.count,
                           share: census.scannedWords > 0 ? Double(entry.count) / Double(census.scannedWords) : 0,
-                          kind: kind.name, description: kind.description)
+                          kind: kind.kind, description: kind.description)
             switch kind {
             case .pointer(let target):
                 row.region = target.name

@@ -57,6 +57,17 @@ public enum WordClass: Sendable, Hashable {
     case text(String)
     case magic
 
+    /// A stable key for JSON: `zero`, `small`, `pointer`, `text`, `magic`.
+    public var kind: String {
+        switch self {
+        case .zero: return "zero"
+        case .small: return "small"
+        case .pointer: return "pointer"
+        case .text: return "text"
+        case .magic: return "magic"
+        }
+    }
+
     public var name: String {
         switch self {
         case .zero: return "zero"

@@ -103,7 +103,7 @@ import TestFixtures
             let count = try #require((magic["count"] as? NSNumber)?.uint64Value)
             let result = try words([core.path, "--width", String(width), "--skip", "zero,small,pointers", "--top", "5"])
             #expect(result.entries.first == Entry(value: value, count: count))
-            #expect((result.report["top"] as? [[String: Any]])?.first?["kind"] as? String == "possible magic")
+            #expect((result.report["top"] as? [[String: Any]])?.first?["kind"] as? String == "magic")
         }
     }
 
