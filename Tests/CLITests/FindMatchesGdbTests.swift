@@ -109,6 +109,13 @@ struct FindMatchesGdbTests {
         let gdbBytes = try run.gdb("find /b \(span), 'G', 'L', 'I', 'B', 'C'")
         #expect(gdbBytes.count > 2)
         #expect(try run.heapscan(["--string", "GLIBC"] + flags) == gdbBytes)
+        // Four bytes that straddle the boundary of the first two segments: found by both.
+        let boundary = try #require(run.file.segments.first { $0.start == range.start }?.end)
+        let straddling = try #require(run.file.addressSpace.read(boundary - 2, count: 4))
+        let gdbStraddle = try run.gdb("find /b \(span), " + straddling.map { "0x" + String($0, radix: 16) }.joined(separator: ", "))
+        #expect(gdbStraddle.contains(hex(boundary - 2)))
+        let escaped = straddling.map { "\\x" + ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        #expect(try run.heapscan(["--string", escaped] + flags) == gdbStraddle)
         // A value with hits in several of the segments.
         let gdbValue = try run.gdb("find /b \(span), 0xe5")
         #expect(try run.heapscan(["0xe5", "--width", "1"] + flags) == gdbValue)
