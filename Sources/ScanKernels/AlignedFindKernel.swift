@@ -1,6 +1,7 @@
 /// Finds integer needles of one width at addresses aligned to that width. Memory is read as
-/// 64-byte vectors, four per 256-byte block; the compare masks of all needles are OR-ed and tested
-/// once per block, and only a block with a hit is read again, word by word, on the cold path.
+/// 32-byte vectors, eight per 256-byte block; the compare masks of all needles are OR-ed and
+/// tested once per block, and only a block with a hit is read again, word by word, on the cold
+/// path.
 struct AlignedFindKernel {
     let width: Int
     let values: [UInt64]
@@ -10,9 +11,9 @@ struct AlignedFindKernel {
     /// Scans the `wordCount` words that start at `start` (which holds address `address`, aligned).
     func scan(_ start: UnsafeRawPointer, wordCount: Int, address: UInt64, into sink: inout HitSink) {
         switch width {
-        case 8: scanWords(start, wordCount, address, &sink, SIMD8<UInt64>.self)
-        case 4: scanWords(start, wordCount, address, &sink, SIMD16<UInt32>.self)
-        default: scanWords(start, wordCount, address, &sink, SIMD32<UInt16>.self)
+        case 8: scanWords(start, wordCount, address, &sink, SIMD4<UInt64>.self)
+        case 4: scanWords(start, wordCount, address, &sink, SIMD8<UInt32>.self)
+        default: scanWords(start, wordCount, address, &sink, SIMD16<UInt16>.self)
         }
     }
 
@@ -20,7 +21,7 @@ struct AlignedFindKernel {
     private func scanWords<V: LaneCompare>(_ start: UnsafeRawPointer, _ wordCount: Int, _ address: UInt64,
                                     _ sink: inout HitSink, _: V.Type) where V: LaneCompare {
         let byteCount = wordCount * width
-        let blockBytes = 4 * MemoryLayout<V>.stride
+        let blockBytes = 256
         let blockEnd = byteCount - byteCount % blockBytes
         let splats = values.map { V(repeating: V.Scalar(truncatingIfNeeded: $0)) }
         splats.withUnsafeBufferPointer { needles in
@@ -40,35 +41,23 @@ struct AlignedFindKernel {
 
     /// Returns the offset of the first 256-byte block with a hit, or `end` when there is none.
     @inline(__always)
-    private static func hotLoopOne<V: LaneCompare>(_ start: UnsafeRawPointer, _ end: Int, _ needle: V) -> Int
-    where V: LaneCompare {
+    private static func hotLoopOne<V: LaneCompare>(_ start: UnsafeRawPointer, _ end: Int, _ needle: V) -> Int {
         var offset = 0
         while offset < end {
-            let (a, b, c, d) = load4(start + offset, V.self)
-            if V.anyEqual(a, b, c, d, needle) { return offset }
-            offset += 4 * MemoryLayout<V>.stride
+            if V.blockHas(start + offset, needle) { return offset }
+            offset += 256
         }
         return end
     }
 
     @inline(__always)
-    private static func hotLoopMany<V: LaneCompare>(_ start: UnsafeRawPointer, _ end: Int, _ needles: UnsafeBufferPointer<V>) -> Int
-    where V: LaneCompare {
+    private static func hotLoopMany<V: LaneCompare>(_ start: UnsafeRawPointer, _ end: Int, _ needles: UnsafeBufferPointer<V>) -> Int {
         var offset = 0
         while offset < end {
-            let (a, b, c, d) = load4(start + offset, V.self)
-            if V.anyEqual(a, b, c, d, needles) { return offset }
-            offset += 4 * MemoryLayout<V>.stride
+            if V.blockHas(start + offset, needles) { return offset }
+            offset += 256
         }
         return end
-    }
-
-    /// One 256-byte block as four vectors.
-    @inline(__always)
-    private static func load4<V: SIMD>(_ p: UnsafeRawPointer, _: V.Type) -> (V, V, V, V) {
-        let stride = MemoryLayout<V>.stride
-        return (p.loadUnaligned(as: V.self), p.loadUnaligned(fromByteOffset: stride, as: V.self),
-                p.loadUnaligned(fromByteOffset: 2 * stride, as: V.self), p.loadUnaligned(fromByteOffset: 3 * stride, as: V.self))
     }
 
     @inline(never)

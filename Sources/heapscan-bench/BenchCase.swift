@@ -14,22 +14,35 @@ struct BenchRow {
     let bytes: UInt64
     let seconds: Double
     let note: String
+    /// The read loop's best time, measured alternately with this case (nil for the read loop).
+    var baselineSeconds: Double? = nil
 
     var gigabytesPerSecond: Double { Double(bytes) / seconds / 1e9 }
 }
 
 enum BenchClock {
-    /// Best of `repeats` runs: the least disturbed by other work on the machine.
-    static func measure(_ benchCase: BenchCase, repeats: Int) throws -> BenchRow {
+    /// Best of `repeats` runs: the least disturbed by other work on the machine. With a
+    /// `baseline`, each run of the case follows a run of the baseline, so that both see the same
+    /// machine (other builds come and go) and their ratio is fair.
+    static func measure(_ benchCase: BenchCase, repeats: Int, baseline: BenchCase? = nil) throws -> BenchRow {
         var best = Double.infinity
+        var baselineBest = Double.infinity
         var note = ""
         for _ in 0..<max(1, repeats) {
-            let start = ContinuousClock.now
-            note = try benchCase.run()
-            let elapsed = ContinuousClock.now - start
-            best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            if let baseline { baselineBest = min(baselineBest, try time(baseline).seconds) }
+            let (seconds, result) = try time(benchCase)
+            best = min(best, seconds)
+            note = result
         }
-        return BenchRow(name: benchCase.name, bytes: benchCase.bytes, seconds: best, note: note)
+        return BenchRow(name: benchCase.name, bytes: benchCase.bytes, seconds: best, note: note,
+                        baselineSeconds: baseline == nil ? nil : baselineBest)
+    }
+
+    private static func time(_ benchCase: BenchCase) throws -> (seconds: Double, note: String) {
+        let start = ContinuousClock.now
+        let note = try benchCase.run()
+        let elapsed = ContinuousClock.now - start
+        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, note)
     }
 }
 
