@@ -29,8 +29,8 @@ struct HeapCommand: ParsableCommand {
             query = value
         }
         let core = try options.open()
-        if let detection = JemallocDetection.detect(in: core) {
-            try showJemalloc(core: core, detection: detection, query: query)
+        if let detection = JemallocDetection.detect(in: core),
+           try showJemalloc(core: core, detection: detection, query: query) {
             return
         }
         let result = GlibcHeap.walk(core: core, regions: RegionMap(core: core))
