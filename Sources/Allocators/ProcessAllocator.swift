@@ -8,8 +8,10 @@ import Regions
 /// `main_arena` only looks like an arena once glibc malloc has run, which tells the cases apart.
 public enum ProcessAllocator {
     /// True when glibc's `main_arena` has been initialised, i.e. glibc malloc served something.
+    /// Only libc's data is searched: cheap, and enough for a glibc that has run.
     public static func glibcMallocInUse(core: CoreFile, regions: RegionMap) -> Bool {
-        GlibcArenaLocator(memory: core.addressSpace, regions: regions).findMainArena(knownAddress: nil) != nil
+        GlibcArenaLocator(memory: core.addressSpace, regions: regions)
+            .findMainArena(knownAddress: nil, searchAnonymous: false) != nil
     }
 
     /// Every allocation of whichever allocators the process used.
