@@ -5,9 +5,8 @@ ARCH_FLAGS := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo "-Xswiftc 
 RELEASE := $(SWIFT) build -c release $(ARCH_FLAGS)
 BIN := .build/release
 CORES := .build-cores
-DEMO_SAMPLE := classes
 
-.PHONY: all deps build demo test bench clean-cores
+.PHONY: all deps build demo test bench bench-jemalloc clean-cores
 
 all: build
 
@@ -17,11 +16,14 @@ deps:
 build: deps
 	$(RELEASE)
 
+# The classes sample shows per-type counts; the leaker sample is the leak hunt itself.
 demo: build
 	@mkdir -p $(CORES)
-	@core=$$(Samples/make-core --out $(CORES) $(DEMO_SAMPLE) | tail -n 1) && \
-	  echo "== heapscan info $$core" && $(BIN)/heapscan info "$$core" && \
-	  echo && echo "== heapscan types $$core" && $(BIN)/heapscan types "$$core"
+	@core=$$(Samples/make-core --out $(CORES) classes | tail -n 1) && \
+	  echo "== heapscan types $$core" && $(BIN)/heapscan types "$$core"
+	@core=$$(Samples/make-core --out $(CORES) leaker | tail -n 1) && \
+	  echo && echo "== heapscan heap $$core --top 5" && $(BIN)/heapscan heap "$$core" --top 5 && \
+	  echo && echo "== heapscan leaks $$core" && $(BIN)/heapscan leaks "$$core"
 
 test: deps
 	$(SWIFT) test
@@ -29,6 +31,11 @@ test: deps
 bench: deps
 	$(RELEASE) --product heapscan-bench
 	$(BIN)/heapscan-bench
+
+# The jemalloc vote and walk on a 10 M-key redis-server core (about 1.5 GB; needs redis-server).
+bench-jemalloc: deps
+	$(RELEASE) --product heapscan-bench
+	@core=$$(scripts/redis-core 10000000 $(CORES) | tail -n 1) && $(BIN)/heapscan-bench jemalloc "$$core"
 
 clean-cores:
 	rm -rf $(CORES)

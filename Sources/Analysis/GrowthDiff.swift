@@ -21,7 +21,8 @@ public struct GrowthDiff: Sendable, Codable {
     public var newUsedBytes: UInt64
 
     public init(old: Classifier.Report, new: Classifier.Report) {
-        func key(_ suspect: Suspect) -> String { "\(suspect.kind.rawValue)|\(suspect.name)|\(suspect.value ?? "")" }
+        // Names, not addresses: vtables move between runs (ASLR); a magic's name holds its value.
+        func key(_ suspect: Suspect) -> String { "\(suspect.kind.rawValue)|\(suspect.name)|\(suspect.module ?? "")" }
         let oldByKey = Dictionary(old.suspects.map { (key($0), $0) }, uniquingKeysWith: { first, _ in first })
         let newByKey = Dictionary(new.suspects.map { (key($0), $0) }, uniquingKeysWith: { first, _ in first })
         var rows: [Row] = []

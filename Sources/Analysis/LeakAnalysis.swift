@@ -1,6 +1,7 @@
 import Allocators
 import ELFCore
 import Regions
+import Symbols
 
 /// Everything `leaks`, `explain` and `diff` need from one core: the allocator's table, the
 /// roots, and the mark results. Built once per command.
@@ -8,6 +9,8 @@ public struct LeakAnalysis {
     public let core: CoreFile
     public let regions: RegionMap
     public let table: AllocationTable?
+    /// Why there is no table, in the user's terms (e.g. jemalloc's structures refused).
+    public let noHeapReason: String?
     public let roots: RootSet?
     public let reachability: Reachability?
     public let typeOf: (UInt64) -> TypeIdentity?
@@ -15,13 +18,22 @@ public struct LeakAnalysis {
 
     /// `recordChains` keeps how each allocation was reached, which `explain` needs and
     /// `leaks` does not (it costs 16 bytes per allocation).
-    public init(core: CoreFile, rootKinds: Set<RootKind> = Set(RootKind.allCases), recordChains: Bool = false,
-                typeOf: @escaping (UInt64) -> TypeIdentity? = { _ in nil }) {
+    /// `modules` names C++ types by their vtables (symbols or RTTI); without it every
+    /// allocation is grouped by magic or size only.
+    public init(core: CoreFile, modules: ModuleSet?, rootKinds: Set<RootKind> = Set(RootKind.allCases),
+                recordChains: Bool = false) {
         self.core = core
         regions = RegionMap(core: core)
-        self.typeOf = typeOf
+        if let modules {
+            let identifier = TypeIdentifier(modules: modules, memory: ProcessMemory(core: core, modules: modules))
+            typeOf = { vptr in identifier.primaryClass(of: vptr).map { TypeIdentity(name: $0.name, module: $0.module) } }
+        } else {
+            typeOf = { _ in nil }
+        }
         self.rootKinds = RootKind.allCases.filter(rootKinds.contains)
         let walked = ProcessAllocator.allocationTable(core: core, regions: regions)
+        noHeapReason = walked.allocations.isEmpty
+            ? (walked.warnings.first ?? "no malloc heap found (glibc arenas not recognised)") : nil
         if walked.allocations.isEmpty {
             table = nil
             roots = nil

@@ -23,14 +23,22 @@ struct DiffCommand: ParsableCommand {
     @Flag(help: "Compare even when the cores are of different programs.")
     var force = false
 
+    @OptionGroup var modules: ModuleOptions
+
     func run() throws {
         guard top > 0 else { throw CLIError(path: nil, message: "--top must be positive") }
-        let reports = try [old, new].map { path -> Classifier.Report in
-            let core = try CoreOptions.open(path)
+        let cores = try [old, new].map(CoreOptions.open)
+        let moduleSets = try cores.map(modules.load)
+        if !force, let mismatch = ProgramIdentity.mismatch(moduleSets[0], moduleSets[1]) {
+            throw CLIError(path: new, message: "\(mismatch); use --force to compare anyway")
+        }
+        let reports = try zip(cores, moduleSets).map { core, moduleSet -> Classifier.Report in
+            let path = core.path
             var options = Classifier.Options()
             options.minimumCount = 1
-            guard let report = LeakAnalysis(core: core).classify(options: options) else {
-                throw CLIError(path: path, message: "no malloc heap found (glibc arenas not recognised)")
+            let analysis = LeakAnalysis(core: core, modules: moduleSet)
+            guard let report = analysis.classify(options: options) else {
+                throw CLIError(path: path, message: analysis.noHeapReason ?? "no malloc heap found")
             }
             return report
         }

@@ -10,6 +10,7 @@ struct ExplainCommand: ParsableCommand {
 
     @OptionGroup var options: CoreOptions
     @OptionGroup var rootOptions: RootOptions
+    @OptionGroup var modules: ModuleOptions
 
     @Argument(help: "An address inside the allocation (0x… or decimal).")
     var address: String
@@ -19,9 +20,9 @@ struct ExplainCommand: ParsableCommand {
             throw CLIError(path: nil, message: "bad address '\(address)' (use 0x… or a decimal number)")
         }
         let core = try options.open()
-        let analysis = LeakAnalysis(core: core, rootKinds: try rootOptions.kinds(), recordChains: true)
+        let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds(), recordChains: true)
         guard analysis.table != nil else {
-            throw CLIError(path: core.path, message: "no malloc heap found (glibc arenas not recognised)")
+            throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }
         guard let chain = analysis.explain(value) else {
             throw CLIError(path: core.path, message: "\(hex(value)) is not inside a used allocation")
@@ -38,11 +39,13 @@ struct ExplainCommand: ParsableCommand {
                 ? "\(chain.target) is leaked: no root reaches it (other leaked memory still points to it)"
                 : "\(chain.target) is leaked and unreferenced: no pointer to it anywhere"
         }
-        var out = ["\(chain.target) is anchored by \(kind.rawValue) root: \(name)"]
+        var out = ["\(chain.target) is anchored by a \(kind.rawValue) root: \(name)", ""]
+        var table = TextTable([">step", "pointer at", ">offset", "points into", ">size"])
         for (step, link) in chain.links.enumerated() {
-            let holder = link.offsetInHolder.map { " (+\($0) in the allocation above)" } ?? ""
-            out.append(String(repeating: "  ", count: step + 1) + "\(link.pointerAt)\(holder) -> \(link.allocation) (\(link.size) B)")
+            table.add([String(step + 1), link.pointerAt, link.offsetInHolder.map { "+\($0)" } ?? "root",
+                       link.allocation, "\(link.size) B"])
         }
+        out.append(table.render())
         return out.joined(separator: "\n")
     }
 }

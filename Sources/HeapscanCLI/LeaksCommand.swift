@@ -20,6 +20,7 @@ struct LeaksCommand: ParsableCommand {
 
     @OptionGroup var options: CoreOptions
     @OptionGroup var rootOptions: RootOptions
+    @OptionGroup var modules: ModuleOptions
 
     @Flag(help: "Rank only allocations that are not reachable from a root.")
     var leakedOnly = false
@@ -33,12 +34,12 @@ struct LeaksCommand: ParsableCommand {
     func run() throws {
         guard top > 0, minCount > 0 else { throw CLIError(path: nil, message: "--top and --min-count must be positive") }
         let core = try options.open()
-        let analysis = LeakAnalysis(core: core, rootKinds: try rootOptions.kinds())
+        let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds())
         var classifierOptions = Classifier.Options()
         classifierOptions.leakedOnly = leakedOnly
         classifierOptions.minimumCount = minCount
         guard var report = analysis.classify(options: classifierOptions) else {
-            throw CLIError(path: core.path, message: "no malloc heap found (glibc arenas not recognised)")
+            throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }
         report.suspects = Array(report.suspects.prefix(top))
         switch options.format {
@@ -74,7 +75,7 @@ struct LeaksCommand: ParsableCommand {
             out.append("#\(rank + 1): \(suspect.command)")
         }
         if let example = report.suspects.first?.examples.first {
-            out.append("why is it alive: heapscan explain \(options.core) \(example)")
+            out.append("explain one: heapscan explain \(options.core) \(example)")
         }
         for warning in report.warnings { out.append("warning: \(warning)") }
         return out.joined(separator: "\n")

@@ -13,6 +13,7 @@ if arguments.first == "jemalloc" {
 } else if arguments.first == "census" {
     for line in runCensusBench(repeats: 5) { print(line) }
 } else {
+    for line in runCensusBench(repeats: 5) { print(line) }
     HeapWalkBench.run()
     for line in runCensusBench(repeats: 5) { print(line) }
 }

@@ -28,6 +28,9 @@ struct SyntheticGlibcHeap {
     var withThreadArena = false
     /// False leaves libc's data without its NT_FILE entry, so it reads as anonymous memory.
     var libcMapped = true
+    /// More memory (e.g. a thread's TLS) and threads.
+    var extraSegments: [SyntheticCore.Segment] = []
+    var threads: [SyntheticCore.Thread] = []
 
     init() {
         setSize(Self.chunks[0], 0x21)
@@ -78,6 +81,8 @@ struct SyntheticGlibcHeap {
             threadWords[Int((Self.threadTop - Self.threadHeap) / 8) + 1] = (Self.threadHeapSize - (Self.threadTop - Self.threadHeap)) | 0x5
             synthetic.segments.append(.init(address: Self.threadHeap, contents: words64(threadWords)))
         }
+        synthetic.segments += extraSegments
+        synthetic.threads = threads
         if libcMapped {
             synthetic.fileMappings = [(Self.libcData, Self.libcData + 0x1000, 0, "/usr/lib/x86_64-linux-gnu/libc.so.6")]
         }

@@ -92,3 +92,19 @@ struct LeakerSampleTests {
         #expect((same["rows"] as? [Any])?.isEmpty == true)
     }
 }
+
+/// A diff of cores of different programs is refused unless forced.
+@Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc, g++ and gdb (make test installs them)"))
+struct DiffProgramCheckTests {
+    @Test func refusesCoresOfDifferentPrograms() throws {
+        let leaker = try SampleCores.core("leaker")
+        let magic = try SampleCores.core("magic")
+        let refused = try HeapscanProcess.run(["diff", leaker.path, magic.path])
+        #expect(refused.status == 1 && !refused.crashed)
+        #expect(refused.stderr.contains("different programs"))
+        #expect(refused.stderr.contains("--force"))
+        let forced = try HeapscanProcess.run(["diff", leaker.path, magic.path, "--force"])
+        #expect(forced.status == 0)
+        #expect(forced.stdout.contains("0xa11c0de5"))
+    }
+}

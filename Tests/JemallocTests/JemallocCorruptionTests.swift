@@ -43,10 +43,7 @@ struct JemallocCorruptionTests {
         #expect(walked.consistency.disagreeingEntries == 1)
         #expect(walked.consistency.incompleteCoverage == 1)
         #expect(walked.warnings.contains { $0.contains("1 of \(walked.consistency.entries) entries disagree") })
-        let report = walked.report(memory: damaged.addressSpace)
-        let truth = JemallocTruth(sample)
-        #expect(JemallocSampleCoreTests.bins(report.bins) == truth.merged.bins)
-        #expect(JemallocSampleCoreTests.large(report.large) == truth.merged.large)
+        JemallocSampleCoreTests.expectMergedMatch(walked.report(memory: damaged.addressSpace), JemallocTruth(sample))
     }
 
     @Test func widespreadDamageIsRefused() throws {
@@ -66,6 +63,12 @@ struct JemallocCorruptionTests {
         } throws: { error in
             guard let error = error as? JemallocError, case .inconsistent = error else { return false }
             return error.description.contains("refusing")
+        }
+        for command in ["heap", "leaks"] {
+            let result = try HeapscanProcess.run([command, path])
+            #expect(result.status == 1 && !result.crashed, "\(command)")
+            #expect(result.stderr.hasPrefix("heapscan: \(path): jemalloc's structures in this core are inconsistent, refusing"),
+                    "\(command): \(result.stderr)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Allocators
+import Analysis
 import ELFCore
 import Foundation
 import Regions
@@ -21,6 +22,14 @@ struct JemallocSampleCoreTests {
 
     static func large(_ rows: [JemallocHeapReport.Large]) -> [Int: Int] {
         Dictionary(uniqueKeysWithValues: rows.map { ($0.lextent, $0.count) })
+    }
+
+    /// Merged bins, large classes, allocated bytes and thread-cache bytes equal mallctl's.
+    static func expectMergedMatch(_ report: JemallocHeapReport, _ truth: JemallocTruth) {
+        #expect(bins(report.bins) == truth.merged.bins)
+        #expect(large(report.large) == truth.merged.large)
+        #expect(report.totals.allocated == truth.stat("allocated"))
+        #expect(Int(report.totals.cachedInThreads) == truth.merged.tcacheBytes)
     }
 
     @Test func detectsTheSharedLibraryAndItsVersion() throws {
@@ -101,10 +110,7 @@ struct JemallocSampleCoreTests {
         let truth = JemallocTruth(sample)
         let core = try CoreFile(path: sample.path)
         let report = try #require(try JemallocHeap.read(core: core)).report(memory: core.addressSpace)
-        #expect(Self.bins(report.bins) == truth.merged.bins)
-        #expect(Self.large(report.large) == truth.merged.large)
-        #expect(report.totals.allocated == truth.stat("allocated"))
-        #expect(Int(report.totals.cachedInThreads) == truth.merged.tcacheBytes)
+        Self.expectMergedMatch(report, truth)
     }
 
     @Test func staticBuildIsFoundByItsBannerAndVersion() throws {
@@ -115,11 +121,7 @@ struct JemallocSampleCoreTests {
         let heap = try #require(try JemallocHeap.read(core: core))
         #expect(heap.detection.libraryPath == nil)
         #expect(heap.detection.version == sample.truth["jemalloc_version"] as? String)
-        let report = heap.report(memory: core.addressSpace)
-        #expect(Self.bins(report.bins) == truth.merged.bins)
-        #expect(Self.large(report.large) == truth.merged.large)
-        #expect(report.totals.allocated == truth.stat("allocated"))
-        #expect(Int(report.totals.cachedInThreads) == truth.merged.tcacheBytes)
+        Self.expectMergedMatch(heap.report(memory: core.addressSpace), truth)
     }
 
     @Test func glibcProcessIsNotMistakenForJemalloc() throws {
@@ -155,5 +157,22 @@ struct JemallocSampleCoreTests {
         let table = ProcessAllocator.allocationTable(core: core, regions: RegionMap(core: core))
         #expect(table.allocator == "jemalloc 5.3.0")
         #expect(table.allocations == heap.allocationTable().allocations)
+    }
+}
+
+/// `leaks` on a jemalloc process groups the allocations of the jemalloc table.
+@Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc and gdb (make test installs them)"))
+struct JemallocLeakAnalysisTests {
+    @Test func everyPlantedObjectIsAnAnchoredAllocationOfItsClass() throws {
+        let sample = try SampleCores.core("jemalloc")
+        let truth = JemallocTruth(sample)
+        let analysis = LeakAnalysis(core: try CoreFile(path: sample.path), modules: nil)
+        let report = try #require(analysis.classify())
+        #expect(report.allocator == "jemalloc 5.3.0")
+        #expect(report.leakedAllocations == 0)
+        for planted in truth.planted where planted.sizeClass < 1 << 20 {
+            let count = report.suspects.filter { $0.objectSize == planted.sizeClass }.reduce(0) { $0 + $1.count }
+            #expect(count == planted.live, "\(planted.sizeClass)-byte class")
+        }
     }
 }

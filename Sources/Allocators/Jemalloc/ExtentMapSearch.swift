@@ -123,15 +123,17 @@ struct ExtentMapSearch {
     /// (cache-line aligned, below 2^48). Copies of a leaf address elsewhere (jemalloc's
     /// per-thread lookup caches) fail this.
     static func isPlausibleRoot(_ root: UInt64, memory: AddressSpace) -> Bool {
-        guard root & 7 == 0, let segment = memory.segment(containing: root),
-              let slots = segment.view(at: root, count: JemallocLayout.leafBytes) else { return false }
-        var nonzero = 0
-        for index in 0..<JemallocLayout.entriesPerLevel {
-            let value = UInt64(littleEndian: slots.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
-            if value == 0 { continue }
-            guard value & 63 == 0, value <= JemallocLayout.addressMask else { return false }
-            nonzero += 1
+        // Read, not viewed: the root may straddle the file-backed and anonymous parts of .bss.
+        guard root & 7 == 0, let slots = memory.read(root, count: JemallocLayout.leafBytes) else { return false }
+        return slots.withUnsafeBytes { bytes in
+            var nonzero = 0
+            for index in 0..<JemallocLayout.entriesPerLevel {
+                let value = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+                if value == 0 { continue }
+                guard value & 63 == 0, value <= JemallocLayout.addressMask else { return false }
+                nonzero += 1
+            }
+            return nonzero > 0
         }
-        return nonzero > 0
     }
 }

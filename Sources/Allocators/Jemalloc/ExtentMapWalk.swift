@@ -41,22 +41,30 @@ struct ExtentMapWalk {
         let pageSize = classes.pageSize
         let cleared = UInt64(classes.count) << JemallocLayout.addressBits
         var entries: [MapEntry] = []
-        let slots = (0..<JemallocLayout.entriesPerLevel).map { memory.readU64(root + UInt64($0) * 8) ?? 0 }
+        guard let rootBytes = memory.read(root, count: JemallocLayout.leafBytes) else {
+            result.warnings.append("extent-map root \(hex(root)) is not in the core")
+            return result
+        }
+        let slots = rootBytes.withUnsafeBytes { bytes in
+            (0..<JemallocLayout.entriesPerLevel).map { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
+        }
         for (rootIndex, leaf) in slots.enumerated() where leaf != 0 {
             result.consistency.leaves += 1
             result.leafAddresses.append(leaf)
-            guard let segment = memory.segment(containing: leaf),
-                  let view = segment.view(at: leaf, count: JemallocLayout.leafBytes) else {
+            // Read, not viewed: a leaf may straddle two mappings that the core keeps apart.
+            guard let leafBytes = memory.read(leaf, count: JemallocLayout.leafBytes) else {
                 result.consistency.leavesNotInCore += 1
                 result.warnings.append("extent-map leaf \(hex(leaf)) for \(hex(UInt64(rootIndex) << 30))… is not in the core; its extents are missing")
                 continue
             }
             let high = UInt64(rootIndex) << 30
-            for leafIndex in 0..<JemallocLayout.entriesPerLevel {
-                let raw = UInt64(littleEndian: view.loadUnaligned(fromByteOffset: leafIndex * 8, as: UInt64.self))
-                if raw == 0 || raw == cleared { continue }
-                let page = high | UInt64(leafIndex) << 12
-                entries.append(MapEntry(edata: raw & JemallocLayout.edataPointerMask, page: page, raw: raw))
+            leafBytes.withUnsafeBytes { view in
+                for leafIndex in 0..<JemallocLayout.entriesPerLevel {
+                    let raw = UInt64(littleEndian: view.loadUnaligned(fromByteOffset: leafIndex * 8, as: UInt64.self))
+                    if raw == 0 || raw == cleared { continue }
+                    let page = high | UInt64(leafIndex) << 12
+                    entries.append(MapEntry(edata: raw & JemallocLayout.edataPointerMask, page: page, raw: raw))
+                }
             }
         }
         result.consistency.entries = entries.count

@@ -45,6 +45,9 @@ public struct JemallocHeap: Sendable {
         let walk = ExtentMapWalk(memory: memory, classes: classes).walk(root: location.root)
         guard walk.consistency.isTrustworthy else {
             let c = walk.consistency
+            if c.entries == 0 {
+                throw JemallocError.inconsistent("no extent-map entry could be read (\(c.leavesNotInCore) of \(c.leaves) leaves are not in the core)")
+            }
             throw JemallocError.inconsistent("\(c.disagreeingEntries) of \(c.entries) extent-map entries disagree with their extent headers")
         }
         warnings += walk.warnings

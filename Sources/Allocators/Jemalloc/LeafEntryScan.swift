@@ -16,14 +16,13 @@ enum LeafEntryScan {
                         word: { passes($0, sizeCount: sizeCount) }, hit: candidate)
     }
 
-    /// `passes` as integer arithmetic, so it stays in vector registers (mask operations on
-    /// `SIMDMask` are lowered lane by lane): `key` is the size index, pushed far out of range
-    /// when bits 5–6 are set or the edata bits are zero; the top bit of the result is set iff
-    /// `key - 1 < sizeCount`.
+    /// Most of `passes` as integer arithmetic, so it stays in vector registers (mask operations
+    /// on `SIMDMask` are lowered lane by lane): `key` is the size index, pushed far out of range
+    /// when bits 5–6 are set; the top bit of the result is set iff `key - 1 < sizeCount`. The
+    /// rare word that passes with zero edata bits (a cleared entry) is dropped on the cold path.
     @inline(__always)
     private static func flag(_ w: SIMD8<UInt64>, _ bound: SIMD8<UInt64>) -> SIMD8<UInt64> {
-        let edataMissing = ((w & SIMD8(repeating: JemallocLayout.edataPointerMask)) &- 1) &>> 63
-        let key = (w &>> 48) | ((w & 0x60) &<< 20) | (edataMissing &<< 40)
+        let key = (w &>> 48) | ((w & 0x60) &<< 20)
         let below = key &- 1
         return (below &- bound) & ~below
     }

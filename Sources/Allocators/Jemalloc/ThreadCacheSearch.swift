@@ -41,10 +41,14 @@ struct ThreadCacheSearch {
                 offsets[pointer - nearest.address, default: 0] += 1
             }
         }
-        let common = offsets.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+        let common = offsets.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }
+        // Once two threads agree, a thread with no run at that offset has no tcache of its own
+        // (it never allocated, or tcache is off), whatever lies further below its TLS.
+        let agreed = (common?.value ?? 0) >= 2
         return zip(threads, runs).compactMap { thread, found in
             guard let pointer = thread.threadPointer else { return nil }
-            let chosen = found.first { pointer - $0.address == common } ?? found.max { $0.address < $1.address }
+            let chosen = agreed ? found.first { pointer - $0.address == common?.key }
+                                : found.max { $0.address < $1.address }
             return chosen.map { cache(from: $0, thread: thread.tid) }
         }
     }
