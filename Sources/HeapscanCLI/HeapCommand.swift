@@ -38,7 +38,7 @@ struct HeapCommand: ParsableCommand {
         // finds main_arena by its shape.
         let mainArena = GlibcHeap.mainArenaSymbol(in: try modules.load(core))
         let result = GlibcHeap.walk(core: core, regions: RegionMap(core: core), knownMainArena: mainArena)
-        let report = HeapReport(result: result, top: top, includeFree: free, address: query)
+        let report = HeapReport(result: result, top: top, includeFree: free, address: query, coreWarnings: core.warnings)
         switch options.format {
         case .json: try printJSON(report)
         case .text: print(render(report))
