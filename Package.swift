@@ -30,10 +30,11 @@ let package = Package(
         .executableTarget(name: "heapscan-bench", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols", "Allocators", "Analysis"]),
         .target(name: "TestFixtures", path: "Tests/Fixtures"),
         .testTarget(name: "ELFCoreTests", dependencies: ["ELFCore", "TestFixtures"]),
+        .testTarget(name: "ScanKernelsTests", dependencies: ["ELFCore", "Regions", "ScanKernels", "TestFixtures"]),
         .testTarget(name: "RegionsTests", dependencies: ["ELFCore", "Regions", "TestFixtures"]),
         .testTarget(name: "SymbolsTests", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols", "TestFixtures"]),
         .testTarget(name: "AnalysisTests", dependencies: ["ELFCore", "Regions", "Allocators", "Analysis", "TestFixtures"]),
-        .testTarget(name: "AllocatorsTests", dependencies: ["ELFCore", "Regions", "Allocators", "TestFixtures"]),
+        .testTarget(name: "AllocatorsTests", dependencies: ["ELFCore", "Regions", "Symbols", "Allocators", "TestFixtures"]),
         .testTarget(name: "JemallocTests", dependencies: ["Allocators", "Analysis", "ELFCore", "Regions", "TestFixtures"]),
         .testTarget(name: "CLITests", dependencies: ["HeapscanCLI", "ELFCore", "TestFixtures"]),
     ]

@@ -234,6 +234,28 @@ struct GlibcArenaLocator {
         return ranges
     }
 
+    /// Thread arenas found directly, each right after the heap_info of its first heap at the start
+    /// of a 64 MiB-aligned region: what is left of the arena list when main_arena is broken.
+    func threadArenasByHeapInfo() -> [GlibcArenaFields] {
+        regions.regions.compactMap { region in
+            guard region.isWritable, region.start % GlibcLayout.heapMaxSize == 0,
+                  let owner = memory.readU64(region.start), isThreadArena(owner) else { return nil }
+            return arena(at: owner)
+        }
+    }
+
+    /// Without main_arena: the brk heap is the first anonymous region outside `owned` whose
+    /// chunks, walked by size from its start, end exactly at its end; the last one is top.
+    func brkHeapByWalking(outside owned: [Range<UInt64>]) -> (heap: GlibcHeapRange, top: UInt64)? {
+        for region in regions.regions where region.label == .heap && region.isWritable && region.presentEnd == region.end {
+            guard !owned.contains(where: { $0.overlaps(region.start..<region.end) }) else { continue }
+            let first = GlibcLayout.alignedChunk(atOrAfter: region.start)
+            guard let top = GlibcChunkWalk.topByWalking(bytes: region.bytes, base: region.start, first: first) else { continue }
+            return (GlibcHeapRange(start: region.start, end: region.end, firstChunk: first, walkedEnd: region.start, holdsTop: true), top)
+        }
+        return nil
+    }
+
     /// The main arena's brk heap: the heap region holding top, from its start.
     func mainHeap(of arena: GlibcArenaFields, warnings: inout [String]) -> GlibcHeapRange? {
         guard arena.hasHeap else { return nil }

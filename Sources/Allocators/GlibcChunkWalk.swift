@@ -12,6 +12,8 @@ struct GlibcChunkWalkOutcome {
     /// Bytes of fenceposts (16-byte chunks glibc puts at the end of a heap it left).
     var fencepostBytes: UInt64 = 0
     var problem: String?
+    /// Keeps the walk's read-ahead loads from being optimised away; meaningless otherwise.
+    var lookaheadSum: UInt64 = 0
 }
 
 /// Walks a heap's chunks by their size fields, writing one `Allocation` per chunk.
@@ -41,6 +43,8 @@ enum GlibcChunkWalk {
         var freeBytes = 0
         var fencepostBytes = 0
         var sizeField = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+        var lookahead: UInt64 = 0
+        let lastByte = bytes.count - 1
         // The hot loop only walks; every way out is explained after it.
         while offset != topOffset {
             let size = Int(truncatingIfNeeded: sizeField & ~GlibcLayout.flagBits)
@@ -48,6 +52,9 @@ enum GlibcChunkWalk {
             guard size >= 16, size & 15 == 0, sizeField & GlibcLayout.isMmapped == 0,
                   next >= 0, next <= nextLimit else { break }
             let nextField = bytes.loadUnaligned(fromByteOffset: next + 8, as: UInt64.self)
+            // An independent load 2 KiB ahead: the size chain is a dependent load per chunk, and
+            // this brings the coming lines and pages in while the chain waits.
+            lookahead &+= UInt64(bytes[min(next &+ 2048, lastByte)])
             let inUse = nextField & GlibcLayout.prevInUse != 0
             if size == 16 {
                 fencepostBytes &+= 16
@@ -65,6 +72,7 @@ enum GlibcChunkWalk {
             sizeField = nextField
         }
         count = written
+        outcome.lookaheadSum = lookahead
         outcome.freeChunks = freeChunks
         outcome.freeBytes = UInt64(freeBytes)
         outcome.fencepostBytes = UInt64(fencepostBytes)
@@ -86,6 +94,24 @@ enum GlibcChunkWalk {
             outcome.problem = "chunk at \(here) has size \(hex(UInt64(size))), which runs past the heap end or top"
         }
         return outcome
+    }
+
+    /// The top chunk of a brk heap found without its arena: chunks walked by size from `first`
+    /// (each at least MINSIZE, aligned, not mmapped) must end exactly at the end of `bytes`,
+    /// the last one with PREV_INUSE set as top always has. Nil when they do not.
+    static func topByWalking(bytes: UnsafeRawBufferPointer, base: UInt64, first: UInt64) -> UInt64? {
+        guard first >= base, first - base <= UInt64(bytes.count) else { return nil }
+        var offset = Int(first - base)
+        let end = bytes.count
+        while offset + 16 <= end {
+            let field = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+            let size = Int(truncatingIfNeeded: field & ~GlibcLayout.flagBits)
+            guard size >= Int(GlibcLayout.minChunk), size & 15 == 0, field & GlibcLayout.isMmapped == 0,
+                  size <= end - offset else { return nil }
+            if size == end - offset { return field & GlibcLayout.prevInUse != 0 ? base + UInt64(offset) : nil }
+            offset += size
+        }
+        return nil
     }
 
     /// glibc-mmapped chunks in an anonymous range: at a page start, prev_size 0 and a size that

@@ -144,25 +144,31 @@ struct GlibcFreeLists {
 
     /// tcache_perthread_structs that threads' TLS points to: a word below the thread pointer
     /// (static TLS, where libc's `tcache` variable lives) that points at the user memory of a
-    /// 0x290-byte chunk in an arena heap whose counts and entries agree. A program's own TLS
-    /// pointer to a zeroed 640-byte buffer would look like an empty tcache, so an empty one is
-    /// only accepted as the first chunk of a heap, where a thread's first malloc puts its tcache.
-    func findTcaches(threads: [ThreadState], heapFirstChunks: Set<UInt64>) -> [(address: UInt64, threadID: Int32)] {
-        var found: [(UInt64, Int32)] = []
+    /// chunk of a tcache struct's size in an arena heap, whose counts and entries agree. A
+    /// program's own TLS pointer to a zeroed buffer of that size would look like an empty tcache,
+    /// so an empty one is only accepted as the first chunk of a heap, where a thread's first
+    /// malloc puts its tcache.
+    func findTcaches(threads: [ThreadState], heapFirstChunks: Set<UInt64>, warnings: inout [String]) -> [GlibcFoundTcache] {
+        var found: [GlibcFoundTcache] = []
         var seen = Set<UInt64>()
         for thread in threads {
-            guard let pointer = thread.threadPointer, pointer > GlibcLayout.tlsSearchBytes,
-                  let tls = memory.read(pointer - GlibcLayout.tlsSearchBytes, count: Int(GlibcLayout.tlsSearchBytes)) else { continue }
-            for index in stride(from: tls.count - 8, through: 0, by: -8) {
+            guard let pointer = thread.threadPointer, pointer > GlibcLayout.tlsSearchBytes else { continue }
+            guard let tls = memory.read(pointer - GlibcLayout.tlsSearchBytes, count: Int(GlibcLayout.tlsSearchBytes)) else {
+                warnings.append("thread \(thread.tid): its TLS below \(hex(pointer)) is not in the core; chunks in its tcache count as used")
+                continue
+            }
+            search: for index in stride(from: tls.count - 8, through: 0, by: -8) {
                 let word = tls.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index, as: UInt64.self) }
                 guard word % GlibcLayout.alignment == 0, word > GlibcLayout.chunkHeader, !seen.contains(word) else { continue }
                 let chunk = word - GlibcLayout.chunkHeader
-                guard validChunk(chunk) == GlibcLayout.tcacheChunkSize,
-                      let holdsEntries = tcacheShape(word),
-                      holdsEntries || heapFirstChunks.contains(chunk) else { continue }
-                seen.insert(word)
-                found.append((word, thread.tid))
-                break
+                guard let size = validChunk(chunk) else { continue }
+                for layout in GlibcLayout.tcacheLayouts where layout.chunkSize == size {
+                    guard let holdsEntries = tcacheShape(word, layout: layout),
+                          holdsEntries || heapFirstChunks.contains(chunk) else { continue }
+                    seen.insert(word)
+                    found.append(GlibcFoundTcache(address: word, threadID: thread.tid, layout: layout))
+                    break search
+                }
             }
         }
         return found
@@ -170,13 +176,14 @@ struct GlibcFreeLists {
 
     /// Whether the struct at `address` holds any entry, or nil when it is no tcache: counts[i]
     /// must be 0 exactly when entries[i] is null, and every entry an aligned pointer into the heaps.
-    func tcacheShape(_ address: UInt64) -> Bool? {
-        guard let bytes = memory.read(address, count: Int(GlibcLayout.tcacheEntries) + GlibcLayout.tcacheBins * 8) else { return nil }
+    func tcacheShape(_ address: UInt64, layout: GlibcTcacheLayout) -> Bool? {
+        guard let bytes = memory.read(address, count: layout.structSize) else { return nil }
         return bytes.withUnsafeBytes { raw -> Bool? in
             var holdsEntries = false
             for index in 0..<GlibcLayout.tcacheBins {
-                let count = raw.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)
-                let entry = raw.loadUnaligned(fromByteOffset: Int(GlibcLayout.tcacheEntries) + index * 8, as: UInt64.self)
+                let count = layout.countWidth == 2
+                    ? Int(raw.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)) : Int(raw[index])
+                let entry = raw.loadUnaligned(fromByteOffset: layout.entriesOffset + index * 8, as: UInt64.self)
                 guard (count == 0) == (entry == 0) else { return nil }
                 if entry != 0 {
                     guard entry % GlibcLayout.alignment == 0, inHeaps(entry - GlibcLayout.chunkHeader) else { return nil }
@@ -188,11 +195,21 @@ struct GlibcFreeLists {
     }
 
     /// The (count, head) of each tcache bin.
-    func tcacheBins(_ address: UInt64) -> [(count: Int, head: UInt64)] {
-        (0..<GlibcLayout.tcacheBins).map { index in
-            let count = memory.readU16(address + UInt64(index) * 2).map(Int.init) ?? 0
-            let head = memory.readU64(address + GlibcLayout.tcacheEntries + UInt64(index) * 8) ?? 0
-            return (count, head)
+    func tcacheBins(_ tcache: GlibcFoundTcache) -> [(count: Int, head: UInt64)] {
+        let layout = tcache.layout
+        return (0..<GlibcLayout.tcacheBins).map { index in
+            let countAddress = tcache.address + UInt64(index * layout.countWidth)
+            let count = layout.countWidth == 2 ? memory.readU16(countAddress).map(Int.init) : memory.readU8(countAddress).map(Int.init)
+            let head = memory.readU64(tcache.address + UInt64(layout.entriesOffset + index * 8)) ?? 0
+            return (count ?? 0, head)
         }
     }
+}
+
+/// A thread's tcache_perthread_struct (its user address) and the layout it was read with.
+struct GlibcFoundTcache {
+    var address: UInt64
+    var threadID: Int32
+    var layout: GlibcTcacheLayout
+    var chunk: UInt64 { address - GlibcLayout.chunkHeader }
 }

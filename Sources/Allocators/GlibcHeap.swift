@@ -4,8 +4,17 @@ import Regions
 /// glibc malloc (2.27 and later, 64-bit) read from a core without libc symbols.
 public enum GlibcHeap {
     /// Walks every arena, heap and mmapped chunk. `knownMainArena` is `main_arena`'s address
-    /// when symbols give it; otherwise main_arena is found by its shape in libc's data.
-    /// Never traps on a corrupt heap: what cannot be trusted is skipped with a warning.
+    /// when symbols give it (see `mainArenaSymbol(in:)`); otherwise main_arena is found by its
+    /// shape in libc's data. Never traps on a corrupt heap: what cannot be trusted is skipped
+    /// with a warning.
+    ///
+    /// The table lists one `Allocation` per chunk the program got from malloc, free or used:
+    /// address = chunk + 16 (the user pointer), usableSize = chunk size − 8 (− 16 for mmapped
+    /// chunks, as malloc_usable_size), blockSize = chunk size, isUsed false for chunks in a
+    /// tcache, fastbin or bin, and arena = index into `result.arenas` (mmapped chunks use the
+    /// last name, "mmapped chunks"). Top chunks, heap headers, tcache structs and fenceposts are
+    /// malloc's own and not listed; `managedRanges` covers the heaps, mmapped chunks and
+    /// main_arena.
     public static func walk(core: CoreFile, regions: RegionMap, knownMainArena: UInt64? = nil) -> GlibcHeapResult {
         var walker = Walker(core: core, regions: regions)
         return walker.run(knownMainArena: knownMainArena)
@@ -43,30 +52,47 @@ private struct Walker {
             if let mainIndex = fields.firstIndex(where: { !locator.isThreadArena($0.address) }) {
                 fields = Array(fields[mainIndex...] + fields[..<mainIndex])
                 hasMain = true
-            } else {
-                warnings.append("main_arena is not reachable through the arena list; the brk heap is not walked")
             }
-        } else {
-            warnings.append("no glibc main_arena found (not a glibc malloc process, or libc data not in the core); only mmapped chunks are listed")
+        }
+        if !hasMain {
+            let known = Set(fields.map(\.address))
+            fields += locator.threadArenasByHeapInfo().filter { !known.contains($0.address) }
         }
         var arenas = fields.enumerated().map { index, arena in
             let isMain = hasMain && index == 0
             return GlibcArena(address: arena.address, isMain: isMain, heaps: heaps(of: arena, isMain: isMain, locator: locator),
                        top: arena.top, topSize: 0, systemMem: arena.systemMem, measuredSystemBytes: 0,
                        fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0, binnedBytes: 0,
-                       walkedFreeChunks: 0, internalBytes: 0)
+                       walkedFreeChunks: 0, walkedFreeBytes: 0, internalBytes: 0)
+        }
+        if !hasMain {
+            // The brk heap without its arena: found by its chunks alone. Listed last (it has no
+            // malloc_state among `fields`), as main_arena at address 0.
+            let owned = arenas.flatMap { $0.heaps.map { $0.start..<($0.start + GlibcLayout.heapMaxSize) } }
+            if let (heap, top) = locator.brkHeapByWalking(outside: owned) {
+                arenas.append(GlibcArena(address: 0, isMain: true, heaps: [heap], top: top, topSize: 0, systemMem: 0,
+                                         measuredSystemBytes: 0, fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0,
+                                         binnedBytes: 0, walkedFreeChunks: 0, walkedFreeBytes: 0, internalBytes: 0))
+                method += "; brk heap found by walking its chunks"
+                warnings.append("main_arena not found: the brk heap \(hex(heap.start))-\(hex(heap.end)) was walked from its start; its fastbin chunks count as used")
+            } else {
+                warnings.append("no glibc main_arena or brk heap found (not a glibc malloc process, or libc data not in the core)")
+            }
         }
 
         let mmapped = findMmappedChunks(arenas: arenas)
         var lists = GlibcFreeLists(memory: memory, heaps: arenas.flatMap { $0.heaps.map { ($0.start, $0.end) } })
         let firstChunks = Set(arenas.flatMap { $0.heaps.map(\.firstChunk) })
-        let tcaches = lists.findTcaches(threads: core.threads, heapFirstChunks: firstChunks)
-        let safeLinking = decideSafeLinking(lists: lists, fields: fields, tcaches: tcaches.map(\.address))
+        let tcaches = lists.findTcaches(threads: core.threads, heapFirstChunks: firstChunks, warnings: &warnings)
+        if core.threads.isEmpty && !arenas.isEmpty {
+            warnings.append("no threads in the core, so no tcache can be found: chunks in tcaches count as used and tcache structs as allocations")
+        }
+        let safeLinking = decideSafeLinking(lists: lists, fields: fields, tcaches: tcaches)
         lists.protected = safeLinking ?? true
         // A tcache that opens its heap (the usual place) is skipped by the walk, so no
         // multi-million-entry table has to be compacted to take it out afterwards.
-        let tcacheChunks = Set(tcaches.map { $0.address - GlibcLayout.chunkHeader })
-        let leadingTcaches = tcacheChunks.intersection(firstChunks)
+        let leadingTcaches = Dictionary(tcaches.filter { firstChunks.contains($0.chunk) }.map { ($0.chunk, $0.layout.chunkSize) },
+                                        uniquingKeysWith: { first, _ in first })
         var allocations = walkChunks(arenas: &arenas, mmapped: mmapped, mmappedIndex: Int32(arenas.count),
                                      skipping: leadingTcaches)
 
@@ -75,7 +101,7 @@ private struct Walker {
         let tcacheSummaries = walkTcaches(tcaches, lists: lists, free: &free, cached: &cached)
         walkArenaLists(fields, lists: lists, arenas: &arenas, free: &free, cached: &cached)
         markCachedChunksFree(cached, in: &allocations)
-        removeTcacheStructs(tcaches.map(\.address).filter { !leadingTcaches.contains($0 - GlibcLayout.chunkHeader) },
+        removeTcacheStructs(tcaches.filter { leadingTcaches[$0.chunk] == nil }.map(\.address),
                             from: &allocations, arenas: &arenas)
         for arena in arenas where arena.topSize > 0 {
             free.topChunks += 1
@@ -84,13 +110,15 @@ private struct Walker {
 
         let mmappedBytes = mmapped.reduce(0) { $0 + $1.size }
         let mallinfo = computeMallinfo(arenas: arenas, mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes)
-        var names = arenas.map { ($0.isMain ? "main_arena " : "arena ") + hex($0.address) }
+        var names = arenas.map { arena in
+            arena.address == 0 ? "brk heap (main_arena not found)" : (arena.isMain ? "main_arena " : "arena ") + hex(arena.address)
+        }
         names.append("mmapped chunks")
         // main_arena (in libc's data) is allocator state too: its top and bin pointers must not
         // count as references to the allocations next to those chunks.
         let managed = arenas.flatMap { $0.heaps.map { $0.start..<$0.end } }
             + mmapped.map { $0.chunk..<($0.chunk + $0.size) }
-            + arenas.filter(\.isMain).map { $0.address..<($0.address + GlibcLayout.stateSize) }
+            + arenas.filter { $0.isMain && $0.address != 0 }.map { $0.address..<($0.address + GlibcLayout.stateSize) }
         let allocator = GlibcVersion.find(in: regions).map { "glibc \($0)" } ?? "glibc"
         let table = AllocationTable(allocator: allocator, method: method, arenas: names,
                                     allocations: allocations, warnings: warnings, managedRanges: managed)
@@ -106,11 +134,11 @@ private struct Walker {
     }
 
     /// Each thread's tcache bins; their chunks are appended to `cached`.
-    private mutating func walkTcaches(_ tcaches: [(address: UInt64, threadID: Int32)], lists: GlibcFreeLists,
+    private mutating func walkTcaches(_ tcaches: [GlibcFoundTcache], lists: GlibcFreeLists,
                                       free: inout GlibcFreeSummary, cached: inout [UInt64]) -> [GlibcTcache] {
         tcaches.map { tcache in
             var summary = GlibcTcache(address: tcache.address, threadID: tcache.threadID, chunks: 0, bytes: 0)
-            for (index, bin) in lists.tcacheBins(tcache.address).enumerated() where bin.count > 0 {
+            for (index, bin) in lists.tcacheBins(tcache).enumerated() where bin.count > 0 {
                 let tally = lists.walkSingleList(
                     head: bin.head, size: GlibcLayout.chunkSize(ofTcacheBin: index), userPointers: true,
                     expected: bin.count, name: "tcache \(hex(tcache.address)) bin \(index)",
@@ -139,8 +167,8 @@ private struct Walker {
             let (unsorted, small, large) = lists.walkBins(arena: arena.address, warnings: &warnings)
             arenas[index].binnedChunks = unsorted.chunks + small.chunks + large.chunks
             arenas[index].binnedBytes = unsorted.bytes + small.bytes + large.bytes
-            if arenas[index].binnedChunks != arenas[index].walkedFreeChunks {
-                warnings.append("arena \(hex(arena.address)): the heap walk found \(arenas[index].walkedFreeChunks) free chunks but its bins hold \(arenas[index].binnedChunks)")
+            if arenas[index].binnedChunks != arenas[index].walkedFreeChunks || arenas[index].binnedBytes != arenas[index].walkedFreeBytes {
+                warnings.append("arena \(hex(arena.address)): the heap walk found \(arenas[index].walkedFreeChunks) free chunks (\(arenas[index].walkedFreeBytes) bytes) but its bins hold \(arenas[index].binnedChunks) (\(arenas[index].binnedBytes) bytes)")
             }
             free.fastbinChunks += arenas[index].fastbinChunks
             free.fastbinBytes += arenas[index].fastbinBytes
@@ -185,9 +213,10 @@ private struct Walker {
     }
 
     /// Walks every heap and lists every mmapped chunk, in address order, into one array.
-    /// `skipping`: first chunks (tcache_perthread_structs) counted as internal bytes, not listed.
+    /// `skipping`: first chunks (tcache_perthread_structs) and their sizes, counted as internal
+    /// bytes, not listed.
     private mutating func walkChunks(arenas: inout [GlibcArena], mmapped: [(chunk: UInt64, size: UInt64)],
-                                     mmappedIndex: Int32, skipping: Set<UInt64>) -> [Allocation] {
+                                     mmappedIndex: Int32, skipping: [UInt64: UInt64]) -> [Allocation] {
         var jobs: [(start: UInt64, job: Job)] = []
         var capacity = mmapped.count
         for (arenaIndex, arena) in arenas.enumerated() {
@@ -217,7 +246,7 @@ private struct Walker {
                         localWarnings.append("heap \(hex(heap.start)) of arena \(hex(arenas[arenaIndex].address)) is not in the core; skipped")
                         continue
                     }
-                    let skipped = skipping.contains(heap.firstChunk) ? GlibcLayout.tcacheChunkSize : 0
+                    let skipped = skipping[heap.firstChunk] ?? 0
                     let outcome = GlibcChunkWalk.walk(bytes: view, base: heap.start, first: heap.firstChunk + skipped, top: top,
                                                       limit: heap.end, arena: Int32(arenaIndex),
                                                       output: output, count: &count)
@@ -229,6 +258,7 @@ private struct Walker {
                     arenas[arenaIndex].heaps[heapIndex].walkedEnd = outcome.end
                     if let topSize = outcome.topSize { arenas[arenaIndex].topSize = topSize }
                     arenas[arenaIndex].walkedFreeChunks += outcome.freeChunks
+                    arenas[arenaIndex].walkedFreeBytes += outcome.freeBytes
                     arenas[arenaIndex].internalBytes += (heap.firstChunk - heap.start) + skipped + outcome.fencepostBytes
                     if !heap.holdsTop && outcome.problem == nil && outcome.end <= heap.end {
                         // The zero-size header that ends a heap glibc moved on from, and any slack after it.
@@ -240,14 +270,14 @@ private struct Walker {
             }
         }
         warnings += localWarnings
-        for arena in arenas where !arena.heaps.isEmpty && arena.measuredSystemBytes != arena.systemMem {
+        for arena in arenas where arena.address != 0 && !arena.heaps.isEmpty && arena.measuredSystemBytes != arena.systemMem {
             warnings.append("arena \(hex(arena.address)): heaps span \(arena.measuredSystemBytes) bytes but system_mem says \(arena.systemMem)")
         }
         return allocations
     }
 
     /// Safe-linking on or off, by majority of the list heads that show it.
-    private func decideSafeLinking(lists: GlibcFreeLists, fields: [GlibcArenaFields], tcaches: [UInt64]) -> Bool? {
+    private func decideSafeLinking(lists: GlibcFreeLists, fields: [GlibcArenaFields], tcaches: [GlibcFoundTcache]) -> Bool? {
         var votes = (on: 0, off: 0)
         func count(_ vote: Bool?) {
             switch vote {

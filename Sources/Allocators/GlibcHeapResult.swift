@@ -30,6 +30,7 @@ public struct GlibcArena: Sendable {
     /// Free chunks the heap walk saw (next chunk's PREV_INUSE clear, top excluded); equals
     /// `binnedChunks` in a consistent heap.
     public var walkedFreeChunks: Int
+    public var walkedFreeBytes: UInt64
     /// Bytes glibc counts as used but that are no allocation of the program: heap_info and
     /// malloc_state headers, tcache_perthread_structs, fenceposts.
     public var internalBytes: UInt64

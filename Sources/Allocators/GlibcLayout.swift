@@ -9,7 +9,6 @@ enum GlibcLayout {
     static let minChunk: UInt64 = 32
     static let prevInUse: UInt64 = 0x1
     static let isMmapped: UInt64 = 0x2
-    static let nonMainArena: UInt64 = 0x4
     static let flagBits: UInt64 = 0x7
 
     // struct malloc_state: mutex (int), flags (int), have_fastchunks (int, padded to 16),
@@ -43,11 +42,10 @@ enum GlibcLayout {
     static let heapInfoSizes: [UInt64] = [32, 48]
     static let heapMaxSize: UInt64 = 64 << 20
 
-    // struct tcache_perthread_struct: uint16 counts[64] then tcache_entry *entries[64];
-    // malloc'd as one 640-byte request, so its chunk is 0x290 bytes.
+    // struct tcache_perthread_struct: counts[64] then tcache_entry *entries[64], malloc'd as one
+    // request: uint16 counts from glibc 2.30 (a 0x290-byte chunk), char counts before (0x250).
     static let tcacheBins = 64
-    static let tcacheEntries: UInt64 = 128
-    static let tcacheChunkSize: UInt64 = 0x290
+    static let tcacheLayouts = [GlibcTcacheLayout(countWidth: 2), GlibcTcacheLayout(countWidth: 1)]
     /// How far below a thread pointer the static TLS block holding `tcache` is searched.
     static let tlsSearchBytes: UInt64 = 4096
 
@@ -62,4 +60,14 @@ enum GlibcLayout {
         let misalign = (address &+ chunkHeader) & (alignment - 1)
         return misalign == 0 ? address : address &+ (alignment - misalign)
     }
+}
+
+/// One version of tcache_perthread_struct's layout.
+struct GlibcTcacheLayout: Sendable, Equatable {
+    /// Bytes per count: 2 from glibc 2.30, 1 in 2.26–2.29.
+    let countWidth: Int
+    var entriesOffset: Int { countWidth * GlibcLayout.tcacheBins }
+    var structSize: Int { entriesOffset + GlibcLayout.tcacheBins * 8 }
+    /// The chunk malloc gives a request of `structSize` bytes.
+    var chunkSize: UInt64 { (UInt64(structSize) + 8 + 15) & ~15 }
 }

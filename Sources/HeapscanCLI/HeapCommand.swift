@@ -9,6 +9,7 @@ struct HeapCommand: ParsableCommand {
         abstract: "Walk the allocator (glibc malloc or jemalloc): totals, and allocations by size.")
 
     @OptionGroup var options: CoreOptions
+    @OptionGroup var modules: ModuleOptions
 
     @Option(help: "Chunk sizes to show, largest total first (0 shows all).")
     var top: Int = 20
@@ -33,8 +34,11 @@ struct HeapCommand: ParsableCommand {
            try showJemalloc(core: core, detection: detection, query: query) {
             return
         }
-        let result = GlibcHeap.walk(core: core, regions: RegionMap(core: core))
-        let report = HeapReport(result: result, top: top, includeFree: free, address: query)
+        // libc's main_arena symbol when debuginfo has it; the walker checks it and otherwise
+        // finds main_arena by its shape.
+        let mainArena = GlibcHeap.mainArenaSymbol(in: try modules.load(core))
+        let result = GlibcHeap.walk(core: core, regions: RegionMap(core: core), knownMainArena: mainArena)
+        let report = HeapReport(result: result, top: top, includeFree: free, address: query, coreWarnings: core.warnings)
         switch options.format {
         case .json: try printJSON(report)
         case .text: print(render(report))

@@ -66,11 +66,11 @@ struct TypesCommand: ParsableCommand {
         return out.joined(separator: "\n")
     }
 
-    /// `24 dwarf`, `32 stride 95%`.
+    /// `24 dwarf`, `32 stride 95% of 99`.
     private func sizeText(_ row: TypeReport.Row) -> String {
         guard let size = row.size, let source = row.sizeSource else { return "?" }
-        if source == ObjectSize.Source.stride.rawValue, let confidence = row.sizeConfidence {
-            return "\(size) stride \(Int((confidence * 100).rounded()))%"
+        if source == ObjectSize.Source.stride.rawValue, let confidence = row.sizeConfidence, let samples = row.sizeSamples {
+            return "\(size) stride \(Int((confidence * 100).rounded()))% of \(samples)"
         }
         return "\(size) \(source)"
     }

@@ -25,10 +25,7 @@ struct ModuleFileResolver {
         if let buildID, buildID.bytes.count >= 2 {
             let text = buildID.description
             let relative = "/.build-id/" + text.prefix(2) + "/" + text.dropFirst(2)
-            var directories = ["/usr/lib/debug"]
-            if let sysroot = options.sysroot { directories.append(SymbolOptions.join(sysroot, "/usr/lib/debug")) }
-            directories += options.debugDirectories
-            paths += directories.map { SymbolOptions.join($0, relative) }
+            paths += options.allDebugDirectories.map { SymbolOptions.join($0, relative) }
         }
         var seen = Set<String>()
         return paths.filter { seen.insert($0).inserted }

@@ -5,18 +5,20 @@ public struct ObjectSize: Sendable, Hashable {
         case dwarf
         /// The most common distance between objects of the class in memory.
         case stride
-        /// The allocations the objects start, as an allocator walk sized them.
-        case allocation
     }
 
     public let bytes: UInt64
     public let source: Source
-    /// 1 for DWARF and allocations; the stride's share of distances otherwise.
+    /// 1 for DWARF; the stride's share of distances otherwise.
     public let confidence: Double
+    /// How many distances a stride rests on (nil for DWARF).
+    public let samples: Int?
 
-    public static func dwarf(_ bytes: UInt64) -> ObjectSize { ObjectSize(bytes: bytes, source: .dwarf, confidence: 1) }
+    public static func dwarf(_ bytes: UInt64) -> ObjectSize {
+        ObjectSize(bytes: bytes, source: .dwarf, confidence: 1, samples: nil)
+    }
 
     public static func stride(_ estimate: StrideEstimate) -> ObjectSize {
-        ObjectSize(bytes: estimate.stride, source: .stride, confidence: estimate.confidence)
+        ObjectSize(bytes: estimate.stride, source: .stride, confidence: estimate.confidence, samples: estimate.samples)
     }
 }

@@ -14,13 +14,15 @@ public struct SymbolOptions: Sendable, Equatable {
         self.debugDirectories = debugDirectories
     }
 
-    /// The `debuginfo_path` libdwfl searches: `.debug` beside the file, then the absolute
-    /// directories, whose `.build-id/xx/yyyy.debug` trees are searched too.
+    /// Every debug directory searched, in order: the system's, the sysroot's, the user's.
+    var allDebugDirectories: [String] {
+        ["/usr/lib/debug"] + (sysroot.map { [Self.join($0, "/usr/lib/debug")] } ?? []) + debugDirectories
+    }
+
+    /// The `debuginfo_path` libdwfl searches: the file's own directory and `.debug` beside it,
+    /// then the debug directories, whose `.build-id/xx/yyyy.debug` trees are searched too.
     var debuginfoPath: String {
-        var parts = ["", ".debug", "/usr/lib/debug"]
-        if let sysroot { parts.append(Self.join(sysroot, "/usr/lib/debug")) }
-        parts += debugDirectories
-        return parts.joined(separator: ":")
+        (["", ".debug"] + allDebugDirectories).joined(separator: ":")
     }
 
     /// `sysroot` + an absolute path recorded in the core.

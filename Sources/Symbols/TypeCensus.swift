@@ -17,9 +17,15 @@ public struct TypeCensus: Sendable {
         public internal(set) var secondaryVptrs: Int
         public internal(set) var size: ObjectSize?
 
+        /// Objects × size; nil when the size is a stride most distances disagree with.
         public var estimatedBytes: UInt64? {
-            size.map { $0.bytes.multipliedReportingOverflow(by: UInt64(objects)) }.flatMap { $0.overflow ? nil : $0.partialValue }
+            guard let size, size.confidence >= Self.minimumConfidence else { return nil }
+            let (bytes, overflow) = size.bytes.multipliedReportingOverflow(by: UInt64(objects))
+            return overflow ? nil : bytes
         }
+
+        /// Below this share of agreeing distances a stride is shown but not multiplied out.
+        public static let minimumConfidence = 0.5
     }
 
     /// Sorted by object count, largest first.

@@ -29,6 +29,8 @@ public struct TypeReport: Encodable, Sendable {
         public var size: UInt64?
         public var sizeSource: String?
         public var sizeConfidence: Double?
+        /// How many distances a stride size rests on.
+        public var sizeSamples: Int?
         public var estimatedBytes: UInt64?
         public var module: String?
         /// The primary address point: the value of each object's first word.
@@ -63,7 +65,7 @@ public struct TypeReport: Encodable, Sendable {
             Row(name: options.mangled ? entry.type.mangledType : entry.type.name,
                 objects: entry.objects, secondaryVptrs: entry.secondaryVptrs,
                 size: entry.size?.bytes, sizeSource: entry.size?.source.rawValue,
-                sizeConfidence: entry.size?.confidence, estimatedBytes: entry.estimatedBytes,
+                sizeConfidence: entry.size?.confidence, sizeSamples: entry.size?.samples, estimatedBytes: entry.estimatedBytes,
                 module: entry.type.module, vtable: entry.type.primaryAddressPoint.map(hex),
                 secondaryAddressPoints: entry.type.secondaryAddressPoints.map(hex),
                 vtableSymbol: entry.type.mangledVtable, identifiedBy: entry.type.source.rawValue)

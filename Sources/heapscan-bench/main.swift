@@ -1,5 +1,9 @@
+import Foundation
+
 // heapscan-bench: benchmarks reporting GB/s and ratios against a plain memory-read loop.
-// `heapscan-bench jemalloc CORE…` times the jemalloc extent-map vote on each core.
+// `heapscan-bench [--size 1G] [--repeat N] [--gdb-hits N] [--no-gdb]` runs the scan kernels
+// (find, words) on a synthetic core and gdb's find on a sample core, then the pointer census and
+// heap-walk benchmarks. `heapscan-bench jemalloc CORE…` times the jemalloc extent-map vote.
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "jemalloc" {
     for path in arguments.dropFirst() {
@@ -10,6 +14,13 @@ if arguments.first == "jemalloc" {
         }
     }
 } else {
+    do {
+        try runScanBench(arguments)
+    } catch {
+        FileHandle.standardError.write(Data("heapscan-bench: \(error)\n".utf8))
+        exit(1)
+    }
+    print("")
     for line in runCensusBench(repeats: 5) { print(line) }
     HeapWalkBench.run()
 }

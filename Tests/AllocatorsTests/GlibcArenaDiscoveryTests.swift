@@ -1,6 +1,7 @@
 import Allocators
 import ELFCore
 import Testing
+import TestFixtures
 
 /// How arenas are found: a thread arena through the `next` ring and its heap_info, and
 /// main_arena even when libc's data is not labelled as libc's.
@@ -47,18 +48,81 @@ struct GlibcArenaDiscoveryTests {
         #expect(result.table.allocations.count == 3)
     }
 
-    /// A smashed main_arena (a bin link no arena can hold) loses the brk heap, not the thread
-    /// arena: it is still found by its heap_info and walked, with warnings naming the break.
-    @Test func corruptMainArenaStillLeavesThreadArenasWalked() throws {
+    /// A smashed main_arena (a bin link no arena can hold) loses neither heap: the thread arena
+    /// is found by its heap_info, the brk heap by its chunks alone, with warnings naming both.
+    @Test func corruptMainArenaStillLeavesEveryHeapWalked() throws {
         var heap = Heap()
         heap.withThreadArena = true
         heap.arenaOverrides[14] = 0x1234_5671
         let result = try heap.walk()
-        #expect(result.table.method == "thread arena found by shape; main_arena not reached through the arena list")
-        #expect(result.arenas.map(\.address) == [Heap.threadArena])
-        #expect(result.arenas.allSatisfy { !$0.isMain })
-        #expect(result.table.allocations.map(\.address) == [Heap.threadChunk + 16])
+        #expect(result.table.method == "thread arena found by shape; main_arena not reached through the arena list; brk heap found by walking its chunks")
+        #expect(result.arenas.map(\.address) == [Heap.threadArena, 0])
+        #expect(result.arenas.map(\.isMain) == [false, true])
+        #expect(result.arenas.last?.topSize == Heap.heapSize - (Heap.top - Heap.heap))
+        #expect(result.table.allocations.map(\.address) == Heap.chunks.map { $0 + 16 } + [Heap.threadChunk + 16])
+        #expect(result.table.arenas == ["arena \(hex(Heap.threadArena))", "brk heap (main_arena not found)", "mmapped chunks"])
         #expect(result.warnings.contains { $0.contains("links to \(hex(Heap.arena))") }, "\(result.warnings)")
-        #expect(result.warnings.contains { $0.contains("brk heap is not walked") }, "\(result.warnings)")
+        #expect(result.warnings.contains { $0.contains("brk heap \(hex(Heap.heap))") }, "\(result.warnings)")
+    }
+
+    @Test func brkHeapIsFoundByItsChunksWhenNoArenaIs() throws {
+        var heap = Heap()
+        heap.arenaOverrides[14] = 0x1234_5671
+        let result = try heap.walk()
+        #expect(result.table.method == "no main_arena found; brk heap found by walking its chunks")
+        #expect(result.table.allocations.map(\.address) == Heap.chunks.map { $0 + 16 })
+        #expect(result.table.allocations.allSatisfy { $0.isUsed })
+        #expect(result.mallinfo.keepcost == Heap.heapSize - (Heap.top - Heap.heap))
+    }
+
+    /// A thread's TLS points at its tcache_perthread_struct in the middle of the heap (as when
+    /// threads share an arena): the struct is malloc's, not an allocation, and the chunk in its
+    /// bin 0 is free although the heap walk sees it in use. Both layouts: uint16 counts (glibc
+    /// 2.30 on, a 0x290-byte chunk) and char counts (2.26–2.29, 0x250).
+    @Test(arguments: [(2, UInt64(0x290)), (1, UInt64(0x250))])
+    func tcacheFoundThroughThreadPointerMidHeap(countWidth: Int, structChunk: UInt64) throws {
+        var heap = Heap()
+        heap.words = [UInt64](repeating: 0, count: heap.words.count)
+        let cachedChunk = Heap.heap
+        let tcacheChunk = Heap.heap + 0x20
+        let usedChunk = tcacheChunk + structChunk
+        let top = usedChunk + 0x30
+        heap.setSize(cachedChunk, 0x21)
+        heap.setSize(tcacheChunk, structChunk | 1)
+        heap.setSize(usedChunk, 0x31)
+        heap.setSize(top, (Heap.heapSize - (top - Heap.heap)) | 1)
+        let tcache = tcacheChunk + 16
+        heap.set(tcache, 1)                                             // counts[0] = 1
+        heap.set(tcache + UInt64(64 * countWidth), cachedChunk + 16)    // entries[0]
+        heap.set(cachedChunk + 16, (cachedChunk + 16) >> 12)            // safe-linked end of list
+        heap.arenaOverrides[12] = top
+        let tls: UInt64 = 0x7f20_0000_0000
+        var tlsWords = [UInt64](repeating: 0, count: 512)
+        tlsWords[500] = tcache
+        heap.extraSegments = [.init(address: tls, contents: words64(tlsWords))]
+        heap.threads = [.init(tid: 77, stackPointer: tls + 0x100, fsBase: tls + 0x1000)]
+
+        let result = try heap.walk()
+        #expect(result.warnings.isEmpty, "\(result.warnings)")
+        #expect(result.tcaches.map(\.address) == [tcache])
+        #expect(result.tcaches.first?.threadID == 77 && result.tcaches.first?.chunks == 1)
+        #expect(result.table.allocations.map(\.address) == [cachedChunk + 16, usedChunk + 16])
+        #expect(result.table.allocations.map(\.isUsed) == [false, true])
+        #expect(result.arenas.first?.internalBytes == structChunk)
+        #expect(result.safeLinking == true)
+        #expect(result.free.tcacheChunks == 1 && result.free.tcacheBytes == 0x20)
+    }
+
+    /// When tcaches cannot be looked for, the walk says so instead of silently counting their
+    /// chunks as used.
+    @Test func missingThreadsOrTLSAreReported() throws {
+        var heap = Heap()
+        heap.threads = [.init(tid: 9, stackPointer: 0x7ffd_0000_0000, fsBase: 0x7f30_0000_0000)]
+        let withoutTLS = try heap.walk()
+        #expect(withoutTLS.warnings == ["thread 9: its TLS below 0x7f3000000000 is not in the core; chunks in its tcache count as used"])
+        heap.threads = []
+        let withoutThreads = try heap.walk()
+        #expect(withoutThreads.warnings.contains { $0.hasPrefix("no threads in the core") })
+        #expect(withoutThreads.table.allocations.count == 3)
     }
 }

@@ -2,6 +2,7 @@ import Allocators
 import ELFCore
 import Foundation
 import Regions
+import Symbols
 import Testing
 import TestFixtures
 
@@ -64,6 +65,21 @@ struct GlibcHeapOnSampleCoresTests {
         #expect(Int(result.mallinfo.fordblks) == number(truth, "fordblks"))
         #expect(Int(result.mallinfo.ordblks) == number(truth, "ordblks"))
         expectTablePartitionsArenas(result, truth)
+    }
+
+    /// With libc's debuginfo installed (libc6-dbg), the main_arena symbol must name the very
+    /// arena the shape search found, and the walk through it must be the same.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/doc/libc6-dbg"), "needs libc6-dbg"))
+    func mainArenaSymbolAgreesWithTheShapeSearch() throws {
+        let sample = try SampleCores.core("mallocsizes")
+        let core = try CoreFile(path: sample.path)
+        let symbol = try #require(GlibcHeap.mainArenaSymbol(in: try ModuleSet(core: core)))
+        let byShape = try walk(sample)
+        let bySymbol = GlibcHeap.walk(core: core, regions: RegionMap(core: core), knownMainArena: symbol)
+        #expect(byShape.arenas.first?.address == symbol)
+        #expect(bySymbol.table.method == "main_arena symbol")
+        #expect(bySymbol.mallinfo == byShape.mallinfo)
+        #expect(bySymbol.table.allocations == byShape.table.allocations)
     }
 
     @Test func mallocsizesFreeListsMatchWhereTheProgramPutThem() throws {
@@ -149,6 +165,38 @@ struct GlibcHeapOnSampleCoresTests {
             let used = result.table.allocations.filter { $0.isUsed && $0.blockSize == chunk }.count
             #expect(used == number(magic, "count"))
         }
+    }
+
+    /// The mallocsizes core with one bin link of main_arena overwritten on disk: the thread
+    /// arenas are still found (by their heap_info) with their exact live counts, and the brk
+    /// heap is still walked (by its chunks), with warnings saying so.
+    @Test func smashedMainArenaLeavesThreadArenasExact() throws {
+        let sample = try SampleCores.core("mallocsizes")
+        let original = try CoreFile(path: sample.path)
+        let mainArena = try #require(GlibcHeap.walk(core: original, regions: RegionMap(core: original)).arenas.first?.address)
+        let header = try #require(original.programHeaders.first {
+            $0.type == 1 && mainArena >= $0.virtualAddress && mainArena - $0.virtualAddress < $0.fileSize
+        })
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: sample.path)))
+        let unsortedBin = Int(header.offset + (mainArena - header.virtualAddress)) + 112
+        bytes.replaceSubrange(unsortedBin..<unsortedBin + 8, with: le(UInt64(0x1234_5671)))
+        let path = try SyntheticCore.writeTemporary(bytes, name: "smashed-main-arena")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let core = try CoreFile(path: path)
+        let result = GlibcHeap.walk(core: core, regions: RegionMap(core: core))
+
+        #expect(result.arenas.count == 4)
+        #expect(result.arenas.filter(\.isMain).map(\.address) == [0])
+        #expect(result.warnings.contains { $0.contains("main_arena not found: the brk heap") }, "\(result.warnings)")
+        let threadArenas = Set(result.arenas.indices.filter { !result.arenas[$0].isMain }.map(Int32.init))
+        for size in sizes(sample.truth) {
+            let chunk = UInt64(try #require(number(size, "chunk_size")))
+            let perThread = size["per_thread"] as? [[String: Any]] ?? []
+            let liveInThreads = perThread.filter { number($0, "index") != 0 }.reduce(0) { $0 + (number($1, "live") ?? 0) }
+            let found = result.table.allocations.filter { $0.isUsed && $0.blockSize == chunk && threadArenas.contains($0.arena) }
+            #expect(found.count == liveInThreads, "live chunks of \(chunk) bytes in thread arenas")
+        }
+        #expect(result.mmappedChunks == 10)
     }
 
     @Test func bigallocBlocksAreUsedChunksOfTheirSize() throws {

@@ -28,6 +28,10 @@ struct SyntheticGlibcHeap {
     var withThreadArena = false
     /// False leaves libc's data without its NT_FILE entry, so it reads as anonymous memory.
     var libcMapped = true
+    /// More memory (e.g. a thread's TLS) and threads.
+    var extraSegments: [SyntheticCore.Segment] = []
+    /// One thread by default (no TLS: fs_base 0), so the walker sees a process, not an empty one.
+    var threads: [SyntheticCore.Thread] = [.init(tid: 1, stackPointer: 0x7ffd_0000_0000)]
 
     init() {
         setSize(Self.chunks[0], 0x21)
@@ -78,6 +82,8 @@ struct SyntheticGlibcHeap {
             threadWords[Int((Self.threadTop - Self.threadHeap) / 8) + 1] = (Self.threadHeapSize - (Self.threadTop - Self.threadHeap)) | 0x5
             synthetic.segments.append(.init(address: Self.threadHeap, contents: words64(threadWords)))
         }
+        synthetic.segments += extraSegments
+        synthetic.threads = threads
         if libcMapped {
             synthetic.fileMappings = [(Self.libcData, Self.libcData + 0x1000, 0, "/usr/lib/x86_64-linux-gnu/libc.so.6")]
         }

@@ -32,9 +32,43 @@ struct RelocatedBinariesTests {
             #expect(entry.type.source == .rtti, "\(expected.name)")
             #expect(entry.type.vtableSymbol == nil)
             #expect(entry.size?.source == .stride, "\(expected.name)")
+            // The sample allocates round-robin: a stride most distances disagree with is not
+            // multiplied out.
+            if let confidence = entry.size?.confidence, confidence < TypeCensus.Entry.minimumConfidence {
+                #expect(entry.estimatedBytes == nil)
+            }
         }
         // libshapes exports its vtable in .dynsym, which strip keeps.
         #expect(CensusExpectations.entry(found.census, named: "shapes::Circle")?.type.source == .symbols)
+    }
+
+    /// Stripped binaries with their DWARF split off into a `--debug-dir` build-id tree, as
+    /// distributions ship debuginfo packages.
+    @Test func separateDebuginfoFromDebugDir() throws {
+        let sample = try SampleCores.core("classes")
+        let truth = try ClassesTruth(sample)
+        let root = try Sysroots.freshDirectory("split-debug-root")
+        let debugDirectory = try Sysroots.freshDirectory("split-debug-info")
+        try Sysroots.install([truth.executable], in: root)
+        let stripped = Sysroots.place(truth.executable, in: root).path
+        let core = try CoreFile(path: sample.path)
+        let buildID = try #require(try ModuleSet(core: core).executable?.coreBuildID?.description)
+        let debugFile = debugDirectory.appendingPathComponent(".build-id/\(buildID.prefix(2))/\(buildID.dropFirst(2)).debug")
+        try FileManager.default.createDirectory(at: debugFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try SampleCores.run(["objcopy", "--only-keep-debug", truth.executable, debugFile.path])
+        try SampleCores.run(["strip", "--strip-all", stripped])
+
+        let found = try CensusExpectations.census(sample.path, options: SymbolOptions(
+            sysroot: root.path, debugDirectories: [debugDirectory.path]))
+        let executable = try #require(found.modules.executable)
+        #expect(executable.file == stripped)
+        #expect(executable.debugInfo == debugFile.path)
+        CensusExpectations.check(found.census, against: truth)
+        for expected in truth.classes where expected.module == "classes" && !expected.name.hasPrefix("std::") {
+            let entry = try #require(CensusExpectations.entry(found.census, named: expected.name))
+            #expect(entry.type.source == .symbols, "\(expected.name): .symtab comes with the debuginfo")
+            #expect(entry.size == .dwarf(expected.size), "\(expected.name)")
+        }
     }
 
     @Test func movedBinariesAreFoundUnderTheSysroot() throws {

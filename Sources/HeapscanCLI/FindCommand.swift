@@ -1,0 +1,129 @@
+import ArgumentParser
+import ELFCore
+import Regions
+import ScanKernels
+
+struct FindCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "find",
+        abstract: "Find every place a value or string occurs in memory (like gdb's find, on all cores).",
+        discussion: """
+        VALUE is 0x1234abcd, decimal, or negative decimal (two's complement). Without --width a \
+        value takes gdb's rule for an integer literal: 4 bytes when it fits in 32 bits, else 8. \
+        Integers match in the process's byte order at addresses aligned to their width (a struct \
+        field); --unaligned matches at every byte offset, as gdb's find does. Several values and \
+        strings are alternatives (gdb would search for them as one sequence). --string TEXT \
+        matches the bytes of TEXT at any offset, without a terminating NUL; escapes \\0 \\n \\t \
+        \\r \\\\ \\xHH are understood, so gdb's find "TEXT" is --string 'TEXT\\0'. A match must lie \
+        entirely inside the selected memory; it may run from one region into the next when they \
+        touch, as gdb reads across them.
+        """)
+
+    @Argument(help: "The ELF core file.")
+    var core: String
+
+    @Argument(parsing: .allUnrecognized, help: "Values to find: 0x1234abcd, 4660, -1.")
+    var values: [String] = []
+
+    @Option(name: .customLong("string"), help: ArgumentHelp("A byte string to find (repeatable).", valueName: "text"))
+    var strings: [String] = []
+
+    @Option(help: "Width of every VALUE in bytes: 1, 2, 4 or 8 (default: 4 if it fits in 32 bits, else 8).")
+    var width: Int?
+
+    @Flag(help: "Match values at every byte offset, not only at addresses aligned to their width.")
+    var unaligned = false
+
+    @OptionGroup var regionOptions: RegionOptions
+
+    @Option(help: "List at most this many hits, lowest addresses first (counts stay exact).")
+    var limit: Int?
+
+    @Flag(help: "Only count: hits per value and per region.")
+    var count = false
+
+    @Option(help: ArgumentHelp("Show this many bytes before and after each hit, as hex and ASCII.", valueName: "bytes"))
+    var context: Int?
+
+    @Option(help: "Output format: text, json, or gdb (the lines gdb's find prints).")
+    var format: FindFormat = .text
+
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") }
+        if let context, context < 0 || context > 4096 { throw ValidationError("--context must be between 0 and 4096") }
+    }
+
+    func run() throws {
+        let pattern = try makePattern()
+        // Argument errors first, before the core is opened.
+        _ = try regionOptions.selection()
+        let file = try CoreOptions.open(core)
+        let map = RegionMap(core: file)
+        let regions = try regionOptions.select(in: map, core: core)
+        let listHits = !count
+        let result = Finder.find(pattern, in: regions, limit: listHits ? (limit ?? .max) : 0, progress: true)
+        switch format {
+        case .gdb:
+            for hit in result.hits { print(hex(hit.address)) }
+            let found = result.hits.count
+            print(found == 0 ? "Pattern not found." : "\(found) pattern\(found == 1 ? "" : "s") found.")
+        case .json:
+            try printJSON(FindReport(core: file, pattern: pattern, regions: regions, result: result, listHits: listHits) { hit in
+                contextLines(file, pattern, hit)?.joined(separator: "\n")
+            })
+        case .text:
+            let report = FindReport(core: file, pattern: pattern, regions: regions, result: result, listHits: listHits) { _ in nil }
+            print(render(report, file: file, pattern: pattern, result: result))
+        }
+    }
+
+    private func makePattern() throws -> FindPattern {
+        do {
+            var needles = try values.map { try Needle.parse($0, width: width) }
+            if unaligned { needles = needles.map(\.unaligned) }
+            needles += try strings.map(Needle.string)
+            return try FindPattern(needles)
+        } catch let error as Needle.ParseError {
+            throw CLIError(path: nil, message: error.description)
+        } catch let error as FindPattern.PatternError {
+            throw CLIError(path: nil, message: error.description)
+        }
+    }
+
+    private func contextLines(_ file: CoreFile, _ pattern: FindPattern, _ hit: FindHit) -> [String]? {
+        context.map { HexDump.lines(memory: file.addressSpace, around: hit.address,
+                                    length: pattern.needles[hit.needle].bytes.count, context: $0) }
+    }
+
+    private func render(_ report: FindReport, file: CoreFile, pattern: FindPattern, result: FindResult) -> String {
+        var out: [String] = []
+        let described = report.needles.map { row in
+            row.needle + (row.width.map { " (\($0) byte\($0 == 1 ? "" : "s")\(row.alignment == 1 && $0 > 1 ? ", unaligned" : ""))" } ?? "")
+        }
+        out.append("find \(described.joined(separator: ", ")) in \(regionOptions.regions)"
+                   + (regionOptions.range.map { " \($0)" } ?? "")
+                   + ": \(report.total) hit\(report.total == 1 ? "" : "s"), \(humanBytes(report.scannedBytes)) scanned in \(report.regionsScanned) region\(report.regionsScanned == 1 ? "" : "s")")
+        if let hits = report.hits, !hits.isEmpty {
+            out.append("")
+            var table = TextTable(["address", "value", "region", ">segment offset"])
+            for hit in hits { table.add([hit.address, hit.needle, hit.region, hit.segmentOffset]) }
+            if context == nil {
+                out.append(table.render())
+            } else {
+                for (row, hit) in zip(hits, result.hits) {
+                    out.append("\(row.address)  \(row.needle)  \(row.region)  +\(row.segmentOffset)")
+                    out += contextLines(file, pattern, hit) ?? []
+                }
+            }
+            if report.truncated { out.append("  … \(report.total - UInt64(hits.count)) more (raise --limit to list them)") }
+        }
+        if count || report.needles.count > 1 {
+            out.append("")
+            var table = TextTable(["value", "region", "start", ">count"])
+            for row in report.counts { table.add([row.needle, row.region, row.regionStart, String(row.count)]) }
+            for row in report.needles { table.add([row.needle, "total", "", String(row.total)]) }
+            out.append(table.render())
+        }
+        return out.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,76 @@
+import ELFCore
+import Regions
+import ScanKernels
+
+/// `heapscan find --format json`, field for field.
+struct FindReport: Codable {
+    struct NeedleRow: Codable {
+        var needle: String
+        var bytes: String
+        var width: Int?
+        var alignment: Int
+        var total: UInt64
+    }
+
+    struct Hit: Codable {
+        var address: String
+        var needle: String
+        var region: String
+        var label: String
+        var path: String?
+        var segmentStart: String
+        var segmentOffset: String
+        var context: String?
+    }
+
+    struct CountRow: Codable {
+        var needle: String
+        var region: String
+        var label: String
+        var regionStart: String
+        var count: UInt64
+    }
+
+    var core: String
+    var needles: [NeedleRow]
+    var scannedBytes: UInt64
+    var regionsScanned: Int
+    var total: UInt64
+    var listed: Int
+    var truncated: Bool
+    var hits: [Hit]?
+    var counts: [CountRow]
+
+    init(core: CoreFile, pattern: FindPattern, regions: [Region], result: FindResult, listHits: Bool,
+         context: (FindHit) -> String?) {
+        self.core = core.path
+        needles = pattern.needles.enumerated().map { index, needle in
+            NeedleRow(needle: needle.label, bytes: needle.bytes.map { hexByte($0) }.joined(separator: " "),
+                      width: needle.width, alignment: needle.alignment, total: result.total(needle: index))
+        }
+        scannedBytes = result.scannedBytes
+        regionsScanned = regions.count
+        total = result.total
+        listed = listHits ? result.hits.count : 0
+        truncated = listHits && UInt64(result.hits.count) < result.total
+        hits = listHits ? result.hits.map { hit in
+            let region = regions[hit.regionIndex]
+            let segmentStart = core.addressSpace.segment(containing: hit.address)?.start ?? region.start
+            return Hit(address: hex(hit.address), needle: pattern.needles[hit.needle].label, region: region.displayName,
+                       label: region.label.rawValue, path: region.path, segmentStart: hex(segmentStart),
+                       segmentOffset: hex(hit.address - segmentStart), context: context(hit))
+        } : nil
+        counts = []
+        for (needle, perRegion) in result.counts.enumerated() {
+            for (index, count) in perRegion.enumerated() where count > 0 {
+                counts.append(CountRow(needle: pattern.needles[needle].label, region: regions[index].displayName,
+                                       label: regions[index].label.rawValue, regionStart: hex(regions[index].start),
+                                       count: count))
+            }
+        }
+    }
+}
+
+func hexByte(_ byte: UInt8) -> String {
+    byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import ELFCore
+import Regions
+import ScanKernels
+
+struct WordsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "words",
+        abstract: "The most frequent aligned word values in memory, with exact counts.",
+        discussion: """
+        Counts every aligned 4- or 8-byte word of the selected regions and lists the most \
+        frequent values with their exact counts, their share of all scanned words, and what \
+        each value looks like: zero, small integer (below 65536, or -65536..-1), a pointer into \
+        a region of the core (which one, at which offset), ASCII text, or none of those (a \
+        possible magic number). --skip removes classes before ranking, so they cannot crowd out \
+        the rest; zero and small are skipped unless you say otherwise (--skip none keeps all). \
+        The list is computed with a bounded-memory heavy-hitter pass and an exact count of its \
+        candidates; it says whether the top N is proven exact. When it is not, --exact counts \
+        every value exactly, in as many passes as bounded memory needs.
+        """)
+
+    @Argument(help: "The ELF core file.")
+    var core: String
+
+    @Option(help: "Word width in bytes: 4 or 8.")
+    var width: Int = 8
+
+    @Option(help: "How many values to list.")
+    var top: Int = 50
+
+    @Option(help: ArgumentHelp("Classes to leave out: zero, small, pointers, text (comma separated), or none.", valueName: "classes"))
+    var skip: String = "zero,small"
+
+    @OptionGroup var regionOptions: RegionOptions
+
+    @Flag(help: "When the top N is not proven exact, count every value exactly (slower).")
+    var exact = false
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        guard width == 4 || width == 8 else { throw ValidationError("--width must be 4 or 8") }
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+    }
+
+    func run() throws {
+        let skipped: WordSkip
+        do {
+            skipped = try WordSkip.parse(skip)
+        } catch let error as WordSkip.ParseError {
+            throw CLIError(path: nil, message: error.description)
+        }
+        _ = try regionOptions.selection()
+        let file = try CoreOptions.open(core)
+        let map = RegionMap(core: file)
+        let regions = try regionOptions.select(in: map, core: core)
+        let classifier = WordClassifier(map: map)
+        let options = WordCensusOptions(width: width, top: top, skip: skipped, exact: exact, progress: true)
+        let census = try WordHistogram.census(of: regions, classifier: classifier, options: options)
+        let report = WordsReport(core: file.path, census: census, skip: skipped, classifier: classifier)
+        switch format {
+        case .json: try printJSON(report)
+        case .text: print(render(report))
+        }
+    }
+
+    private func render(_ report: WordsReport) -> String {
+        var out: [String] = []
+        let skipText = report.skip.isEmpty ? "nothing skipped" : "\(report.skippedWords) skipped (\(report.skip.joined(separator: ", ")))"
+        out.append("words: \(report.width)-byte aligned words in \(regionOptions.regions)"
+                   + (regionOptions.range.map { " \($0)" } ?? "")
+                   + ": \(report.scannedWords) words (\(humanBytes(report.scannedBytes))), \(skipText)")
+        if report.provenExact {
+            if report.method == WordCensus.Method.fullCount.rawValue {
+                out.append("top \(report.top.count): exact (every value counted, \(report.passes) passes)")
+            } else if report.errorBound == 0 {
+                out.append("top \(report.top.count): proven exact (every value was counted)")
+            } else {
+                out.append("top \(report.top.count): proven exact (any value not listed occurs at most \(report.errorBound) times)")
+            }
+        } else {
+            out.append("top \(report.top.count): counts exact, ranking NOT proven: an unlisted value may occur up to \(report.errorBound) times (use --exact)")
+        }
+        out.append("")
+        var table = TextTable([">rank", ">value", ">count", ">share", "class"])
+        for row in report.top {
+            table.add([String(row.rank), row.value, String(row.count), percent(row.share), row.description])
+        }
+        out.append(table.render())
+        return out.joined(separator: "\n")
+    }
+
+    private func percent(_ share: Double) -> String {
+        let hundredths = Int((share * 10000).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)%"
+    }
+}

@@ -1,2 +1,0 @@
-/// SIMD scan kernels over raw bytes: find, word histogram, pointer census. Pure Swift.
-enum ScanKernelsModule {}
