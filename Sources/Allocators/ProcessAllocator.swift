@@ -14,6 +14,36 @@ public enum ProcessAllocator {
             .findMainArena(knownAddress: nil, searchAnonymous: false) != nil
     }
 
+    /// Which allocator `heap` should describe.
+    public enum HeapChoice: Sendable {
+        /// jemalloc's own statistics; `note` mentions glibc malloc when it holds something too.
+        case jemalloc(JemallocHeap, note: String?)
+        /// glibc malloc, with a note saying why jemalloc (loaded) is not shown.
+        case glibc(note: String?)
+    }
+
+    /// jemalloc when it is loaded and holds at least as many bytes as glibc malloc, else glibc.
+    /// Throws when jemalloc is the process's allocator but its structures cannot be read.
+    public static func heapChoice(core: CoreFile, regions: RegionMap) throws -> HeapChoice {
+        guard let detection = JemallocDetection.detect(in: core) else { return .glibc(note: nil) }
+        let glibcInUse = glibcMallocInUse(core: core, regions: regions)
+        let heap: JemallocHeap
+        do {
+            heap = try JemallocHeap.read(core: core, detection: detection)
+        } catch JemallocError.extentMapNotFound where glibcInUse {
+            return .glibc(note: "\(detection.allocatorName) is loaded but its extent map was not found; showing glibc malloc")
+        }
+        guard glibcInUse else { return .jemalloc(heap, note: nil) }
+        let jemallocBytes = heap.allocationTable().allocations.reduce(UInt64(0)) { $0 + ($1.isUsed ? $1.blockSize : 0) }
+        let glibc = GlibcHeap.walk(core: core, regions: regions).table
+        let used = glibc.allocations.filter(\.isUsed)
+        let glibcBytes = used.reduce(UInt64(0)) { $0 + $1.blockSize }
+        if glibcBytes > jemallocBytes {
+            return .glibc(note: "\(detection.allocatorName) is loaded but holds only \(jemallocBytes) bytes; showing glibc malloc, which holds \(glibcBytes)")
+        }
+        return .jemalloc(heap, note: "glibc malloc also holds \(glibcBytes) bytes in \(used.count) allocations; showing jemalloc")
+    }
+
     /// Every allocation of whichever allocators the process used.
     public static func allocationTable(core: CoreFile, regions: RegionMap) -> AllocationTable {
         guard let detection = JemallocDetection.detect(in: core) else {

@@ -30,8 +30,7 @@ struct HeapCommand: ParsableCommand {
             query = value
         }
         let core = try options.open()
-        if let detection = JemallocDetection.detect(in: core),
-           try showJemalloc(core: core, detection: detection, query: query) {
+        if try showJemalloc(core: core, query: query) {
             return
         }
         // libc's main_arena symbol when debuginfo has it; the walker checks it and otherwise

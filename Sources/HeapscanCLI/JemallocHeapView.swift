@@ -5,37 +5,31 @@ import Regions
 
 extension HeapCommand {
     /// `heap` on a process with jemalloc loaded: jemalloc's own statistics, unless glibc malloc
-    /// holds more (libjemalloc pulled in by a library, its malloc not the one the program uses).
-    /// Returns false to let the glibc walk run instead.
-    func showJemalloc(core: CoreFile, detection: JemallocDetection, query: UInt64?) throws -> Bool {
-        let heap: JemallocHeap
-        let glibcInUse = ProcessAllocator.glibcMallocInUse(core: core, regions: RegionMap(core: core))
+    /// is the allocator in use (see `ProcessAllocator.heapChoice`). Returns false to let the
+    /// glibc walk run instead.
+    func showJemalloc(core: CoreFile, query: UInt64?) throws -> Bool {
+        let choice: ProcessAllocator.HeapChoice
         do {
-            heap = try JemallocHeap.read(core: core, detection: detection)
-        } catch JemallocError.extentMapNotFound where glibcInUse {
-            note("\(detection.allocatorName) is loaded but its extent map was not found; showing glibc malloc")
-            return false
+            choice = try ProcessAllocator.heapChoice(core: core, regions: RegionMap(core: core))
         } catch let error as JemallocError {
             throw CLIError(path: options.core, message: error.description)
         }
-        let report = heap.report(memory: core.addressSpace, address: query)
-        if glibcInUse {
-            let glibc = GlibcHeap.walk(core: core, regions: RegionMap(core: core)).table
-            let glibcBytes = glibc.allocations.reduce(UInt64(0)) { $0 + ($1.isUsed ? $1.blockSize : 0) }
-            if glibcBytes > report.totals.allocated {
-                note("\(detection.allocatorName) is loaded but holds only \(report.totals.allocated) bytes; showing glibc malloc, which holds \(glibcBytes)")
-                return false
+        switch choice {
+        case .glibc(let note):
+            if let note { printNote(note) }
+            return false
+        case .jemalloc(let heap, let note):
+            if let note { printNote(note) }
+            let report = heap.report(memory: core.addressSpace, address: query)
+            switch options.format {
+            case .json: try printJSON(report)
+            case .text: print(renderJemallocHeap(report, top: top))
             }
-            note("glibc malloc also holds \(glibcBytes) bytes in \(glibc.allocations.filter(\.isUsed).count) allocations; showing jemalloc")
+            return true
         }
-        switch options.format {
-        case .json: try printJSON(report)
-        case .text: print(renderJemallocHeap(report, top: top))
-        }
-        return true
     }
 
-    private func note(_ text: String) {
+    private func printNote(_ text: String) {
         FileHandle.standardError.write(Data("heapscan: note: \(text)\n".utf8))
     }
 }
