@@ -49,13 +49,7 @@ public struct Classifier {
     }
 
     private func mayBeVtable(_ word: UInt64) -> Bool {
-        var low = 0
-        var high = vtableRanges.count
-        while low < high {
-            let middle = (low + high) / 2
-            if vtableRanges[middle].upperBound <= word { low = middle + 1 } else { high = middle }
-        }
-        return low < vtableRanges.count && vtableRanges[low].contains(word)
+        vtableRanges.index(containing: word, start: \.lowerBound, end: \.upperBound) != nil
     }
 
     public func classify(corePath: String, options: Options = Options(), rootKinds: [RootKind] = []) -> Report {
