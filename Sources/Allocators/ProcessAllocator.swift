@@ -75,13 +75,7 @@ extension AllocationTable {
 
     /// True when `address` lies in one of `managedRanges` (sorted, disjoint), O(log n).
     func managesAddress(_ address: UInt64) -> Bool {
-        var low = 0
-        var high = managedRanges.count
-        while low < high {
-            let middle = (low + high) / 2
-            if managedRanges[middle].lowerBound <= address { low = middle + 1 } else { high = middle }
-        }
-        return low > 0 && managedRanges[low - 1].contains(address)
+        managedRanges.index(containing: address, start: \.lowerBound, end: \.upperBound) != nil
     }
 
     /// Both tables as one: arenas listed one after the other; an allocation of `other` that
