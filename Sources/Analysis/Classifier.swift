@@ -157,6 +157,11 @@ public struct Classifier {
     /// of its allocations, then counted exactly over all of them. Ordered so each allocation is
     /// attributed to the most common key it carries.
     func findMagics(in indices: [Int], options: Options) -> [MagicKey] {
+        countMagics(in: indices, options: options).map(\.key)
+    }
+
+    /// Magic candidates with their exact counts, most common first.
+    func countMagics(in indices: [Int], options: Options) -> [(key: MagicKey, count: Int)] {
         let allocations = table.allocations
         var bySize: [UInt64: [Int]] = [:]
         for index in indices { bySize[allocations[index].blockSize, default: []].append(index) }
@@ -202,6 +207,7 @@ public struct Classifier {
         let kept = exact.filter { entry in
             entry.value >= options.minimumCount && !exact.contains { $0.key.width == 8 && entry.key.isHalf(of: $0.key) && $0.value >= entry.value }
         }
-        return kept.sorted { lhs, rhs in lhs.value != rhs.value ? lhs.value > rhs.value : lhs.key < rhs.key }.map(\.key)
+        return kept.sorted { lhs, rhs in lhs.value != rhs.value ? lhs.value > rhs.value : lhs.key < rhs.key }
+            .map { (key: $0.key, count: $0.value) }
     }
 }
