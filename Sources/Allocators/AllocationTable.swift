@@ -1,3 +1,5 @@
+import ELFCore
+
 /// One block handed out (or held free) by an allocator, in the shape every allocator walker
 /// produces, so `types`, `find`, `leaks` and `explain` work the same on glibc and jemalloc.
 public struct Allocation: Sendable, Equatable {
@@ -52,14 +54,7 @@ public struct AllocationTable: Sendable {
 
     /// Index of the allocation whose usable range contains `pointer` (start or interior), O(log n).
     public func index(containing pointer: UInt64) -> Int? {
-        var low = 0
-        var high = allocations.count
-        while low < high {
-            let middle = (low + high) / 2
-            if allocations[middle].address <= pointer { low = middle + 1 } else { high = middle }
-        }
-        guard low > 0, allocations[low - 1].contains(pointer) else { return nil }
-        return low - 1
+        allocations.index(containing: pointer, start: \.address, end: \.end)
     }
 
     public func allocation(containing pointer: UInt64) -> Allocation? {

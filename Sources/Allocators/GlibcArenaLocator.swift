@@ -82,7 +82,9 @@ struct GlibcArenaLocator {
     /// libc's writable data (any writable file-backed data when no libc is mapped, as in a
     /// static executable) for a malloc_state whose `next` list closes on itself. When only a
     /// thread arena can be found (main_arena itself corrupt), that arena is returned.
-    func findMainArena(knownAddress: UInt64?) -> (fields: GlibcArenaFields, method: String)? {
+    /// - Parameter searchAnonymous: also try the last resort (all anonymous writable memory);
+    ///   false answers "has glibc malloc run at all?" at the cost of libc's data only.
+    func findMainArena(knownAddress: UInt64?, searchAnonymous: Bool = true) -> (fields: GlibcArenaFields, method: String)? {
         if let knownAddress, let fields = arena(at: knownAddress) {
             return (fields, "main_arena symbol")
         }
@@ -95,7 +97,7 @@ struct GlibcArenaLocator {
         // Last resort (libc's data not labelled as such): any writable memory, thread heaps
         // (64 MiB-aligned, an arena right after their heap_info) first. Any arena found leads
         // through the `next` ring to main_arena, the one member not inside a heap.
-        let anonymous = regions.regions.filter { $0.label != .file && $0.isWritable }
+        let anonymous = !searchAnonymous ? [] : regions.regions.filter { $0.label != .file && $0.isWritable }
             .sorted { ($0.start % GlibcLayout.heapMaxSize == 0 ? 0 : 1) < ($1.start % GlibcLayout.heapMaxSize == 0 ? 0 : 1) }
         for (candidates, method) in [(libc, "main_arena found by shape in libc data"),
                                      (writableData, "main_arena found by shape in writable data"),

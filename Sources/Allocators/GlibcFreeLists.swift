@@ -148,12 +148,15 @@ struct GlibcFreeLists {
     /// program's own TLS pointer to a zeroed buffer of that size would look like an empty tcache,
     /// so an empty one is only accepted as the first chunk of a heap, where a thread's first
     /// malloc puts its tcache.
-    func findTcaches(threads: [ThreadState], heapFirstChunks: Set<UInt64>) -> [GlibcFoundTcache] {
+    func findTcaches(threads: [ThreadState], heapFirstChunks: Set<UInt64>, warnings: inout [String]) -> [GlibcFoundTcache] {
         var found: [GlibcFoundTcache] = []
         var seen = Set<UInt64>()
         for thread in threads {
-            guard let pointer = thread.threadPointer, pointer > GlibcLayout.tlsSearchBytes,
-                  let tls = memory.read(pointer - GlibcLayout.tlsSearchBytes, count: Int(GlibcLayout.tlsSearchBytes)) else { continue }
+            guard let pointer = thread.threadPointer, pointer > GlibcLayout.tlsSearchBytes else { continue }
+            guard let tls = memory.read(pointer - GlibcLayout.tlsSearchBytes, count: Int(GlibcLayout.tlsSearchBytes)) else {
+                warnings.append("thread \(thread.tid): its TLS below \(hex(pointer)) is not in the core; chunks in its tcache count as used")
+                continue
+            }
             search: for index in stride(from: tls.count - 8, through: 0, by: -8) {
                 let word = tls.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index, as: UInt64.self) }
                 guard word % GlibcLayout.alignment == 0, word > GlibcLayout.chunkHeader, !seen.contains(word) else { continue }

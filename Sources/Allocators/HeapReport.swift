@@ -94,7 +94,9 @@ public struct HeapReport: Codable, Sendable {
     public var warnings: [String]
 
     /// `top`: histogram rows kept (0 keeps all). `includeFree` adds the free side.
-    public init(result: GlibcHeapResult, top: Int, includeFree: Bool, address: UInt64? = nil) {
+    /// `coreWarnings` (what the core reader found wrong with the file) come first in `warnings`.
+    public init(result: GlibcHeapResult, top: Int, includeFree: Bool, address: UInt64? = nil,
+                coreWarnings: [String] = []) {
         let table = result.table
         var totals = Totals()
         var perArena = [(used: Int, usedBytes: UInt64, free: Int, freeBytes: UInt64)](
@@ -164,7 +166,7 @@ public struct HeapReport: Codable, Sendable {
                 lookup = Lookup(query: hex(address), found: false)
             }
         }
-        warnings = table.warnings
+        warnings = coreWarnings + table.warnings
     }
 
     /// Rows sorted by bytes (then size), keeping `top` of them (all when `top` is 0).

@@ -1,21 +1,102 @@
 import ELFCore
 import Regions
 
-/// The allocator a process used, chosen from the core: jemalloc when it is mapped (or built in)
-/// and its extent map is found, glibc malloc otherwise. Commands that need allocations ask here
-/// so they work the same on both.
+/// The allocator a process used, chosen from the core, so commands that need allocations work
+/// the same on glibc malloc and jemalloc. A process can have both: libjemalloc pulled in by a
+/// library while glibc's malloc still serves the program (jemalloc's constructor then makes a
+/// few extents of its own), or jemalloc used through its own API next to glibc malloc. glibc's
+/// `main_arena` only looks like an arena once glibc malloc has run, which tells the cases apart.
 public enum ProcessAllocator {
-    public static func allocationTable(core: CoreFile, regions: RegionMap) -> AllocationTable {
-        if let detection = JemallocDetection.detect(in: core) {
-            do {
-                return try JemallocHeap.read(core: core, detection: detection).allocationTable()
-            } catch {
-                // The process used jemalloc: glibc's arenas would describe only its own
-                // start-up allocations, so say why there is no table rather than walk them.
-                return AllocationTable(allocator: detection.allocatorName, method: "none", arenas: [],
-                                       allocations: [], warnings: ["\(error)"])
-            }
+    /// True when glibc's `main_arena` has been initialised, i.e. glibc malloc served something.
+    /// Only libc's data is searched: cheap, and enough for a glibc that has run.
+    public static func glibcMallocInUse(core: CoreFile, regions: RegionMap) -> Bool {
+        GlibcArenaLocator(memory: core.addressSpace, regions: regions)
+            .findMainArena(knownAddress: nil, searchAnonymous: false) != nil
+    }
+
+    /// Which allocator `heap` should describe.
+    public enum HeapChoice: Sendable {
+        /// jemalloc's own statistics; `note` mentions glibc malloc when it holds something too.
+        case jemalloc(JemallocHeap, note: String?)
+        /// glibc malloc, with a note saying why jemalloc (loaded) is not shown.
+        case glibc(note: String?)
+    }
+
+    /// jemalloc when it is loaded and holds at least as many bytes as glibc malloc, else glibc.
+    /// Throws when jemalloc is the process's allocator but its structures cannot be read.
+    public static func heapChoice(core: CoreFile, regions: RegionMap) throws -> HeapChoice {
+        guard let detection = JemallocDetection.detect(in: core) else { return .glibc(note: nil) }
+        let glibcInUse = glibcMallocInUse(core: core, regions: regions)
+        let heap: JemallocHeap
+        do {
+            heap = try JemallocHeap.read(core: core, detection: detection)
+        } catch JemallocError.extentMapNotFound where glibcInUse {
+            return .glibc(note: "\(detection.allocatorName) is loaded but its extent map was not found; showing glibc malloc")
         }
-        return GlibcHeap.walk(core: core, regions: regions).table
+        guard glibcInUse else { return .jemalloc(heap, note: nil) }
+        let jemallocBytes = heap.allocationTable().allocations.reduce(UInt64(0)) { $0 + ($1.isUsed ? $1.blockSize : 0) }
+        let glibc = GlibcHeap.walk(core: core, regions: regions).table
+        let used = glibc.allocations.filter(\.isUsed)
+        let glibcBytes = used.reduce(UInt64(0)) { $0 + $1.blockSize }
+        if glibcBytes > jemallocBytes {
+            return .glibc(note: "\(detection.allocatorName) is loaded but holds only \(jemallocBytes) bytes; showing glibc malloc, which holds \(glibcBytes)")
+        }
+        return .jemalloc(heap, note: "glibc malloc also holds \(glibcBytes) bytes in \(used.count) allocations; showing jemalloc")
+    }
+
+    /// Every allocation of whichever allocators the process used.
+    public static func allocationTable(core: CoreFile, regions: RegionMap) -> AllocationTable {
+        guard let detection = JemallocDetection.detect(in: core) else {
+            return GlibcHeap.walk(core: core, regions: regions).table
+        }
+        let glibcInUse = glibcMallocInUse(core: core, regions: regions)
+        let jemalloc: AllocationTable
+        do {
+            jemalloc = try JemallocHeap.read(core: core, detection: detection).allocationTable()
+        } catch JemallocError.extentMapNotFound(let detail) where glibcInUse {
+            let glibc = GlibcHeap.walk(core: core, regions: regions).table
+            return glibc.adding(warnings: ["\(detection.allocatorName) is loaded but its extent map was not found (\(detail)); only glibc malloc is walked"])
+        } catch {
+            // The process used jemalloc: glibc's arenas would describe only its own start-up
+            // allocations, so say why there is no table rather than walk them.
+            return AllocationTable(allocator: detection.allocatorName, method: "none", arenas: [],
+                                   allocations: [], warnings: ["\(error)"])
+        }
+        guard glibcInUse else { return jemalloc }
+        return jemalloc.merged(with: GlibcHeap.walk(core: core, regions: regions).table)
+    }
+}
+
+extension AllocationTable {
+    func adding(warnings extra: [String]) -> AllocationTable {
+        AllocationTable(allocator: allocator, method: method, arenas: arenas, allocations: allocations,
+                        warnings: warnings + extra, managedRanges: managedRanges)
+    }
+
+    /// True when `address` lies in one of `managedRanges` (sorted, disjoint), O(log n).
+    func managesAddress(_ address: UInt64) -> Bool {
+        managedRanges.index(containing: address, start: \.lowerBound, end: \.upperBound) != nil
+    }
+
+    /// Both tables as one: arenas listed one after the other; an allocation of `other` that
+    /// falls in memory this table's allocator manages is dropped (it cannot be both).
+    func merged(with other: AllocationTable) -> AllocationTable {
+        let offset = Int32(arenas.count)
+        var dropped = 0
+        var combined = allocations
+        for allocation in other.allocations {
+            if managesAddress(allocation.address) {
+                dropped += 1
+                continue
+            }
+            var moved = allocation
+            if moved.arena >= 0 { moved.arena += offset }
+            combined.append(moved)
+        }
+        var notes = warnings + other.warnings
+        if dropped > 0 { notes.append("\(dropped) \(other.allocator) chunks inside \(allocator) extents were ignored") }
+        return AllocationTable(allocator: "\(allocator) and \(other.allocator)", method: "\(method); \(other.method)",
+                               arenas: arenas + other.arenas, allocations: combined, warnings: notes,
+                               managedRanges: managedRanges + other.managedRanges)
     }
 }

@@ -49,13 +49,7 @@ public struct Classifier {
     }
 
     private func mayBeVtable(_ word: UInt64) -> Bool {
-        var low = 0
-        var high = vtableRanges.count
-        while low < high {
-            let middle = (low + high) / 2
-            if vtableRanges[middle].upperBound <= word { low = middle + 1 } else { high = middle }
-        }
-        return low < vtableRanges.count && vtableRanges[low].contains(word)
+        vtableRanges.index(containing: word, start: \.lowerBound, end: \.upperBound) != nil
     }
 
     public func classify(corePath: String, options: Options = Options(), rootKinds: [RootKind] = []) -> Report {
@@ -163,6 +157,11 @@ public struct Classifier {
     /// of its allocations, then counted exactly over all of them. Ordered so each allocation is
     /// attributed to the most common key it carries.
     func findMagics(in indices: [Int], options: Options) -> [MagicKey] {
+        countMagics(in: indices, options: options).map(\.key)
+    }
+
+    /// Magic candidates with their exact counts, most common first.
+    func countMagics(in indices: [Int], options: Options) -> [(key: MagicKey, count: Int)] {
         let allocations = table.allocations
         var bySize: [UInt64: [Int]] = [:]
         for index in indices { bySize[allocations[index].blockSize, default: []].append(index) }
@@ -208,6 +207,7 @@ public struct Classifier {
         let kept = exact.filter { entry in
             entry.value >= options.minimumCount && !exact.contains { $0.key.width == 8 && entry.key.isHalf(of: $0.key) && $0.value >= entry.value }
         }
-        return kept.sorted { lhs, rhs in lhs.value != rhs.value ? lhs.value > rhs.value : lhs.key < rhs.key }.map(\.key)
+        return kept.sorted { lhs, rhs in lhs.value != rhs.value ? lhs.value > rhs.value : lhs.key < rhs.key }
+            .map { (key: $0.key, count: $0.value) }
     }
 }

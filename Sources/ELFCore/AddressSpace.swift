@@ -12,18 +12,7 @@ public struct AddressSpace: @unchecked Sendable {
 
     /// Index of the segment whose address range contains `address` (present or not), O(log n).
     public func segmentIndex(containing address: UInt64) -> Int? {
-        var low = 0
-        var high = segments.count
-        while low < high {
-            let middle = (low + high) / 2
-            if segments[middle].end <= address {
-                low = middle + 1
-            } else {
-                high = middle
-            }
-        }
-        guard low < segments.count, segments[low].contains(address) else { return nil }
-        return low
+        segments.index(containing: address, start: \.start, end: \.end)
     }
 
     public func segment(containing address: UInt64) -> Segment? {

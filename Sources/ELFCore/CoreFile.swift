@@ -112,14 +112,7 @@ public final class CoreFile: @unchecked Sendable {
 
     /// The file mapping (from NT_FILE) containing `address`.
     public func fileMapping(containing address: UInt64) -> FileMapping? {
-        var low = 0
-        var high = fileMappings.count
-        while low < high {
-            let middle = (low + high) / 2
-            if fileMappings[middle].end <= address { low = middle + 1 } else { high = middle }
-        }
-        guard low < fileMappings.count, fileMappings[low].contains(address) else { return nil }
-        return fileMappings[low]
+        fileMappings.index(containing: address, start: \.start, end: \.end).map { fileMappings[$0] }
     }
 
     /// The signal that ended the process: NT_SIGINFO when present, else the first thread's.

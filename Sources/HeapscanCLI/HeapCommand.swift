@@ -30,15 +30,14 @@ struct HeapCommand: ParsableCommand {
             query = value
         }
         let core = try options.open()
-        if let detection = JemallocDetection.detect(in: core) {
-            try showJemalloc(core: core, detection: detection, query: query)
+        if try showJemalloc(core: core, query: query) {
             return
         }
         // libc's main_arena symbol when debuginfo has it; the walker checks it and otherwise
         // finds main_arena by its shape.
         let mainArena = GlibcHeap.mainArenaSymbol(in: try modules.load(core))
         let result = GlibcHeap.walk(core: core, regions: RegionMap(core: core), knownMainArena: mainArena)
-        let report = HeapReport(result: result, top: top, includeFree: free, address: query)
+        let report = HeapReport(result: result, top: top, includeFree: free, address: query, coreWarnings: core.warnings)
         switch options.format {
         case .json: try printJSON(report)
         case .text: print(render(report))

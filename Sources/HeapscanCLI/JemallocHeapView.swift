@@ -1,20 +1,36 @@
 import Allocators
 import ELFCore
+import Foundation
+import Regions
 
 extension HeapCommand {
-    /// `heap` on a jemalloc process: its own statistics instead of glibc's arenas.
-    func showJemalloc(core: CoreFile, detection: JemallocDetection, query: UInt64?) throws {
-        let heap: JemallocHeap
+    /// `heap` on a process with jemalloc loaded: jemalloc's own statistics, unless glibc malloc
+    /// is the allocator in use (see `ProcessAllocator.heapChoice`). Returns false to let the
+    /// glibc walk run instead.
+    func showJemalloc(core: CoreFile, query: UInt64?) throws -> Bool {
+        let choice: ProcessAllocator.HeapChoice
         do {
-            heap = try JemallocHeap.read(core: core, detection: detection)
+            choice = try ProcessAllocator.heapChoice(core: core, regions: RegionMap(core: core))
         } catch let error as JemallocError {
             throw CLIError(path: options.core, message: error.description)
         }
-        let report = heap.report(memory: core.addressSpace, address: query)
-        switch options.format {
-        case .json: try printJSON(report)
-        case .text: print(renderJemallocHeap(report, top: top))
+        switch choice {
+        case .glibc(let note):
+            if let note { printNote(note) }
+            return false
+        case .jemalloc(let heap, let note):
+            if let note { printNote(note) }
+            let report = heap.report(memory: core.addressSpace, address: query)
+            switch options.format {
+            case .json: try printJSON(report)
+            case .text: print(renderJemallocHeap(report, top: top))
+            }
+            return true
         }
+    }
+
+    private func printNote(_ text: String) {
+        FileHandle.standardError.write(Data("heapscan: note: \(text)\n".utf8))
     }
 }
 

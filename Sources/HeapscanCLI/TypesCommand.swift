@@ -1,3 +1,4 @@
+import Analysis
 import ArgumentParser
 import ELFCore
 import Regions
@@ -31,15 +32,19 @@ struct TypesCommand: ParsableCommand {
     @Flag(help: "Show mangled type names.")
     var mangled = false
 
+    @Flag(help: "Scan every heap word for vptrs even when the allocator is known.")
+    var scanWords = false
+
     func run() throws {
         let core = try options.open()
         let moduleSet = try modules.load(core)
         let selection = try scan.selection()
         let identifier = TypeIdentifier(modules: moduleSet, memory: ProcessMemory(core: core, modules: moduleSet))
-        let census = TypeCensus.scan(regions: RegionMap(core: core).select(selection), identifier: identifier)
-        let report = TypeReport(census: census, file: core.path,
+        let counted = TypeCounting.census(core: core, regions: RegionMap(core: core), selection: selection,
+                                          identifier: identifier, forceScan: scanWords)
+        let report = TypeReport(census: counted.census, file: core.path,
                                 options: .init(minCount: minCount, top: top, order: sort, mangled: mangled),
-                                warnings: moduleSet.warnings)
+                                warnings: moduleSet.warnings + counted.warnings, countedBy: counted.method)
         switch options.format {
         case .json: try printJSON(report)
         case .text: print(render(report))
@@ -56,7 +61,8 @@ struct TypesCommand: ParsableCommand {
         var out = [table.render()]
         let hidden = report.classes - report.rows.count
         out.append("")
-        out.append("\(report.objects) objects of \(report.classes) classes in \(humanBytes(report.scannedBytes)) scanned"
+        let scope = report.countedBy == "words" ? "in \(humanBytes(report.scannedBytes)) scanned" : "counted by \(report.countedBy)"
+        out.append("\(report.objects) objects of \(report.classes) classes \(scope)"
                    + (hidden > 0 ? " (\(hidden) classes not shown)" : ""))
         if !report.warnings.isEmpty {
             out.append("")

@@ -73,14 +73,7 @@ public struct RegionMap: @unchecked Sendable {
 
     /// The region containing `address`, O(log n).
     public func region(containing address: UInt64) -> Region? {
-        var low = 0
-        var high = regions.count
-        while low < high {
-            let middle = (low + high) / 2
-            if regions[middle].end <= address { low = middle + 1 } else { high = middle }
-        }
-        guard low < regions.count, regions[low].contains(address) else { return nil }
-        return regions[low]
+        regions.index(containing: address, start: \.start, end: \.end).map { regions[$0] }
     }
 
     /// Regions picked by a selection, clipped to its address range.

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What a cluster scan does with each word that passes an `AddressFilter`'s page test.
 protocol ClusterHitHandler {
     /// `word` was read at byte offset `offset` from the start of the scanned buffer.
@@ -45,8 +47,17 @@ enum ClusterScan {
     ) {
         let base = buffer + skip
         var index = 0
+        // One word of each cache line 4 KiB ahead is loaded early (Swift has no prefetch): the
+        // compares make this loop long enough that, without it, fewer lines are in flight than
+        // the plain read loop keeps, and it falls to ~0.5 of that loop's speed instead of ~0.65.
+        var readAhead: Int64 = 0
         while index + blockWords <= words {
             let at = base + index * 8
+            if index + readAheadWords + blockWords <= words {
+                let ahead = at + readAheadWords * 8
+                readAhead |= ahead.loadUnaligned(as: Int64.self) | ahead.loadUnaligned(fromByteOffset: 64, as: Int64.self)
+                    | ahead.loadUnaligned(fromByteOffset: 128, as: Int64.self) | ahead.loadUnaligned(fromByteOffset: 192, as: Int64.self)
+            }
             // 256 bytes as eight 4-lane vectors (one AVX2 register each); all lanes ORed, one test.
             var inside = SIMD4<Int64>()
             for vector in 0..<8 {
@@ -60,7 +71,13 @@ enum ClusterScan {
         if index < words {
             block(buffer, from: skip + index * 8, words: words - index, clusters: clusters, bits: bits, handler: &handler)
         }
+        readAheadSink.store(readAhead, ordering: .relaxed)
     }
+
+    static let readAheadWords = 512
+    /// Where the read-ahead loads end up, so the optimiser keeps them (atomic: scans may run on
+    /// several threads).
+    static let readAheadSink = Atomic<Int64>(0)
 
     /// The cold path for a block with a hit: the compares again, as bits, then only the words
     /// that hit are visited.

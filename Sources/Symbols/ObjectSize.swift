@@ -5,6 +5,9 @@ public struct ObjectSize: Sendable, Hashable {
         case dwarf
         /// The most common distance between objects of the class in memory.
         case stride
+        /// The usable size of the allocations holding the objects, from the allocator walk
+        /// (the most common one; its share is the confidence).
+        case allocation
     }
 
     public let bytes: UInt64
@@ -16,6 +19,10 @@ public struct ObjectSize: Sendable, Hashable {
 
     public static func dwarf(_ bytes: UInt64) -> ObjectSize {
         ObjectSize(bytes: bytes, source: .dwarf, confidence: 1, samples: nil)
+    }
+
+    public static func allocation(_ bytes: UInt64, share: Double, objects: Int) -> ObjectSize {
+        ObjectSize(bytes: bytes, source: .allocation, confidence: share, samples: objects)
     }
 
     public static func stride(_ estimate: StrideEstimate) -> ObjectSize {

@@ -76,6 +76,41 @@ public struct TypeCensus: Sendable {
         return TypeCensus(entries: sorted(entries), scannedBytes: 0, candidates: starts.count)
     }
 
+    /// Counts objects that are whole allocations (`start`, `usableSize`) from an allocator walk,
+    /// by the vptr in their first word: exact counts, and sizes from the allocator rather than
+    /// guessed. Secondary vptrs of the object's own class inside it are counted as the word scan
+    /// would count them.
+    public static func count(allocations: [(start: UInt64, usableSize: UInt64)], identifier: TypeIdentifier) -> TypeCensus {
+        var tally = Tally()
+        var sizes: [Int: [UInt64: Int]] = [:]
+        var hint = -1
+        let memory = identifier.memory.addressSpace
+        for allocation in allocations where allocation.usableSize >= 8 {
+            guard let vptr = memory.view(at: allocation.start, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
+                  identifier.modules.module(containing: vptr) != nil,
+                  let hit = identifier.identify(vptr), hit.isPrimary else { continue }
+            tally.add(hit, count: 1)
+            sizes[hit.classIndex, default: [:]][allocation.usableSize, default: 0] += 1
+            // Base-class subobjects' vptrs inside the object, as the word scan reports them.
+            guard let body = memory.view(at: allocation.start, count: Int(clamping: allocation.usableSize), hint: &hint) else { continue }
+            for offset in stride(from: 8, to: body.count - 7, by: 8) {
+                let word = body.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                guard identifier.modules.module(containing: word) != nil, let inner = identifier.identify(word),
+                      !inner.isPrimary, inner.classIndex == hit.classIndex else { continue }
+                tally.add(inner, count: 1)
+            }
+        }
+        var entries = tally.entries(identifier.catalog)
+        for index in entries.indices {
+            guard let classIndex = identifier.catalog.classes.firstIndex(of: entries[index].type),
+                  let histogram = sizes[classIndex],
+                  let common = histogram.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }) else { continue }
+            let objects = entries[index].objects
+            entries[index].size = .allocation(common.key, share: Double(common.value) / Double(max(objects, 1)), objects: objects)
+        }
+        return TypeCensus(entries: sorted(entries), scannedBytes: 0, candidates: sizes.count)
+    }
+
     /// Counts per class index.
     struct Tally {
         var objects: [Int: Int] = [:]

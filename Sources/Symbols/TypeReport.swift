@@ -42,6 +42,8 @@ public struct TypeReport: Encodable, Sendable {
     }
 
     public var file: String
+    /// How objects were counted: "allocations (glibc 2.36)" or "words".
+    public var countedBy: String
     public var scannedBytes: UInt64
     public var candidates: Int
     /// Classes found before `minCount`/`top` applied.
@@ -50,8 +52,9 @@ public struct TypeReport: Encodable, Sendable {
     public var rows: [Row]
     public var warnings: [String]
 
-    public init(census: TypeCensus, file: String, options: Options, warnings: [String]) {
+    public init(census: TypeCensus, file: String, options: Options, warnings: [String], countedBy: String = "words") {
         self.file = file
+        self.countedBy = countedBy
         scannedBytes = census.scannedBytes
         candidates = census.candidates
         classes = census.entries.count

@@ -29,7 +29,7 @@ func censusBenchCase(_ bytes: UnsafeRawBufferPointer, at address: UInt64, module
     var distinct = 0
     for _ in 0..<max(1, repeats) {
         let readStart = DispatchTime.now().uptimeNanoseconds
-        sink ^= censusReadLoop(bytes)
+        sink ^= ReadBaseline.fold(bytes)
         readBest = min(readBest, Double(DispatchTime.now().uptimeNanoseconds - readStart) / 1e9)
 
         let censusStart = DispatchTime.now().uptimeNanoseconds
@@ -121,19 +121,3 @@ enum CensusWorkload: CaseIterable, CustomStringConvertible {
     }
 }
 
-/// The plain memory-read loop: every byte loaded once as vectors, folded with XOR.
-private func censusReadLoop(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-    guard let start = bytes.baseAddress else { return 0 }
-    let end = bytes.count - bytes.count % 256
-    var a = SIMD8<UInt64>(), b = SIMD8<UInt64>(), c = SIMD8<UInt64>(), d = SIMD8<UInt64>()
-    var offset = 0
-    while offset < end {
-        let block = start + offset
-        a ^= block.loadUnaligned(as: SIMD8<UInt64>.self)
-        b ^= block.loadUnaligned(fromByteOffset: 64, as: SIMD8<UInt64>.self)
-        c ^= block.loadUnaligned(fromByteOffset: 128, as: SIMD8<UInt64>.self)
-        d ^= block.loadUnaligned(fromByteOffset: 192, as: SIMD8<UInt64>.self)
-        offset += 256
-    }
-    return (a ^ b ^ c ^ d).wrappedSum()
-}

@@ -112,4 +112,17 @@ struct GlibcArenaDiscoveryTests {
         #expect(result.safeLinking == true)
         #expect(result.free.tcacheChunks == 1 && result.free.tcacheBytes == 0x20)
     }
+
+    /// When tcaches cannot be looked for, the walk says so instead of silently counting their
+    /// chunks as used.
+    @Test func missingThreadsOrTLSAreReported() throws {
+        var heap = Heap()
+        heap.threads = [.init(tid: 9, stackPointer: 0x7ffd_0000_0000, fsBase: 0x7f30_0000_0000)]
+        let withoutTLS = try heap.walk()
+        #expect(withoutTLS.warnings == ["thread 9: its TLS below 0x7f3000000000 is not in the core; chunks in its tcache count as used"])
+        heap.threads = []
+        let withoutThreads = try heap.walk()
+        #expect(withoutThreads.warnings.contains { $0.hasPrefix("no threads in the core") })
+        #expect(withoutThreads.table.allocations.count == 3)
+    }
 }

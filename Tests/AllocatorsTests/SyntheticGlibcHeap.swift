@@ -30,7 +30,8 @@ struct SyntheticGlibcHeap {
     var libcMapped = true
     /// More memory (e.g. a thread's TLS) and threads.
     var extraSegments: [SyntheticCore.Segment] = []
-    var threads: [SyntheticCore.Thread] = []
+    /// One thread by default (no TLS: fs_base 0), so the walker sees a process, not an empty one.
+    var threads: [SyntheticCore.Thread] = [.init(tid: 1, stackPointer: 0x7ffd_0000_0000)]
 
     init() {
         setSize(Self.chunks[0], 0x21)

@@ -15,6 +15,7 @@ struct TypesCommandTests {
     @Test func jsonRowsEqualTruth() throws {
         let sample = try SampleCores.core("classes")
         let report = try HeapscanProcess.json(["types", sample.path])
+        #expect((report["countedBy"] as? String)?.hasPrefix("allocations (glibc") == true)
         for expected in try truthClasses(sample) {
             let name = try #require(expected["name"] as? String)
             let row = try #require(rows(report).first { $0["vtable"] as? String == expected["vtable"] as? String }, "\(name)")
@@ -42,8 +43,19 @@ struct TypesCommandTests {
         let bytes = try HeapscanProcess.json(["types", sample.path, "--sort", "bytes"])
         let estimates = rows(bytes).map { ($0["estimatedBytes"] as? NSNumber)?.intValue ?? 0 }
         #expect(estimates == estimates.sorted(by: >))
-        // Dog and Widget both hold 7200 bytes; the tie goes to the larger count.
-        #expect(rows(bytes).prefix(2).compactMap { $0["name"] as? String } == ["Dog", "Widget"])
+        // Per allocation, bytes are count × glibc's usable size for sizeof(T).
+        let byAllocation = try truthClasses(sample).map { type -> (String, Int) in
+            let size = (type["size"] as! NSNumber).intValue
+            let usable = max(32, (size + 8 + 15) / 16 * 16) - 8
+            return (type["name"] as! String, usable * (type["count"] as! NSNumber).intValue)
+        }.sorted { $0.1 > $1.1 }
+        #expect(rows(bytes).prefix(2).compactMap { $0["name"] as? String } == byAllocation.prefix(2).map(\.0))
+        #expect(rows(bytes).first.flatMap { ($0["estimatedBytes"] as? NSNumber)?.intValue } == byAllocation.first?.1)
+        // Scanning words instead: DWARF sizes, where Dog and Widget both hold 7200 bytes and the
+        // tie goes to the larger count.
+        let scanned = try HeapscanProcess.json(["types", sample.path, "--sort", "bytes", "--scan-words"])
+        #expect(scanned["countedBy"] as? String == "words")
+        #expect(rows(scanned).prefix(2).compactMap { $0["name"] as? String } == ["Dog", "Widget"])
     }
 
     @Test func textTableNamesEveryClass() throws {

@@ -72,6 +72,45 @@ struct JemallocCorruptionTests {
         }
     }
 
+    /// Random words of the map and of extent headers overwritten with random values: reading
+    /// either refuses or reports, and never traps (the test process would die).
+    @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
+    func randomDamageNeverTraps(seed: UInt64) throws {
+        let sample = try SampleCores.core("jemalloc")
+        let core = try CoreFile(path: sample.path)
+        let heap = try #require(try JemallocHeap.read(core: core))
+        var state = seed &* 0x9e37_79b9_7f4a_7c15
+        func next() -> UInt64 {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return state
+        }
+        var words: [(UInt64, UInt64)] = []
+        for _ in 0..<48 {
+            let extent = heap.extents[Int(next() % UInt64(heap.extents.count))]
+            let entry = try entryAddress(of: extent.base, heap: heap, core: core)
+            // Mostly plausible-looking values (other classes, states, nearby headers), some noise.
+            let original = try #require(core.addressSpace.readU64(entry))
+            let value = next() % 4 == 0 ? next() : original ^ (1 << (next() % 64))
+            words.append((entry, value))
+            words.append((extent.edata + 8 * (next() % 16), next() % 2 == 0 ? next() : next() & 0xffff_ffff))
+        }
+        let path = try patchedCopy(of: sample.path, core: core, words: words)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let damaged = try CoreFile(path: path)
+        do {
+            if let walked = try JemallocHeap.read(core: damaged) {
+                let report = walked.report(memory: damaged.addressSpace, address: heap.extents[0].address)
+                #expect(report.consistency.entries > 0)
+                let table = walked.allocationTable()
+                #expect(zip(table.allocations, table.allocations.dropFirst()).allSatisfy { $0.end <= $1.address })
+            }
+        } catch is JemallocError {
+            // A refusal is a valid answer to damage.
+        }
+    }
+
     @Test func olderVersionsAreNotGuessedAt() throws {
         let core = try CoreFile(path: try SampleCores.core("jemalloc").path)
         let detection = try #require(JemallocDetection.detect(in: core))

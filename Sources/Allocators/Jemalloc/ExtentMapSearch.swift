@@ -71,26 +71,27 @@ struct ExtentMapSearch {
             }
         }
 
-        let ranked = votes.filter { $0.value >= 2 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        guard let best = ranked.first else {
-            if agreeing52 > 8 && agreeing52 > agreeing * 4 {
-                throw Failure.looksLikeVersion52(agreeing: agreeing, agreeing52: agreeing52)
-            }
-            throw Failure.noLeaf(candidates: candidates)
-        }
+        // Headers that agree far more often in 5.1/5.2's layout than in 5.3's are not 5.3's.
         if agreeing52 > 8 && agreeing52 > agreeing * 4 {
             throw Failure.looksLikeVersion52(agreeing: agreeing, agreeing52: agreeing52)
         }
+        let ranked = votes.filter { $0.value >= 2 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        guard let best = ranked.first else { throw Failure.noLeaf(candidates: candidates) }
         // A leaf is real when its votes stand out; keep those within a factor of the best.
         let strong = ranked.prefix(64).filter { $0.value * 8 >= best.value || $0.value >= 16 }
-        guard let root = findRoot(leaf: best.key, rootIndex: rootIndexOfLeaf[best.key] ?? 0,
-                                  others: strong.dropFirst().compactMap { entry in
-                                      rootIndexOfLeaf[entry.key].map { (entry.key, $0) } },
-                                  preferredRanges: preferredRanges) else {
-            throw Failure.noRoot(leaf: best.key)
+        // The strongest candidate that a root slot holds is a leaf; a candidate no root holds
+        // (an array that happens to collect votes) is passed over.
+        for candidate in ranked.prefix(8) {
+            let others = strong.filter { $0.key != candidate.key }.compactMap { entry in
+                rootIndexOfLeaf[entry.key].map { (entry.key, $0) }
+            }
+            if let root = findRoot(leaf: candidate.key, rootIndex: rootIndexOfLeaf[candidate.key] ?? 0,
+                                   others: others, preferredRanges: preferredRanges) {
+                return ExtentMapLocation(root: root, votedLeaves: strong.map { ($0.key, $0.value) },
+                                         candidates: candidates, agreeing: agreeing)
+            }
         }
-        return ExtentMapLocation(root: root, votedLeaves: strong.map { ($0.key, $0.value) },
-                                 candidates: candidates, agreeing: agreeing)
+        throw Failure.noRoot(leaf: best.key)
     }
 
     /// The root holding `leaf` at slot `rootIndex`: searched in jemalloc's own module first

@@ -1,3 +1,5 @@
+import ELFCore
+
 /// One extent jemalloc manages, read from its `edata_t` and checked against the extent map.
 public struct JemallocExtent: Sendable {
     /// Address of the `edata_t` header describing it.
@@ -31,13 +33,6 @@ public struct JemallocExtent: Sendable {
 extension Array where Element == JemallocExtent {
     /// Index of the extent whose pages contain `address`, in an array sorted by base.
     func extentIndex(containing address: UInt64) -> Int? {
-        var low = 0
-        var high = count
-        while low < high {
-            let middle = (low + high) / 2
-            if self[middle].base <= address { low = middle + 1 } else { high = middle }
-        }
-        guard low > 0, address < self[low - 1].end else { return nil }
-        return low - 1
+        index(containing: address, start: \.base, end: \.end)
     }
 }
