@@ -1,3 +1,4 @@
+import Analysis
 import ArgumentParser
 import ELFCore
 import Regions
@@ -35,6 +36,7 @@ struct FindCommand: ParsableCommand {
     var unaligned = false
 
     @OptionGroup var regionOptions: RegionOptions
+    @OptionGroup var modules: ModuleOptions
 
     @Option(help: "List at most this many hits, lowest addresses first (counts stay exact).")
     var limit: Int?
@@ -47,6 +49,9 @@ struct FindCommand: ParsableCommand {
 
     @Option(help: "Output format: text, json, or gdb (the lines gdb's find prints).")
     var format: FindFormat = .text
+
+    @Flag(help: "Do not walk the allocator to name the allocation holding each hit.")
+    var noAllocations = false
 
     func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") }
@@ -62,17 +67,21 @@ struct FindCommand: ParsableCommand {
         let regions = try regionOptions.select(in: map, core: core)
         let listHits = !count
         let result = Finder.find(pattern, in: regions, limit: listHits ? (limit ?? .max) : 0, progress: true)
+        let owners = listHits && format != .gdb && !noAllocations && !result.hits.isEmpty
+            ? AllocationContextResolver(core: file, regions: map, modules: try? modules.load(file)) : nil
+        let allocation: (FindHit) -> AllocationContext? = { owners?.context(of: $0.address) }
         switch format {
         case .gdb:
             for hit in result.hits { print(hex(hit.address)) }
             let found = result.hits.count
             print(found == 0 ? "Pattern not found." : "\(found) pattern\(found == 1 ? "" : "s") found.")
         case .json:
-            try printJSON(FindReport(core: file, pattern: pattern, regions: regions, result: result, listHits: listHits) { hit in
-                contextLines(file, pattern, hit)?.joined(separator: "\n")
-            })
+            try printJSON(FindReport(core: file, pattern: pattern, regions: regions, result: result, listHits: listHits,
+                                     context: { contextLines(file, pattern, $0)?.joined(separator: "\n") },
+                                     allocation: allocation))
         case .text:
-            let report = FindReport(core: file, pattern: pattern, regions: regions, result: result, listHits: listHits) { _ in nil }
+            let report = FindReport(core: file, pattern: pattern, regions: regions, result: result, listHits: listHits,
+                                    context: { _ in nil }, allocation: allocation)
             print(render(report, file: file, pattern: pattern, result: result))
         }
     }
@@ -90,6 +99,13 @@ struct FindCommand: ParsableCommand {
         }
     }
 
+    /// `+8 in 0x55…2a0 (40 B, used, Session)`.
+    private func describe(_ allocation: AllocationContext?) -> String {
+        guard let allocation else { return "" }
+        let details = [allocation.used ? "used" : "free"] + (allocation.type.map { [$0] } ?? [])
+        return "+\(allocation.offset) in \(allocation.start) (\(allocation.usableSize) B, \(details.joined(separator: ", ")))"
+    }
+
     private func contextLines(_ file: CoreFile, _ pattern: FindPattern, _ hit: FindHit) -> [String]? {
         context.map { HexDump.lines(memory: file.addressSpace, around: hit.address,
                                     length: pattern.needles[hit.needle].bytes.count, context: $0) }
@@ -105,13 +121,13 @@ struct FindCommand: ParsableCommand {
                    + ": \(report.total) hit\(report.total == 1 ? "" : "s"), \(humanBytes(report.scannedBytes)) scanned in \(report.regionsScanned) region\(report.regionsScanned == 1 ? "" : "s")")
         if let hits = report.hits, !hits.isEmpty {
             out.append("")
-            var table = TextTable(["address", "value", "region", ">segment offset"])
-            for hit in hits { table.add([hit.address, hit.needle, hit.region, hit.segmentOffset]) }
+            var table = TextTable(["address", "value", "region", ">segment offset", "allocation"])
+            for hit in hits { table.add([hit.address, hit.needle, hit.region, hit.segmentOffset, describe(hit.allocation)]) }
             if context == nil {
                 out.append(table.render())
             } else {
                 for (row, hit) in zip(hits, result.hits) {
-                    out.append("\(row.address)  \(row.needle)  \(row.region)  +\(row.segmentOffset)")
+                    out.append("\(row.address)  \(row.needle)  \(row.region)  +\(row.segmentOffset)  \(describe(row.allocation))")
                     out += contextLines(file, pattern, hit) ?? []
                 }
             }

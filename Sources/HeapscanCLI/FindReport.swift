@@ -1,3 +1,4 @@
+import Analysis
 import ELFCore
 import Regions
 import ScanKernels
@@ -21,6 +22,8 @@ struct FindReport: Codable {
         var segmentStart: String
         var segmentOffset: String
         var context: String?
+        /// The allocation holding the hit, when the allocator is known.
+        var allocation: AllocationContext?
     }
 
     struct CountRow: Codable {
@@ -42,7 +45,7 @@ struct FindReport: Codable {
     var counts: [CountRow]
 
     init(core: CoreFile, pattern: FindPattern, regions: [Region], result: FindResult, listHits: Bool,
-         context: (FindHit) -> String?) {
+         context: (FindHit) -> String?, allocation: (FindHit) -> AllocationContext? = { _ in nil }) {
         self.core = core.path
         needles = pattern.needles.enumerated().map { index, needle in
             NeedleRow(needle: needle.label, bytes: needle.bytes.map { hexByte($0) }.joined(separator: " "),
@@ -58,7 +61,8 @@ struct FindReport: Codable {
             let segmentStart = core.addressSpace.segment(containing: hit.address)?.start ?? region.start
             return Hit(address: hex(hit.address), needle: pattern.needles[hit.needle].label, region: region.displayName,
                        label: region.label.rawValue, path: region.path, segmentStart: hex(segmentStart),
-                       segmentOffset: hex(hit.address - segmentStart), context: context(hit))
+                       segmentOffset: hex(hit.address - segmentStart), context: context(hit),
+                       allocation: allocation(hit))
         } : nil
         counts = []
         for (needle, perRegion) in result.counts.enumerated() {

@@ -1,0 +1,39 @@
+import ELFCore
+import Foundation
+import Testing
+import TestFixtures
+
+/// Each `find` hit names the allocation holding it, and its C++ type when it has one.
+@Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc, g++ and gdb (make test installs them)"))
+struct FindAllocationContextTests {
+    @Test func hitsNameTheirAllocationAndType() throws {
+        let sample = try SampleCores.core("leaker")
+        let types = try #require(sample.truth["types"] as? [[String: Any]])
+        for type in types {
+            let name = try #require(type["name"] as? String)
+            let total = try #require((type["total"] as? NSNumber)?.intValue)
+            let value = try #require((type["vtable"] ?? type["value"]) as? String)
+            let report = try HeapscanProcess.json(["find", sample.path, value])
+            let hits = try #require(report["hits"] as? [[String: Any]])
+            #expect(hits.count == total, "\(name)")
+            for hit in hits {
+                let allocation = try #require(hit["allocation"] as? [String: Any], "\(name) hit without allocation")
+                #expect(allocation["start"] as? String == hit["address"] as? String)
+                #expect((allocation["offset"] as? NSNumber)?.intValue == 0)
+                #expect(allocation["used"] as? Bool == true)
+                #expect((allocation["usableSize"] as? NSNumber)?.intValue ?? 0 >= (type["object_size"] as? NSNumber)?.intValue ?? .max)
+                if type["kind"] as? String == "vtable" {
+                    #expect(allocation["type"] as? String == name)
+                } else {
+                    #expect(allocation["type"] == nil)
+                }
+            }
+        }
+        let interior = try #require(types.first { $0["kind"] as? String == "magic" }?["example_leaked"] as? String)
+        let address = try #require(truthAddress(interior))
+        let shifted = try HeapscanProcess.json(["find", sample.path, "0xc0ffee11", "--range", "\(hex(address)),+8"])
+        #expect((shifted["hits"] as? [[String: Any]])?.count == 1)
+        let noWalk = try HeapscanProcess.json(["find", sample.path, "0xc0ffee11", "--no-allocations", "--limit", "1"])
+        #expect((noWalk["hits"] as? [[String: Any]])?.first?["allocation"] == nil)
+    }
+}
