@@ -1,3 +1,5 @@
+import Allocators
+import Analysis
 import ArgumentParser
 import ELFCore
 import Regions
@@ -17,6 +19,12 @@ struct WordsCommand: ParsableCommand {
         The list is computed with a bounded-memory heavy-hitter pass and an exact count of its \
         candidates; it says whether the top N is proven exact. When it is not, --exact counts \
         every value exactly, in as many passes as bounded memory needs.
+
+        --by-allocation looks inside the allocator's used allocations instead: the values that \
+        recur at one offset in many allocations of one size ("1100 allocations of 64-byte blocks \
+        have 0xa11c0de5 at +0"), which is how a C struct's magic field shows up. Zero, small \
+        integers, pointers and text are never magics there. Counts are exact; candidates are \
+        sampled per size (up to 1024 allocations spread over it).
         """)
 
     @Argument(help: "The ELF core file.")
@@ -36,6 +44,9 @@ struct WordsCommand: ParsableCommand {
     @Flag(help: "When the top N is not proven exact, count every value exactly (slower).")
     var exact = false
 
+    @Flag(help: "Rank (size, offset, value) triples found in used allocations instead of raw words.")
+    var byAllocation = false
+
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
@@ -54,6 +65,10 @@ struct WordsCommand: ParsableCommand {
         _ = try regionOptions.selection()
         let file = try CoreOptions.open(core)
         let map = RegionMap(core: file)
+        if byAllocation {
+            try runByAllocation(file, map)
+            return
+        }
         let regions = try regionOptions.select(in: map, core: core)
         let classifier = WordClassifier(map: map)
         let options = WordCensusOptions(width: width, top: top, skip: skipped, exact: exact, progress: true)
@@ -62,6 +77,26 @@ struct WordsCommand: ParsableCommand {
         switch format {
         case .json: try printJSON(report)
         case .text: print(render(report))
+        }
+    }
+
+    private func runByAllocation(_ file: CoreFile, _ map: RegionMap) throws {
+        let table = ProcessAllocator.allocationTable(core: file, regions: map)
+        guard !table.allocations.isEmpty else {
+            throw CLIError(path: file.path, message: "no allocator heap found: " + (table.warnings.first ?? "glibc arenas not recognised"))
+        }
+        let census = MagicCensus(table: table, memory: file.addressSpace, corePath: file.path, top: top)
+        switch format {
+        case .json: try printJSON(census)
+        case .text:
+            var out = ["\(census.usedAllocations) used allocations (\(census.allocator)); values at a fixed offset in many allocations of one size:", ""]
+            var rows = TextTable([">count", ">of size", ">block", ">offset", "value", ">width"])
+            for row in census.rows {
+                rows.add([String(row.count), String(row.allocationsOfSize), "\(row.blockSize) B", "+\(row.offset)",
+                          row.value, String(row.width)])
+            }
+            out.append(census.rows.isEmpty ? "  none found" : rows.render())
+            print(out.joined(separator: "\n"))
         }
     }
 

@@ -37,3 +37,20 @@ struct FindAllocationContextTests {
         #expect((noWalk["hits"] as? [[String: Any]])?.first?["allocation"] == nil)
     }
 }
+
+/// `words --by-allocation` lists the planted magics with their exact counts.
+@Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc, g++ and gdb (make test installs them)"))
+struct WordsByAllocationTests {
+    @Test func plantedMagicsLeadWithExactCounts() throws {
+        let sample = try SampleCores.core("magic")
+        let report = try HeapscanProcess.json(["words", sample.path, "--by-allocation"])
+        let rows = try #require(report["rows"] as? [[String: Any]])
+        let magics = try #require(sample.truth["magics"] as? [[String: Any]])
+        #expect(Set(rows.prefix(magics.count).compactMap { $0["value"] as? String }) == Set(magics.compactMap { $0["value"] as? String }))
+        for magic in magics {
+            let row = try #require(rows.first { $0["value"] as? String == magic["value"] as? String })
+            #expect((row["count"] as? NSNumber)?.intValue == (magic["count"] as? NSNumber)?.intValue)
+            #expect((row["offset"] as? NSNumber)?.intValue == (magic["offset"] as? NSNumber)?.intValue)
+        }
+    }
+}
