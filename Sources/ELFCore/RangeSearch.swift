@@ -1,6 +1,7 @@
 extension RandomAccessCollection where Index == Int {
     /// In a collection of disjoint ranges sorted by address, the index of the one containing
     /// `address`, O(log n). `start` and `end` (exclusive) give each element's range.
+    @inlinable
     public func index(containing address: UInt64, start: (Element) -> UInt64, end: (Element) -> UInt64) -> Int? {
         var low = startIndex
         var high = endIndex

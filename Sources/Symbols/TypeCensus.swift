@@ -85,9 +85,14 @@ public struct TypeCensus: Sendable {
         var sizes: [Int: [UInt64: Int]] = [:]
         var hint = -1
         let memory = identifier.memory.addressSpace
+        // A plain range test first: looking up a Module per word would copy it each time.
+        let moduleRanges = identifier.modules.modules.map { $0.start..<$0.end }.sorted { $0.lowerBound < $1.lowerBound }
+        func inModule(_ word: UInt64) -> Bool {
+            moduleRanges.index(containing: word, start: \.lowerBound, end: \.upperBound) != nil
+        }
         for allocation in allocations where allocation.usableSize >= 8 {
             guard let vptr = memory.view(at: allocation.start, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
-                  identifier.modules.module(containing: vptr) != nil,
+                  inModule(vptr),
                   let hit = identifier.identify(vptr), hit.isPrimary else { continue }
             tally.add(hit, count: 1)
             sizes[hit.classIndex, default: [:]][allocation.usableSize, default: 0] += 1
@@ -95,7 +100,7 @@ public struct TypeCensus: Sendable {
             guard let body = memory.view(at: allocation.start, count: Int(clamping: allocation.usableSize), hint: &hint) else { continue }
             for offset in stride(from: 8, to: body.count - 7, by: 8) {
                 let word = body.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                guard identifier.modules.module(containing: word) != nil, let inner = identifier.identify(word),
+                guard inModule(word), let inner = identifier.identify(word),
                       !inner.isPrimary, inner.classIndex == hit.classIndex else { continue }
                 tally.add(inner, count: 1)
             }
