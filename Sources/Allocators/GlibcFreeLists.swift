@@ -153,7 +153,11 @@ struct GlibcFreeLists {
         var seen = Set<UInt64>()
         for thread in threads {
             guard let pointer = thread.threadPointer, pointer > GlibcLayout.tlsSearchBytes else { continue }
-            guard let tls = memory.read(pointer - GlibcLayout.tlsSearchBytes, count: Int(GlibcLayout.tlsSearchBytes)) else {
+            // The static TLS block may begin less than the search window below the thread
+            // pointer (its mapping starts there): search what the core holds of the window.
+            var low = pointer - GlibcLayout.tlsSearchBytes
+            if let segment = memory.segment(containing: pointer - 8), segment.start > low { low = segment.start }
+            guard let tls = memory.read(low, count: Int(pointer - low)) else {
                 warnings.append("thread \(thread.tid): its TLS below \(hex(pointer)) is not in the core; chunks in its tcache count as used")
                 continue
             }

@@ -113,6 +113,37 @@ struct GlibcArenaDiscoveryTests {
         #expect(result.free.tcacheChunks == 1 && result.free.tcacheBytes == 0x20)
     }
 
+    /// The static TLS block can start less than the 4 KiB search window below the thread
+    /// pointer (the mapping begins there, as it does when the kernel places it so): the part of
+    /// the window the core holds is searched, and the tcache is still found.
+    @Test func tcacheFoundWhenTLSMappingStartsCloseBelowThreadPointer() throws {
+        var heap = Heap()
+        heap.words = [UInt64](repeating: 0, count: heap.words.count)
+        let cachedChunk = Heap.heap
+        let tcacheChunk = Heap.heap + 0x20
+        let usedChunk = tcacheChunk + 0x290
+        let top = usedChunk + 0x30
+        heap.setSize(cachedChunk, 0x21)
+        heap.setSize(tcacheChunk, 0x290 | 1)
+        heap.setSize(usedChunk, 0x31)
+        heap.setSize(top, (Heap.heapSize - (top - Heap.heap)) | 1)
+        let tcache = tcacheChunk + 16
+        heap.set(tcache, 1)
+        heap.set(tcache + 128, cachedChunk + 16)
+        heap.set(cachedChunk + 16, (cachedChunk + 16) >> 12)
+        heap.arenaOverrides[12] = top
+        let tls: UInt64 = 0x7f20_0000_0000
+        var tlsWords = [UInt64](repeating: 0, count: 0x800 / 8)
+        tlsWords[0x700 / 8] = tcache
+        heap.extraSegments = [.init(address: tls, contents: words64(tlsWords))]
+        heap.threads = [.init(tid: 78, stackPointer: tls + 0x100, fsBase: tls + 0x740)]
+
+        let result = try heap.walk()
+        #expect(result.warnings.isEmpty, "\(result.warnings)")
+        #expect(result.tcaches.map(\.address) == [tcache])
+        #expect(result.table.allocations.map(\.isUsed) == [false, true])
+    }
+
     /// When tcaches cannot be looked for, the walk says so instead of silently counting their
     /// chunks as used.
     @Test func missingThreadsOrTLSAreReported() throws {
