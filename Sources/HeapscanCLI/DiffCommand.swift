@@ -17,7 +17,7 @@ struct DiffCommand: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    @Option(help: "Show at most this many rows.")
+    @Option(parsing: .unconditional, help: "Show at most this many rows (0 shows all).")
     var top = 20
 
     @Flag(help: "Compare even when the cores are of different programs.")
@@ -26,7 +26,7 @@ struct DiffCommand: ParsableCommand {
     @OptionGroup var modules: ModuleOptions
 
     func run() throws {
-        guard top > 0 else { throw CLIError(path: nil, message: "--top must be positive") }
+        guard top >= 0 else { throw CLIError(path: nil, message: "--top must be 0 or more") }
         let cores = try [old, new].map(CoreOptions.open)
         let moduleSets = try cores.map(modules.load)
         if !force, let mismatch = ProgramIdentity.mismatch(moduleSets[0], moduleSets[1]) {
@@ -43,7 +43,7 @@ struct DiffCommand: ParsableCommand {
             return report
         }
         var diff = GrowthDiff(old: reports[0], new: reports[1])
-        diff.rows = Array(diff.rows.prefix(top))
+        if top > 0 { diff.rows = Array(diff.rows.prefix(top)) }
         switch format {
         case .json: try printJSON(diff)
         case .text: print(render(diff))

@@ -3,7 +3,8 @@ import ArgumentParser
 import Glibc
 #endif
 
-/// Runs the command line; errors become one line on stderr and a non-zero exit status.
+/// Runs the command line; errors become one line on stderr and a non-zero exit status:
+/// 1 for what went wrong with the core or the values given, 64 for a malformed command line.
 public enum HeapscanMain {
     public static func run(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         do {
@@ -11,10 +12,19 @@ public enum HeapscanMain {
             try command.run()
             exit(0)
         } catch let error as CLIError {
-            fputs("heapscan: \(error.description)\n", stderr)
-            exit(1)
+            fail(error.description, status: 1)
         } catch {
-            Heapscan.exit(withError: error)
+            let status = Heapscan.exitCode(for: error)
+            // --help and --version arrive as errors too; they print as the parser prints them.
+            if status == .success { Heapscan.exit(withError: error) }
+            let message = Heapscan.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            let stripped = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
+            fail(stripped + (status == .validationFailure ? " (see --help)" : ""), status: status.rawValue)
         }
+    }
+
+    private static func fail(_ message: String, status: Int32) -> Never {
+        fputs("heapscan: \(message)\n", stderr)
+        exit(status)
     }
 }

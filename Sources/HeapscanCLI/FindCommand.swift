@@ -38,13 +38,13 @@ struct FindCommand: ParsableCommand {
     @OptionGroup var regionOptions: RegionOptions
     @OptionGroup var modules: ModuleOptions
 
-    @Option(help: "List at most this many hits, lowest addresses first (counts stay exact).")
+    @Option(parsing: .unconditional, help: "List at most this many hits, lowest addresses first (counts stay exact).")
     var limit: Int?
 
     @Flag(help: "Only count: hits per value and per region.")
     var count = false
 
-    @Option(help: ArgumentHelp("Show this many bytes before and after each hit, as hex and ASCII.", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Show this many bytes before and after each hit, as hex and ASCII.", valueName: "bytes"))
     var context: Int?
 
     @Option(help: "Output format: text, json, or gdb (the lines gdb's find prints).")
@@ -54,8 +54,8 @@ struct FindCommand: ParsableCommand {
     var noAllocations = false
 
     func validate() throws {
-        if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") }
-        if let context, context < 0 || context > 4096 { throw ValidationError("--context must be between 0 and 4096") }
+        if let limit, limit < 0 { throw CLIError(path: nil, message: "--limit must be 0 or more") }
+        if let context, context < 0 || context > 4096 { throw CLIError(path: nil, message: "--context must be between 0 and 4096") }
     }
 
     func run() throws {
@@ -73,7 +73,8 @@ struct FindCommand: ParsableCommand {
         switch format {
         case .gdb:
             for hit in result.hits { print(hex(hit.address)) }
-            let found = result.hits.count
+            // gdb counts every match; --limit and --count only shorten the list above.
+            let found = result.total
             print(found == 0 ? "Pattern not found." : "\(found) pattern\(found == 1 ? "" : "s") found.")
         case .json:
             try printJSON(FindReport(core: file, pattern: pattern, regions: regions, result: result, listHits: listHits,
@@ -88,10 +89,13 @@ struct FindCommand: ParsableCommand {
 
     private func makePattern() throws -> FindPattern {
         do {
-            var needles = try values.map { try Needle.parse($0, width: width) }
+            // `--` only ends the options (so values may start with '-'); it is not a value.
+            var needles = try values.filter { $0 != "--" }.map { try Needle.parse($0, width: width) }
             if unaligned { needles = needles.map(\.unaligned) }
             needles += try strings.map(Needle.string)
-            return try FindPattern(needles)
+            // The same needle twice would count every match twice.
+            var seen = Set<Needle>()
+            return try FindPattern(needles.filter { seen.insert($0).inserted })
         } catch let error as Needle.ParseError {
             throw CLIError(path: nil, message: error.description)
         } catch let error as FindPattern.PatternError {

@@ -11,7 +11,7 @@ struct HeapCommand: ParsableCommand {
     @OptionGroup var options: CoreOptions
     @OptionGroup var modules: ModuleOptions
 
-    @Option(help: "Chunk sizes to show, largest total first (0 shows all).")
+    @Option(parsing: .unconditional, help: "Chunk sizes to show, largest total first (0 shows all).")
     var top: Int = 20
 
     @Flag(help: "Also show the free side: tcache, fastbins, bins, and free chunks by size.")

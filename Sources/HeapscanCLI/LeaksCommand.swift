@@ -25,14 +25,15 @@ struct LeaksCommand: ParsableCommand {
     @Flag(help: "Rank only allocations that are not reachable from a root.")
     var leakedOnly = false
 
-    @Option(help: "Show at most this many suspects.")
+    @Option(parsing: .unconditional, help: "Show at most this many suspects (0 shows all).")
     var top = 20
 
-    @Option(help: "Ignore groups with fewer allocations than this.")
+    @Option(parsing: .unconditional, help: "Ignore groups with fewer allocations than this.")
     var minCount = 8
 
     func run() throws {
-        guard top > 0, minCount > 0 else { throw CLIError(path: nil, message: "--top and --min-count must be positive") }
+        guard top >= 0 else { throw CLIError(path: nil, message: "--top must be 0 or more") }
+        guard minCount > 0 else { throw CLIError(path: nil, message: "--min-count must be at least 1") }
         let core = try options.open()
         let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds())
         var classifierOptions = Classifier.Options()
@@ -41,7 +42,7 @@ struct LeaksCommand: ParsableCommand {
         guard var report = analysis.classify(options: classifierOptions) else {
             throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }
-        report.suspects = Array(report.suspects.prefix(top))
+        if top > 0 { report.suspects = Array(report.suspects.prefix(top)) }
         switch options.format {
         case .json: try printJSON(report)
         case .text: print(render(report))

@@ -20,10 +20,10 @@ struct TypesCommand: ParsableCommand {
     @OptionGroup var modules: ModuleOptions
     @OptionGroup var scan: RegionOptions
 
-    @Option(name: .customLong("min-count"), help: "Hide classes with fewer objects.")
+    @Option(name: .customLong("min-count"), parsing: .unconditional, help: "Hide classes with fewer objects.")
     var minCount: Int = 1
 
-    @Option(help: "Show only the first N classes.")
+    @Option(parsing: .unconditional, help: "Show only the first N classes (0 shows all).")
     var top: Int?
 
     @Option(help: "Order by object count or by estimated bytes: count or bytes.")
@@ -35,6 +35,11 @@ struct TypesCommand: ParsableCommand {
     @Flag(help: "Scan every heap word for vptrs even when the allocator is known.")
     var scanWords = false
 
+    func validate() throws {
+        if let top, top < 0 { throw CLIError(path: nil, message: "--top must be 0 or more") }
+        if minCount < 0 { throw CLIError(path: nil, message: "--min-count must be 0 or more") }
+    }
+
     func run() throws {
         let core = try options.open()
         let moduleSet = try modules.load(core)
@@ -43,7 +48,7 @@ struct TypesCommand: ParsableCommand {
         let counted = TypeCounting.census(core: core, regions: RegionMap(core: core), selection: selection,
                                           identifier: identifier, forceScan: scanWords)
         let report = TypeReport(census: counted.census, file: core.path,
-                                options: .init(minCount: minCount, top: top, order: sort, mangled: mangled),
+                                options: .init(minCount: minCount, top: top == 0 ? nil : top, order: sort, mangled: mangled),
                                 warnings: moduleSet.warnings + counted.warnings, countedBy: counted.method)
         switch options.format {
         case .json: try printJSON(report)

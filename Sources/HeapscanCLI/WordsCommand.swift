@@ -33,7 +33,7 @@ struct WordsCommand: ParsableCommand {
     @Option(help: "Word width in bytes: 4 or 8.")
     var width: Int = 8
 
-    @Option(help: "How many values to list.")
+    @Option(parsing: .unconditional, help: "How many values to list.")
     var top: Int = 50
 
     @Option(help: ArgumentHelp("Classes to leave out: zero, small, pointers, text (comma separated), or none.", valueName: "classes"))
@@ -51,8 +51,8 @@ struct WordsCommand: ParsableCommand {
     var format: OutputFormat = .text
 
     func validate() throws {
-        guard width == 4 || width == 8 else { throw ValidationError("--width must be 4 or 8") }
-        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        guard width == 4 || width == 8 else { throw CLIError(path: nil, message: "--width must be 4 or 8") }
+        guard top >= 1 else { throw CLIError(path: nil, message: "--top must be at least 1") }
     }
 
     func run() throws {
