@@ -15,6 +15,10 @@ public struct LeakAnalysis {
     public let reachability: Reachability?
     public let typeOf: (UInt64) -> TypeIdentity?
     public let rootKinds: [RootKind]
+    /// What the core lacks that reachability depends on: without thread notes there are no
+    /// register or stack roots, and a cut-short file loses roots and heap alike. Either way
+    /// "leaked" may include anchored objects.
+    public let completenessWarnings: [String]
 
     /// `recordChains` keeps how each allocation was reached, which `explain` needs and
     /// `leaks` does not (it costs 16 bytes per allocation).
@@ -31,6 +35,7 @@ public struct LeakAnalysis {
             typeOf = { _ in nil }
         }
         self.rootKinds = RootKind.allCases.filter(rootKinds.contains)
+        completenessWarnings = Self.completeness(of: core)
         let walked = ProcessAllocator.allocationTable(core: core, regions: regions)
         noHeapReason = walked.allocations.isEmpty
             ? (walked.warnings.first ?? "no malloc heap found (glibc arenas not recognised)") : nil
@@ -42,7 +47,10 @@ public struct LeakAnalysis {
             table = walked
             let roots = RootSet(core: core, regions: regions, table: walked, kinds: rootKinds)
             self.roots = roots
-            reachability = Reachability(table: walked, roots: roots, memory: core.addressSpace, recordChains: recordChains)
+            // "Unreferenced" means no pointer anywhere, whichever roots anchor.
+            let everywhere = rootKinds == Set(RootKind.allCases) ? nil : RootSet(core: core, regions: regions, table: walked)
+            reachability = Reachability(table: walked, roots: roots, memory: core.addressSpace, recordChains: recordChains,
+                                        referenceRoots: everywhere)
         }
     }
 
@@ -50,14 +58,30 @@ public struct LeakAnalysis {
     public func classify(options: Classifier.Options = Classifier.Options()) -> Classifier.Report? {
         guard let table else { return nil }
         let modules = regions.regions.filter { $0.label == .file }.map { $0.start..<$0.end }
-        return Classifier(table: table, memory: core.addressSpace, reachability: reachability,
-                          vtableRanges: modules, typeOf: typeOf)
+        var report = Classifier(table: table, memory: core.addressSpace, reachability: reachability,
+                                vtableRanges: modules, typeOf: typeOf)
             .classify(corePath: core.path, options: options, rootKinds: rootKinds)
+        report.warnings = completenessWarnings + report.warnings
+        return report
+    }
+
+    static func completeness(of core: CoreFile) -> [String] {
+        var warnings: [String] = []
+        if core.threads.isEmpty {
+            warnings.append("the core has no thread notes: registers and stacks are not roots, so some leaked objects may be anchored")
+        }
+        let cut = core.segments.filter { $0.presence == .truncated }
+        if !cut.isEmpty {
+            warnings.append("\(cut.count) segment\(cut.count == 1 ? " is" : "s are") truncated (the core file is cut short): roots and heap past the cut are missing")
+        }
+        return warnings
     }
 
     /// The chain from a root to the allocation containing `address`.
     public func explain(_ address: UInt64) -> ReferenceChain? {
-        guard let reachability, let roots else { return nil }
-        return ReferenceChain(address: address, reachability: reachability, roots: roots)
+        guard let reachability, let roots,
+              var chain = ReferenceChain(address: address, reachability: reachability, roots: roots) else { return nil }
+        if chain.liveness != .anchored { chain.warnings = completenessWarnings }
+        return chain
     }
 }

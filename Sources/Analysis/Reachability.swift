@@ -53,7 +53,10 @@ public struct Reachability: @unchecked Sendable {
         let rootIndex: Int32
     }
 
-    public init(table: AllocationTable, roots: RootSet, memory: AddressSpace, recordChains: Bool = true) {
+    /// `referenceRoots` (all root kinds, when `roots` is a subset) are looked through too when
+    /// deciding whether anything at all points to a leaked allocation.
+    public init(table: AllocationTable, roots: RootSet, memory: AddressSpace, recordChains: Bool = true,
+                referenceRoots: RootSet? = nil) {
         self.table = table
         let allocations = table.allocations
         let count = allocations.count
@@ -69,13 +72,16 @@ public struct Reachability: @unchecked Sendable {
             return memory.prefixView(at: allocation.address, upTo: Int(clamping: allocation.usableSize), hint: &segmentHint)
         }
 
-        var wave: [Source] = roots.ranges.enumerated().compactMap { rootIndex, range in
-            let skip = Int((8 - range.start % 8) % 8)
-            guard range.bytes.count > skip else { return nil }
-            let base = range.kind == .register ? 0 : range.start + UInt64(skip)
-            return Source(words: UnsafeRawBufferPointer(rebasing: range.bytes[skip...]), base: base,
-                          fromAllocation: -1, rootIndex: Int32(rootIndex))
+        func sources(of roots: RootSet) -> [Source] {
+            roots.ranges.enumerated().compactMap { rootIndex, range in
+                let skip = Int((8 - range.start % 8) % 8)
+                guard range.bytes.count > skip else { return nil }
+                let base = range.kind == .register ? 0 : range.start + UInt64(skip)
+                return Source(words: UnsafeRawBufferPointer(rebasing: range.bytes[skip...]), base: base,
+                              fromAllocation: -1, rootIndex: Int32(rootIndex))
+            }
         }
+        var wave = sources(of: roots)
         while !wave.isEmpty {
             let snapshot = anchored
             let hits = Self.scanInParallel(wave, lookup: lookup, used: used, skip: snapshot)
@@ -91,7 +97,7 @@ public struct Reachability: @unchecked Sendable {
         }
 
         // Referenced at all: a pointer from any root or any used allocation, anchored or not.
-        var everything: [Source] = []
+        var everything: [Source] = referenceRoots.map(sources(of:)) ?? []
         for index in allocations.indices where used.contains(index) && !anchored.contains(index) {
             if let bytes = words(of: index) {
                 everything.append(Source(words: bytes, base: allocations[index].address, fromAllocation: Int32(index), rootIndex: -1))

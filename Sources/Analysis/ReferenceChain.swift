@@ -20,6 +20,8 @@ public struct ReferenceChain: Sendable, Codable {
     public let rootName: String?
     /// From the root's first allocation down to the target.
     public let links: [Link]
+    /// What makes the answer less certain (roots missing from the core).
+    public var warnings: [String] = []
 
     /// Builds the chain for the allocation containing `address`, or nil if none contains it.
     public init?(address: UInt64, reachability: Reachability, roots: RootSet) {

@@ -34,12 +34,14 @@ struct ExplainCommand: ParsableCommand {
     }
 
     private func render(_ chain: ReferenceChain) -> String {
+        let notes = chain.warnings.map { "warning: \($0)" }
         guard chain.liveness == .anchored, let kind = chain.rootKind, let name = chain.rootName else {
-            return chain.liveness == .leaked
-                ? "\(chain.target) is leaked: no root reaches it (other leaked memory still points to it)"
-                : "\(chain.target) is leaked and unreferenced: no pointer to it anywhere"
+            return ([chain.liveness == .leaked
+                ? "\(chain.target) is leaked: no root reaches it (memory that is not a root still points to it)"
+                : "\(chain.target) is leaked and unreferenced: no pointer to it anywhere"] + notes).joined(separator: "\n")
         }
-        var out = ["\(chain.target) is anchored by a \(kind.rawValue) root: \(name)", ""]
+        let article = kind.rawValue.first.map { "aeiou".contains($0) } == true ? "an" : "a"
+        var out = ["\(chain.target) is anchored by \(article) \(kind.rawValue) root: \(name)", ""]
         var table = TextTable([">step", "pointer at", ">offset", "points into", ">size"])
         for (step, link) in chain.links.enumerated() {
             table.add([String(step + 1), link.pointerAt, link.offsetInHolder.map { "+\($0)" } ?? "root",

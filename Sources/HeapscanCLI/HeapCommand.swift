@@ -37,6 +37,10 @@ struct HeapCommand: ParsableCommand {
         // finds main_arena by its shape.
         let mainArena = GlibcHeap.mainArenaSymbol(in: try modules.load(core))
         let result = GlibcHeap.walk(core: core, regions: RegionMap(core: core), knownMainArena: mainArena)
+        guard !result.arenas.isEmpty || !result.table.allocations.isEmpty else {
+            throw CLIError(path: core.path, message: "no malloc heap found (neither jemalloc nor glibc arenas recognised)"
+                           + (result.warnings.first.map { ": \($0)" } ?? ""))
+        }
         let report = HeapReport(result: result, top: top, includeFree: free, address: query, coreWarnings: core.warnings)
         switch options.format {
         case .json: try printJSON(report)

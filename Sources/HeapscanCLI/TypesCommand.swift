@@ -44,8 +44,10 @@ struct TypesCommand: ParsableCommand {
         let core = try options.open()
         let moduleSet = try modules.load(core)
         let selection = try scan.selection()
+        let map = RegionMap(core: core)
+        _ = try scan.select(in: map, core: core.path)
         let identifier = TypeIdentifier(modules: moduleSet, memory: ProcessMemory(core: core, modules: moduleSet))
-        let counted = TypeCounting.census(core: core, regions: RegionMap(core: core), selection: selection,
+        let counted = TypeCounting.census(core: core, regions: map, selection: selection,
                                           identifier: identifier, forceScan: scanWords)
         let report = TypeReport(census: counted.census, file: core.path,
                                 options: .init(minCount: minCount, top: top == 0 ? nil : top, order: sort, mangled: mangled),

@@ -108,3 +108,48 @@ struct DiffProgramCheckTests {
         #expect(forced.stdout.contains("0xa11c0de5"))
     }
 }
+
+/// What the core lacks, and which roots were chosen, never changes what "no pointer anywhere"
+/// means; a core cut short says so instead of reporting with confidence.
+@Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc, g++ and gdb (make test installs them)"))
+struct LeakCertaintyTests {
+    @Test func unreferencedIgnoresTheRootSelection() throws {
+        let sample = try SampleCores.core("leaker")
+        let report = try HeapscanProcess.json(["leaks", sample.path, "--roots", "stack", "--min-count", "1", "--top", "0"])
+        let suspects = try #require(report["suspects"] as? [[String: Any]])
+        for type in sample.truth["types"] as? [[String: Any]] ?? [] {
+            let row = suspects.first {
+                ($0["value"] as? String) == (type["value"] as? String) && type["value"] != nil
+                    || ($0["name"] as? String) == (type["name"] as? String)
+            }
+            // Stack roots alone anchor only the stack-held objects; the truly leaked ones are
+            // still the only ones nothing points to.
+            #expect((row?["unreferenced"] as? NSNumber)?.intValue == (type["leaked"] as? NSNumber)?.intValue, "\(type["name"] ?? "?")")
+            #expect((row?["anchored"] as? NSNumber)?.intValue == (type["anchored_stack"] as? NSNumber)?.intValue, "\(type["name"] ?? "?")")
+        }
+    }
+
+    @Test func truncatedCoreWarnsAndHeapWithoutAllocatorFails() throws {
+        let sample = try SampleCores.core("leaker")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: sample.path))
+        let cut = try SyntheticCore.writeTemporary(Array(bytes.prefix(bytes.count * 2 / 3)), name: "leaker-cut")
+        let result = try HeapscanProcess.run(["leaks", cut])
+        #expect(!result.crashed)
+        if result.status == 0 {
+            #expect(result.stdout.contains("truncated"), "\(result.stdout)")
+        }
+        let tiny = try SyntheticCore.writeTemporary(Array(bytes.prefix(4000)), name: "leaker-tiny")
+        let heap = try HeapscanProcess.run(["heap", tiny])
+        #expect(heap.status == 1 && !heap.crashed)
+        #expect(heap.stderr.hasPrefix("heapscan: \(tiny): "))
+    }
+
+    @Test func gdbFormatCountsEveryMatch() throws {
+        let sample = try SampleCores.core("magic")
+        let counted = try HeapscanProcess.run(["find", sample.path, "0xa11c0de5", "--count", "--format", "gdb"])
+        #expect(counted.stdout == "1100 patterns found.\n")
+        let limited = try HeapscanProcess.run(["find", sample.path, "0xa11c0de5", "0xa11c0de5", "--limit", "2", "--format", "gdb"])
+        #expect(limited.stdout.split(separator: "\n").count == 3)
+        #expect(limited.stdout.hasSuffix("1100 patterns found.\n"))
+    }
+}
