@@ -44,17 +44,18 @@ public enum ProcessAllocator {
         return .jemalloc(heap, note: "glibc malloc also holds \(glibcBytes) bytes in \(used.count) allocations; showing jemalloc")
     }
 
-    /// Every allocation of whichever allocators the process used.
-    public static func allocationTable(core: CoreFile, regions: RegionMap) -> AllocationTable {
+    /// Every allocation of whichever allocators the process used. `knownMainArena` is glibc's
+    /// `main_arena` from libc's symbols, when debuginfo gives it (checked before it is used).
+    public static func allocationTable(core: CoreFile, regions: RegionMap, knownMainArena: UInt64? = nil) -> AllocationTable {
         guard let detection = JemallocDetection.detect(in: core) else {
-            return GlibcHeap.walk(core: core, regions: regions).table
+            return GlibcHeap.walk(core: core, regions: regions, knownMainArena: knownMainArena).table
         }
         let glibcInUse = glibcMallocInUse(core: core, regions: regions)
         let jemalloc: AllocationTable
         do {
             jemalloc = try JemallocHeap.read(core: core, detection: detection).allocationTable()
         } catch JemallocError.extentMapNotFound(let detail) where glibcInUse {
-            let glibc = GlibcHeap.walk(core: core, regions: regions).table
+            let glibc = GlibcHeap.walk(core: core, regions: regions, knownMainArena: knownMainArena).table
             return glibc.adding(warnings: ["\(detection.allocatorName) is loaded but its extent map was not found (\(detail)); only glibc malloc is walked"])
         } catch {
             // The process used jemalloc: glibc's arenas would describe only its own start-up
@@ -63,7 +64,7 @@ public enum ProcessAllocator {
                                    allocations: [], warnings: ["\(error)"])
         }
         guard glibcInUse else { return jemalloc }
-        return jemalloc.merged(with: GlibcHeap.walk(core: core, regions: regions).table)
+        return jemalloc.merged(with: GlibcHeap.walk(core: core, regions: regions, knownMainArena: knownMainArena).table)
     }
 }
 

@@ -24,7 +24,8 @@ public final class AllocationContextResolver {
     private var typeNames: [UInt64: String?] = [:]
 
     public init(core: CoreFile, regions: RegionMap, modules: ModuleSet?) {
-        let walked = ProcessAllocator.allocationTable(core: core, regions: regions)
+        let walked = ProcessAllocator.allocationTable(core: core, regions: regions,
+                                                      knownMainArena: modules.flatMap(GlibcHeap.mainArenaSymbol(in:)))
         table = walked.allocations.isEmpty ? nil : walked
         memory = core.addressSpace
         identifier = modules.map { TypeIdentifier(modules: $0, memory: ProcessMemory(core: core, modules: $0)) }

@@ -36,7 +36,8 @@ public struct LeakAnalysis {
         }
         self.rootKinds = RootKind.allCases.filter(rootKinds.contains)
         completenessWarnings = Self.completeness(of: core)
-        let walked = ProcessAllocator.allocationTable(core: core, regions: regions)
+        let walked = ProcessAllocator.allocationTable(core: core, regions: regions,
+                                                      knownMainArena: modules.flatMap(GlibcHeap.mainArenaSymbol(in:)))
         noHeapReason = walked.allocations.isEmpty
             ? (walked.warnings.first ?? "no malloc heap found (glibc arenas not recognised)") : nil
         if walked.allocations.isEmpty {

@@ -18,7 +18,8 @@ public enum TypeCounting {
     public static func census(core: CoreFile, regions: RegionMap, selection: RegionSelection,
                               identifier: TypeIdentifier, forceScan: Bool = false) -> Result {
         if !forceScan && selection.labels == [.heap] {
-            let table = ProcessAllocator.allocationTable(core: core, regions: regions)
+            let table = ProcessAllocator.allocationTable(core: core, regions: regions,
+                                                         knownMainArena: GlibcHeap.mainArenaSymbol(in: identifier.modules))
             if !table.allocations.isEmpty {
                 let selected = regions.select(selection)
                 var regionIndex = 0

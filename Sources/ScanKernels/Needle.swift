@@ -31,7 +31,7 @@ public struct Needle: Sendable, Hashable {
             case .tooLong(let length):
                 return "a needle of \(length) bytes is longer than the \(Needle.maxLength) bytes find supports"
             case .badEscape(let text):
-                return "bad escape in '\(text)' (use \\0, \\n, \\t, \\\\ or \\xHH)"
+                return "bad escape in '\(text)' (use \\0, \\n, \\t, \\r, \\\\ or \\xHH)"
             }
         }
     }
