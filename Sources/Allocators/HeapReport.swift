@@ -80,6 +80,8 @@ public struct HeapReport: Codable, Sendable {
         public var offset: UInt64?
     }
 
+    /// The core file's path, as every command's JSON names it (set by the caller).
+    public var core = ""
     public var allocator: String
     public var method: String
     public var safeLinking: Bool?

@@ -19,6 +19,8 @@ public struct Classifier {
     }
 
     public struct Report: Sendable, Codable {
+        /// The core file's path, as every command's JSON names it.
+        public var core: String
         public var allocator: String
         public var method: String
         public var reachabilityKnown: Bool
@@ -133,7 +135,7 @@ public struct Classifier {
                                           command: "heapscan heap \(corePath) --address \(hex(example))"))
         }
         suspects.sort(by: Suspect.ranksBefore)
-        return Report(allocator: table.allocator, method: table.method, reachabilityKnown: known,
+        return Report(core: corePath, allocator: table.allocator, method: table.method, reachabilityKnown: known,
                       rootKinds: rootKinds.map(\.rawValue), usedAllocations: usedCount, usedBytes: usedBytes,
                       leakedAllocations: known ? leakedCount : nil, leakedBytes: known ? leakedBytes : nil,
                       suspects: suspects, warnings: table.warnings)

@@ -16,6 +16,9 @@ public struct GrowthDiff: Sendable, Codable {
         public var growth: Double?
     }
 
+    /// The two core files' paths.
+    public var old: String
+    public var new: String
     public var rows: [Row]
     public var oldUsedBytes: UInt64
     public var newUsedBytes: UInt64
@@ -44,6 +47,8 @@ public struct GrowthDiff: Sendable, Codable {
             lhs.byteDelta != rhs.byteDelta ? lhs.byteDelta > rhs.byteDelta : lhs.name < rhs.name
         }
         self.rows = rows
+        self.old = old.core
+        self.new = new.core
         oldUsedBytes = old.usedBytes
         newUsedBytes = new.usedBytes
     }

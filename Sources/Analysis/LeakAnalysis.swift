@@ -82,6 +82,7 @@ public struct LeakAnalysis {
     public func explain(_ address: UInt64) -> ReferenceChain? {
         guard let reachability, let roots,
               var chain = ReferenceChain(address: address, reachability: reachability, roots: roots) else { return nil }
+        chain.core = core.path
         if chain.liveness != .anchored { chain.warnings = completenessWarnings }
         return chain
     }

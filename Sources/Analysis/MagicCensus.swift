@@ -20,6 +20,8 @@ public struct MagicCensus: Sendable, Codable {
         public var command: String
     }
 
+    /// The core file's path, as every command's JSON names it.
+    public var core: String
     public var allocator: String
     public var usedAllocations: Int
     public var rows: [Row]
@@ -31,6 +33,7 @@ public struct MagicCensus: Sendable, Codable {
         let classifier = Classifier(table: table, memory: memory, reachability: nil, vtableRanges: [], typeOf: { _ in nil })
         var sizes: [UInt64: Int] = [:]
         for index in used { sizes[table.allocations[index].blockSize, default: 0] += 1 }
+        core = corePath
         allocator = table.allocator
         usedAllocations = used.count
         rows = classifier.countMagics(in: used, options: options).prefix(top).map { key, count in

@@ -13,6 +13,8 @@ public struct ReferenceChain: Sendable, Codable {
         public let offsetInHolder: UInt64?
     }
 
+    /// The core file's path, as every command's JSON names it.
+    public var core = ""
     public let target: String
     public let liveness: Liveness
     /// Root kind and name where the chain starts; nil when the target is leaked.

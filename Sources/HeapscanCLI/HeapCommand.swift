@@ -41,7 +41,8 @@ struct HeapCommand: ParsableCommand {
             throw CLIError(path: core.path, message: "no malloc heap found (neither jemalloc nor glibc arenas recognised)"
                            + (result.warnings.first.map { ": \($0)" } ?? ""))
         }
-        let report = HeapReport(result: result, top: top, includeFree: free, address: query, coreWarnings: core.warnings)
+        var report = HeapReport(result: result, top: top, includeFree: free, address: query, coreWarnings: core.warnings)
+        report.core = core.path
         switch options.format {
         case .json: try printJSON(report)
         case .text: print(render(report))

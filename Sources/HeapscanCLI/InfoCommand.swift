@@ -40,7 +40,7 @@ struct InfoCommand: ParsableCommand {
     private func render(_ summary: CoreSummary, _ moduleSummary: ModuleSummary) -> String {
         var out: [String] = []
         let process = summary.process
-        out.append("core     \(summary.file) (\(summary.architecture), \(humanBytes(summary.totals.fileSize)))")
+        out.append("core     \(summary.core) (\(summary.architecture), \(humanBytes(summary.totals.fileSize)))")
         out.append("process  \(process.command ?? "?") pid \(process.pid.map(String.init) ?? "?")"
                    + (process.executable.map { "  \($0)" } ?? ""))
         if let arguments = process.arguments, !arguments.isEmpty { out.append("args     \(arguments)") }

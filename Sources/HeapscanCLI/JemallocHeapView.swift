@@ -20,7 +20,8 @@ extension HeapCommand {
             return false
         case .jemalloc(let heap, let note):
             if let note { printNote(note) }
-            let report = heap.report(memory: core.addressSpace, address: query)
+            var report = heap.report(memory: core.addressSpace, address: query)
+            report.core = core.path
             switch options.format {
             case .json: try printJSON(report)
             case .text: print(renderJemallocHeap(report, top: top))

@@ -42,7 +42,8 @@ public struct CoreSummary: Codable, Sendable {
         public var fileSize: UInt64
     }
 
-    public var file: String
+    /// The core file's path, as every command's JSON names it.
+    public var core: String
     public var architecture: String
     public var process: Process
     public var threads: [Thread]
@@ -53,7 +54,7 @@ public struct CoreSummary: Codable, Sendable {
     public var warnings: [String]
 
     public init(core: CoreFile, regions map: RegionMap) {
-        file = core.path
+        self.core = core.path
         architecture = core.machine.rawValue
         let execAddress = core.auxVector?.execFileNameAddress
         process = Process(

@@ -41,7 +41,8 @@ public struct TypeReport: Encodable, Sendable {
         public var identifiedBy: String
     }
 
-    public var file: String
+    /// The core file's path, as every command's JSON names it.
+    public var core: String
     /// How objects were counted: "allocations (glibc 2.36)" or "words".
     public var countedBy: String
     public var scannedBytes: UInt64
@@ -53,7 +54,7 @@ public struct TypeReport: Encodable, Sendable {
     public var warnings: [String]
 
     public init(census: TypeCensus, file: String, options: Options, warnings: [String], countedBy: String = "words") {
-        self.file = file
+        core = file
         self.countedBy = countedBy
         scannedBytes = census.scannedBytes
         candidates = census.candidates

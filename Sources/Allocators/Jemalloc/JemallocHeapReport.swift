@@ -98,6 +98,8 @@ public struct JemallocHeapReport: Codable, Sendable {
         public var arena: Int?
     }
 
+    /// The core file's path, as every command's JSON names it (set by the caller).
+    public var core = ""
     public var allocator: String
     public var version: String?
     public var library: String?
