@@ -25,3 +25,26 @@ struct BitSet {
 
     var population: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
 }
+
+extension BitSet {
+    /// Adds every member of `other`, which has the same count.
+    mutating func formUnion(_ other: BitSet) {
+        precondition(other.count == count)
+        words.withUnsafeMutableBufferPointer { mine in
+            other.words.withUnsafeBufferPointer { theirs in
+                for index in mine.indices { mine[index] |= theirs[index] }
+            }
+        }
+    }
+
+    /// Calls `body` with each member in ascending order, a word at a time.
+    func forEachMember(_ body: (Int) -> Void) {
+        for (wordIndex, word) in words.enumerated() where word != 0 {
+            var remaining = word
+            while remaining != 0 {
+                body(wordIndex << 6 | remaining.trailingZeroBitCount)
+                remaining &= remaining - 1
+            }
+        }
+    }
+}

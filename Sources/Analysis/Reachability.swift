@@ -16,9 +16,11 @@ public enum Liveness: String, Sendable, Codable {
 
 /// Conservative mark phase over the allocation table: every aligned 8-byte word in the roots
 /// and in marked allocations that points into a used allocation marks it. Roots, then each new
-/// wave of marked allocations, are scanned in parallel; marks are merged between waves, so no
-/// atomics are needed. Memory: a few bits per allocation, plus the parent of each marked
-/// allocation when chains are wanted (`explain`).
+/// wave of marked allocations, are scanned in parallel; each worker sets bits in its own bit set
+/// and the sets are OR-ed between waves, so no atomics are needed and memory does not grow with
+/// the number of pointers found. Memory: a few bits per allocation per worker, a 4-byte index
+/// per allocation of the current wave, plus the parent of each marked allocation when chains
+/// are wanted (`explain`).
 public struct Reachability: @unchecked Sendable {
     public let table: AllocationTable
     private let anchored: BitSet
@@ -53,6 +55,22 @@ public struct Reachability: @unchecked Sendable {
         let rootIndex: Int32
     }
 
+    /// What one scan pass covers: root ranges, then allocations by index. Allocations are kept
+    /// as indices (4 bytes each) and turned into word ranges by the worker that scans them.
+    private struct Wave {
+        var roots: [Source] = []
+        var allocations: [Int32] = []
+        var count: Int { roots.count + allocations.count }
+        var isEmpty: Bool { count == 0 }
+    }
+
+    /// What the workers of one pass found: the union of their bit sets, and (when chains are
+    /// recorded) each worker's first pointer to each target, in worker order.
+    private struct PassResult {
+        var found: BitSet
+        var hits: [[Hit]]
+    }
+
     /// `referenceRoots` (all root kinds, when `roots` is a subset) are looked through too when
     /// deciding whether anything at all points to a leaked allocation.
     public init(table: AllocationTable, roots: RootSet, memory: AddressSpace, recordChains: Bool = true,
@@ -66,12 +84,6 @@ public struct Reachability: @unchecked Sendable {
         var anchored = BitSet(count: count)
         var parents = recordChains ? [Reference](repeating: .none, count: count) : []
 
-        var segmentHint = -1
-        func words(of index: Int) -> UnsafeRawBufferPointer? {
-            let allocation = allocations[index]
-            return memory.prefixView(at: allocation.address, upTo: Int(clamping: allocation.usableSize), hint: &segmentHint)
-        }
-
         func sources(of roots: RootSet) -> [Source] {
             roots.ranges.enumerated().compactMap { rootIndex, range in
                 let skip = Int((8 - range.start % 8) % 8)
@@ -81,66 +93,96 @@ public struct Reachability: @unchecked Sendable {
                               fromAllocation: -1, rootIndex: Int32(rootIndex))
             }
         }
-        var wave = sources(of: roots)
+        var wave = Wave(roots: sources(of: roots))
         while !wave.isEmpty {
-            let snapshot = anchored
-            let hits = Self.scanInParallel(wave, lookup: lookup, used: used, skip: snapshot)
-            var next: [Source] = []
-            for hit in hits where anchored.insert(Int(hit.target)) {
-                if recordChains { parents[Int(hit.target)] = hit.reference }
-                if let bytes = words(of: Int(hit.target)) {
-                    next.append(Source(words: bytes, base: allocations[Int(hit.target)].address,
-                                       fromAllocation: hit.target, rootIndex: -1))
+            let result = Self.scanInParallel(wave, allocations: allocations, memory: memory, lookup: lookup,
+                                             used: used, skip: anchored, recordChains: recordChains)
+            if recordChains {
+                for hits in result.hits {
+                    for hit in hits where !parents[Int(hit.target)].isSet { parents[Int(hit.target)] = hit.reference }
                 }
+            }
+            var next = Wave()
+            result.found.forEachMember { index in
+                if anchored.insert(index) { next.allocations.append(Int32(index)) }
             }
             wave = next
         }
 
         // Referenced at all: a pointer from any root or any used allocation, anchored or not.
-        var everything: [Source] = referenceRoots.map(sources(of:)) ?? []
+        var everything = Wave(roots: referenceRoots.map(sources(of:)) ?? [])
         for index in allocations.indices where used.contains(index) && !anchored.contains(index) {
-            if let bytes = words(of: index) {
-                everything.append(Source(words: bytes, base: allocations[index].address, fromAllocation: Int32(index), rootIndex: -1))
-            }
+            everything.allocations.append(Int32(index))
         }
         var referenced = anchored
-        let leakedHits = Self.scanInParallel(everything, lookup: lookup, used: used, skip: anchored)
-        for hit in leakedHits where hit.reference.fromAllocation != hit.target {
-            referenced.insert(Int(hit.target))
-        }
+        let leakedHits = Self.scanInParallel(everything, allocations: allocations, memory: memory, lookup: lookup,
+                                             used: used, skip: anchored, recordChains: false)
+        referenced.formUnion(leakedHits.found)
         self.anchored = anchored
         self.referenced = referenced
         self.parents = parents
     }
 
-    /// Scans sources on all cores; returns pointers into used allocations not in `skip`.
-    private static func scanInParallel(_ sources: [Source], lookup: AllocationLookup, used: BitSet, skip: BitSet) -> [Hit] {
-        let workers = max(1, min(System.coreCount * 4, sources.count))
-        let results = UnsafeMutableBufferPointer<[Hit]>.allocate(capacity: workers)
-        results.initialize(repeating: [])
-        defer { results.deinitialize(); results.deallocate() }
-        sources.withUnsafeBufferPointer { sources in
+    /// Scans a wave on all cores; finds pointers into used allocations not in `skip`, other
+    /// than an allocation's pointers to itself.
+    private static func scanInParallel(_ wave: Wave, allocations: [Allocation], memory: AddressSpace,
+                                       lookup: AllocationLookup, used: BitSet, skip: BitSet,
+                                       recordChains: Bool) -> PassResult {
+        // Each worker owns a bit set of n/8 bytes: a bounded number of them keeps that small
+        // next to the table on many-core machines.
+        let workers = max(1, min(System.coreCount * 4, 32, wave.count))
+        let found = UnsafeMutableBufferPointer<BitSet>.allocate(capacity: workers)
+        found.initialize(repeating: BitSet(count: 0))
+        let hits = UnsafeMutableBufferPointer<[Hit]>.allocate(capacity: workers)
+        hits.initialize(repeating: [])
+        defer {
+            found.deinitialize()
+            found.deallocate()
+            hits.deinitialize()
+            hits.deallocate()
+        }
+        allocations.withUnsafeBufferPointer { allocations in
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var found: [Hit] = []
+                var marks = BitSet(count: allocations.count)
+                var recorded: [Hit] = []
+                var segmentHint = -1
                 var position = worker
-                while position < sources.count {
-                    scan(sources[position], lookup: lookup, used: used, skip: skip, into: &found)
+                while position < wave.count {
+                    if position < wave.roots.count {
+                        scan(wave.roots[position], lookup: lookup, used: used, skip: skip,
+                             marks: &marks, recordChains: recordChains, hits: &recorded)
+                    } else {
+                        let index = Int(wave.allocations[position - wave.roots.count])
+                        let allocation = allocations[index]
+                        if let bytes = memory.prefixView(at: allocation.address, upTo: Int(clamping: allocation.usableSize),
+                                                         hint: &segmentHint) {
+                            scan(Source(words: bytes, base: allocation.address, fromAllocation: Int32(index), rootIndex: -1),
+                                 lookup: lookup, used: used, skip: skip, marks: &marks, recordChains: recordChains,
+                                 hits: &recorded)
+                        }
+                    }
                     position += workers
                 }
-                results[worker] = found
+                found[worker] = marks
+                hits[worker] = recorded
             }
         }
-        return results.flatMap { $0 }
+        var union = found[0]
+        for worker in 1..<workers { union.formUnion(found[worker]) }
+        return PassResult(found: union, hits: Array(hits))
     }
 
-    private static func scan(_ source: Source, lookup: AllocationLookup, used: BitSet, skip: BitSet, into found: inout [Hit]) {
+    private static func scan(_ source: Source, lookup: AllocationLookup, used: BitSet, skip: BitSet,
+                             marks: inout BitSet, recordChains: Bool, hits: inout [Hit]) {
         let words = source.words
         let wordCount = words.count / 8
+        let from = Int(source.fromAllocation)
         for slot in 0..<wordCount {
             let value = words.loadUnaligned(fromByteOffset: slot &* 8, as: UInt64.self)
             let index = lookup.find(value)
-            guard index >= 0, used.contains(index), !skip.contains(index) else { continue }
-            found.append(Hit(target: Int32(index), reference: Reference(
+            guard index >= 0, index != from, used.contains(index), !skip.contains(index),
+                  marks.insert(index), recordChains else { continue }
+            hits.append(Hit(target: Int32(index), reference: Reference(
                 fromAllocation: source.fromAllocation, rootIndex: source.rootIndex,
                 location: source.base &+ UInt64(slot &* 8))))
         }
