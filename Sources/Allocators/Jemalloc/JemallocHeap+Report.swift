@@ -186,6 +186,12 @@ extension JemallocHeap {
         var position: [Int: Int32] = [:]
         for (offset, arena) in arenaIndices.enumerated() { position[arena] = Int32(offset) }
         var allocations: [Allocation] = []
+        // Sized up front: tens of millions of regions would otherwise be copied on each doubling,
+        // with old and new buffers alive together at the peak.
+        allocations.reserveCapacity(extents.reduce(0) { total, extent in
+            guard extent.state == .active, let sizeClass = classes[extent.sizeIndex] else { return total }
+            return total + (extent.isSlab ? sizeClass.regionsPerSlab : 1)
+        })
         for extent in extents where extent.state == .active {
             guard let sizeClass = classes[extent.sizeIndex] else { continue }
             let arena = position[extent.arena] ?? -1
