@@ -2,12 +2,12 @@ import Allocators
 
 /// Pointer → allocation lookup tuned for the mark phase: a hash of 4 KiB buckets narrows a
 /// value to the few allocations overlapping its bucket (or rejects it at once when no
-/// allocation does, which is the case for most words), then a binary search over contiguous
-/// start addresses finishes the job. A bucket whose allocations are evenly spaced (a jemalloc
-/// slab page, a run of equal glibc chunks) skips the search and the start/end arrays: the
+/// allocation does, which is the case for most words), then a binary search over the table's
+/// allocations in the bucket finishes the job. A bucket whose allocations are evenly spaced
+/// (a jemalloc slab page, a run of equal glibc chunks) skips the search and the table: the
 /// bucket's first start, stride and size answer with one division. That matters on big heaps
-/// where most words are pointers: every array access there misses the cache. Buckets are a page, so a jemalloc slab page holds
-/// one size class, and cost about 1% of the heap's size.
+/// where most words are pointers: every table access there misses the cache. Buckets are a
+/// page, so a jemalloc slab page holds one size class, and cost about 1% of the heap's size.
 struct AllocationLookup: @unchecked Sendable {
     /// One hash slot, packed so a probe touches one cache line.
     private struct Bucket {
@@ -25,16 +25,16 @@ struct AllocationLookup: @unchecked Sendable {
         var size: UInt32 = 0
     }
 
-    private let starts: [UInt64]
-    private let ends: [UInt64]
+    /// The table itself, shared rather than copied into start/end arrays: those would cost 16
+    /// bytes per allocation, and evenly spaced buckets never read it.
+    private let allocations: [Allocation]
     private let buckets: [Bucket]
     private let mask: Int
     static let bucketShift: UInt64 = 12
     private static let irregular = UInt32.max
 
     init(_ allocations: [Allocation]) {
-        starts = allocations.map(\.address)
-        ends = allocations.map(\.end)
+        self.allocations = allocations
         var bucketCount = 0
         var previous = UInt64.max
         for allocation in allocations where allocation.usableSize > 0 {
@@ -106,9 +106,9 @@ struct AllocationLookup: @unchecked Sendable {
         // Last allocation starting at or before `value`.
         while low < high {
             let middle = (low + high) >> 1
-            if starts[middle] <= value { low = middle + 1 } else { high = middle }
+            if allocations[middle].address <= value { low = middle + 1 } else { high = middle }
         }
         let candidate = low - 1
-        return candidate >= 0 && value < ends[candidate] && value >= starts[candidate] ? candidate : -1
+        return candidate >= 0 && allocations[candidate].contains(value) ? candidate : -1
     }
 }

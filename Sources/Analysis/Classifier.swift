@@ -60,29 +60,28 @@ public struct Classifier {
         var usedCount = 0
         var leakedCount = 0
         var leakedBytes: UInt64 = 0
-        var selected: [Int] = []
+        // Types: the first word of each allocation against the vtable catalog, memoised per value.
+        // One pass that keeps only what is left untyped, as 4-byte indices: on a heap of tens
+        // of millions of allocations every per-allocation list costs its length in memory.
+        var typeCache: [UInt64: TypeIdentity?] = [:]
+        var typeGroups: [UInt64: SuspectGroup] = [:]
+        var untyped: [Int32] = []
+        var hint = -1
         for index in allocations.indices where allocations[index].isUsed {
+            let allocation = allocations[index]
             usedCount += 1
-            usedBytes += allocations[index].blockSize
+            usedBytes += allocation.blockSize
             let liveness = reachability?.liveness(ofAllocationAt: index)
             if liveness?.isLeaked == true {
                 leakedCount += 1
-                leakedBytes += allocations[index].blockSize
+                leakedBytes += allocation.blockSize
             }
-            if !options.leakedOnly || liveness?.isLeaked == true { selected.append(index) }
-        }
-
-        // Types: the first word of each allocation against the vtable catalog, memoised per value.
-        var typeCache: [UInt64: TypeIdentity?] = [:]
-        var typeGroups: [UInt64: SuspectGroup] = [:]
-        var untyped: [Int] = []
-        var hint = -1
-        for index in selected {
-            let allocation = allocations[index]
+            guard !options.leakedOnly || liveness?.isLeaked == true else { continue }
+            let position = Int32(index)
             guard allocation.usableSize >= 8,
                   let first = memory.view(at: allocation.address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
                   mayBeVtable(first) else {
-                untyped.append(index)
+                untyped.append(position)
                 continue
             }
             let identity: TypeIdentity?
@@ -93,23 +92,34 @@ public struct Classifier {
                 typeCache[first] = identity
             }
             if identity != nil {
-                typeGroups[first, default: SuspectGroup()].add(allocation, liveness: liveness(index))
+                typeGroups[first, default: SuspectGroup()].add(allocation, liveness: liveness)
             } else {
-                untyped.append(index)
+                untyped.append(position)
             }
         }
 
         let magics = findMagics(in: untyped, options: options)
         var magicGroups = [SuspectGroup](repeating: SuspectGroup(), count: magics.count)
-        var sizeGroups: [UInt64: SuspectGroup] = [:]
-        for index in untyped {
+        // Per size number: its group, and its magics in rank order (most sizes have none, and
+        // then no bytes are read).
+        var sizeNumbers = SizeNumbering()
+        var sizeGroups: [SuspectGroup] = []
+        var magicsOfSize: [[Int]] = []
+        for position in untyped {
+            let index = Int(position)
             let allocation = allocations[index]
-            if let keyIndex = withHead(of: allocation, window: options.magicWindow, hint: &hint, { head in
-                magics.firstIndex { $0.blockSize == allocation.blockSize && $0.matches(head) }
+            let number = sizeNumbers.number(of: allocation.blockSize)
+            if number == sizeGroups.count {
+                sizeGroups.append(SuspectGroup())
+                magicsOfSize.append(magics.indices.filter { magics[$0].blockSize == allocation.blockSize })
+            }
+            let candidates = magicsOfSize[number]
+            if !candidates.isEmpty, let keyIndex = withHead(of: allocation, window: options.magicWindow, hint: &hint, { head in
+                candidates.first { magics[$0].matches(head) }
             }) ?? nil {
                 magicGroups[keyIndex].add(allocation, liveness: liveness(index))
             } else {
-                sizeGroups[allocation.blockSize, default: SuspectGroup()].add(allocation, liveness: liveness(index))
+                sizeGroups[number].add(allocation, liveness: liveness(index))
             }
         }
 
@@ -128,7 +138,7 @@ public struct Classifier {
                 usedBytes: usedBytes, reachabilityKnown: known,
                 command: "heapscan find \(corePath) \(hex(key.value)) --width \(key.width) --context 64"))
         }
-        for (blockSize, group) in sizeGroups where group.count >= options.minimumCount {
+        for (blockSize, group) in zip(sizeNumbers.sizes, sizeGroups) where group.count >= options.minimumCount {
             let example = group.leakedExamples.first ?? group.otherExamples.first ?? 0
             suspects.append(group.suspect(kind: .size, name: "\(blockSize)-byte blocks", value: nil, width: nil,
                                           offset: nil, module: nil, usedBytes: usedBytes, reachabilityKnown: known,
@@ -143,11 +153,6 @@ public struct Classifier {
 
     private func liveness(_ index: Int) -> Liveness? { reachability?.liveness(ofAllocationAt: index) }
 
-    private func withHead<T>(of allocation: Allocation, window: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T? {
-        var hint = -1
-        return withHead(of: allocation, window: window, hint: &hint, body)
-    }
-
     private func withHead<T>(of allocation: Allocation, window: Int, hint: inout Int,
                              _ body: (UnsafeRawBufferPointer) -> T) -> T? {
         let length = Int(min(UInt64(window), allocation.usableSize))
@@ -158,23 +163,32 @@ public struct Classifier {
     /// Magic candidates: per block size, values that recur at one offset in a spread-out sample
     /// of its allocations, then counted exactly over all of them. Ordered so each allocation is
     /// attributed to the most common key it carries.
-    func findMagics(in indices: [Int], options: Options) -> [MagicKey] {
+    func findMagics(in indices: [Int32], options: Options) -> [MagicKey] {
         countMagics(in: indices, options: options).map(\.key)
     }
 
     /// Magic candidates with their exact counts, most common first.
-    func countMagics(in indices: [Int], options: Options) -> [(key: MagicKey, count: Int)] {
+    func countMagics(in indices: [Int32], options: Options) -> [(key: MagicKey, count: Int)] {
         let allocations = table.allocations
-        var bySize: [UInt64: [Int]] = [:]
-        for index in indices { bySize[allocations[index].blockSize, default: []].append(index) }
+        var sizeNumbers = SizeNumbering()
+        var bySize: [[Int32]] = []
+        for index in indices {
+            let number = sizeNumbers.number(of: allocations[Int(index)].blockSize)
+            if number == bySize.count { bySize.append([]) }
+            bySize[number].append(index)
+        }
+        var hint = -1
         var candidates: [MagicKey] = []
-        for (blockSize, members) in bySize where members.count >= options.minimumCount {
+        // Per size number, the indices into `candidates` of that size's keys.
+        var candidatesOfSize = [[Int]](repeating: [], count: bySize.count)
+        for (number, members) in bySize.enumerated() where members.count >= options.minimumCount {
+            let blockSize = sizeNumbers.sizes[number]
             let stride = max(1, members.count / options.magicSampleSize)
             var sampleCounts: [MagicKey: Int] = [:]
             var sampled = 0
             for position in Swift.stride(from: 0, to: members.count, by: stride) {
                 sampled += 1
-                _ = withHead(of: allocations[members[position]], window: options.magicWindow) { head in
+                _ = withHead(of: allocations[Int(members[position])], window: options.magicWindow, hint: &hint) { head in
                     for offset in Swift.stride(from: 0, to: head.count - 3, by: 4) {
                         let narrow = UInt64(head.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
                         let wide = offset % 8 == 0 && offset + 8 <= head.count
@@ -192,19 +206,24 @@ public struct Classifier {
                 }
             }
             let threshold = max(2, sampled / 100)
-            candidates += sampleCounts.filter { $0.value >= threshold }.map(\.key)
+            for key in sampleCounts.filter({ $0.value >= threshold }).map(\.key) {
+                candidatesOfSize[number].append(candidates.count)
+                candidates.append(key)
+            }
         }
         guard !candidates.isEmpty else { return [] }
 
-        var exact: [MagicKey: Int] = [:]
-        let bySizeCandidates = Dictionary(grouping: candidates, by: \.blockSize)
-        for (blockSize, keys) in bySizeCandidates {
-            for index in bySize[blockSize] ?? [] {
-                _ = withHead(of: allocations[index], window: options.magicWindow) { head in
-                    for key in keys where key.matches(head) { exact[key, default: 0] += 1 }
+        // Counted in an array by candidate: hashing a key per matching allocation would dominate.
+        var counts = [Int](repeating: 0, count: candidates.count)
+        for (number, keys) in candidatesOfSize.enumerated() where !keys.isEmpty {
+            for index in bySize[number] {
+                _ = withHead(of: allocations[Int(index)], window: options.magicWindow, hint: &hint) { head in
+                    for key in keys where candidates[key].matches(head) { counts[key] += 1 }
                 }
             }
         }
+        var exact: [MagicKey: Int] = [:]
+        for (key, count) in zip(candidates, counts) where count > 0 { exact[key] = count }
         // A 4-byte half of an 8-byte magic is the same finding; keep the wider one.
         let kept = exact.filter { entry in
             entry.value >= options.minimumCount && !exact.contains { $0.key.width == 8 && entry.key.isHalf(of: $0.key) && $0.value >= entry.value }

@@ -27,12 +27,12 @@ public struct MagicCensus: Sendable, Codable {
     public var rows: [Row]
 
     public init(table: AllocationTable, memory: AddressSpace, corePath: String, minimumCount: Int = 8, top: Int = 50) {
-        let used = table.allocations.indices.filter { table.allocations[$0].isUsed }
+        let used = Array(table.allocations.indices.lazy.filter { table.allocations[$0].isUsed }.map { Int32($0) })
         var options = Classifier.Options()
         options.minimumCount = minimumCount
         let classifier = Classifier(table: table, memory: memory, reachability: nil, vtableRanges: [], typeOf: { _ in nil })
         var sizes: [UInt64: Int] = [:]
-        for index in used { sizes[table.allocations[index].blockSize, default: 0] += 1 }
+        for index in used { sizes[table.allocations[Int(index)].blockSize, default: 0] += 1 }
         core = corePath
         allocator = table.allocator
         usedAllocations = used.count
