@@ -23,13 +23,15 @@ public enum TypeCounting {
             if !table.allocations.isEmpty {
                 let selected = regions.select(selection)
                 var regionIndex = 0
-                var objects: [(start: UInt64, usableSize: UInt64)] = []
-                for allocation in table.allocations where allocation.isUsed {
-                    while regionIndex < selected.count && selected[regionIndex].end <= allocation.address { regionIndex += 1 }
-                    guard regionIndex < selected.count, selected[regionIndex].contains(allocation.address) else { continue }
-                    objects.append((allocation.address, allocation.usableSize))
+                // Streamed, not collected: a list of every used allocation would cost 16 bytes each.
+                let census = TypeCensus.count(identifier: identifier) { visit in
+                    for allocation in table.allocations where allocation.isUsed {
+                        while regionIndex < selected.count && selected[regionIndex].end <= allocation.address { regionIndex += 1 }
+                        guard regionIndex < selected.count, selected[regionIndex].contains(allocation.address) else { continue }
+                        visit(allocation.address, allocation.usableSize)
+                    }
                 }
-                return Result(census: TypeCensus.count(allocations: objects, identifier: identifier),
+                return Result(census: census,
                               method: "allocations (\(table.allocator))", warnings: table.warnings)
             }
         }

@@ -79,8 +79,10 @@ public struct TypeCensus: Sendable {
     /// Counts objects that are whole allocations (`start`, `usableSize`) from an allocator walk,
     /// by the vptr in their first word: exact counts, and sizes from the allocator rather than
     /// guessed. Secondary vptrs of the object's own class inside it are counted as the word scan
-    /// would count them.
-    public static func count(allocations: [(start: UInt64, usableSize: UInt64)], identifier: TypeIdentifier) -> TypeCensus {
+    /// would count them. `forEachAllocation` hands each object to its argument: a walk of tens
+    /// of millions of allocations is streamed rather than copied into a list first.
+    public static func count(identifier: TypeIdentifier,
+                             forEachAllocation: ((_ start: UInt64, _ usableSize: UInt64) -> Void) -> Void) -> TypeCensus {
         var tally = Tally()
         var sizes: [Int: [UInt64: Int]] = [:]
         var hint = -1
@@ -90,14 +92,15 @@ public struct TypeCensus: Sendable {
         func inModule(_ word: UInt64) -> Bool {
             moduleRanges.index(containing: word, start: \.lowerBound, end: \.upperBound) != nil
         }
-        for allocation in allocations where allocation.usableSize >= 8 {
-            guard let vptr = memory.view(at: allocation.start, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
+        forEachAllocation { start, usableSize in
+            guard usableSize >= 8,
+                  let vptr = memory.view(at: start, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
                   inModule(vptr),
-                  let hit = identifier.identify(vptr), hit.isPrimary else { continue }
+                  let hit = identifier.identify(vptr), hit.isPrimary else { return }
             tally.add(hit, count: 1)
-            sizes[hit.classIndex, default: [:]][allocation.usableSize, default: 0] += 1
+            sizes[hit.classIndex, default: [:]][usableSize, default: 0] += 1
             // Base-class subobjects' vptrs inside the object, as the word scan reports them.
-            guard let body = memory.view(at: allocation.start, count: Int(clamping: allocation.usableSize), hint: &hint) else { continue }
+            guard let body = memory.view(at: start, count: Int(clamping: usableSize), hint: &hint) else { return }
             for offset in stride(from: 8, to: body.count - 7, by: 8) {
                 let word = body.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
                 guard inModule(word), let inner = identifier.identify(word),

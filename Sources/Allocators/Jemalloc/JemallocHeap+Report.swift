@@ -181,7 +181,8 @@ extension JemallocHeap {
     /// The shared allocation table: each region of each slab and each large allocation, used
     /// unless its slab bitmap marks it free or a thread cache holds it.
     public func allocationTable() -> AllocationTable {
-        let cached = cachedPointers
+        // Extents are sorted and disjoint, so regions come in ascending address order.
+        var cached = AscendingMembership(cachedPointers)
         let arenaIndices = Set(extents.filter { $0.state == .active }.map(\.arena)).sorted()
         var position: [Int: Int32] = [:]
         for (offset, arena) in arenaIndices.enumerated() { position[arena] = Int32(offset) }
