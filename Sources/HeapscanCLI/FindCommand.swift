@@ -79,7 +79,11 @@ struct FindCommand: ParsableCommand {
         case .json:
             try printJSON(FindReport(core: file, pattern: pattern, regions: regions, result: result, listHits: listHits,
                                      context: { contextLines(file, pattern, $0)?.joined(separator: "\n") },
-                                     allocation: allocation))
+                                     allocation: allocation,
+                                     rawContext: { hit in
+                                         context.flatMap { HexDump.window(memory: file.addressSpace, around: hit.address,
+                                                                          length: pattern.needles[hit.needle].bytes.count, context: $0) }
+                                     }))
         case .text:
             let report = FindReport(core: file, pattern: pattern, regions: regions, result: result, listHits: listHits,
                                     context: { _ in nil }, allocation: allocation)

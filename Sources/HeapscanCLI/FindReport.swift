@@ -21,7 +21,10 @@ struct FindReport: Codable {
         var path: String?
         var segmentStart: String
         var segmentOffset: String
+        /// The `--context` dump as text, and the same bytes raw (hex, from `contextStart`).
         var context: String?
+        var contextStart: String?
+        var contextBytes: String?
         /// The allocation holding the hit, when the allocator is known.
         var allocation: AllocationContext?
     }
@@ -45,7 +48,8 @@ struct FindReport: Codable {
     var counts: [CountRow]
 
     init(core: CoreFile, pattern: FindPattern, regions: [Region], result: FindResult, listHits: Bool,
-         context: (FindHit) -> String?, allocation: (FindHit) -> AllocationContext? = { _ in nil }) {
+         context: (FindHit) -> String?, allocation: (FindHit) -> AllocationContext? = { _ in nil },
+         rawContext: (FindHit) -> (start: UInt64, bytes: [UInt8])? = { _ in nil }) {
         self.core = core.path
         needles = pattern.needles.enumerated().map { index, needle in
             NeedleRow(needle: needle.label, bytes: needle.bytes.map { hexByte($0) }.joined(separator: " "),
@@ -58,10 +62,12 @@ struct FindReport: Codable {
         truncated = listHits && UInt64(result.hits.count) < result.total
         hits = listHits ? result.hits.map { hit in
             let region = regions[hit.regionIndex]
+            let raw = rawContext(hit)
             let segmentStart = core.addressSpace.segment(containing: hit.address)?.start ?? region.start
             return Hit(address: hex(hit.address), needle: pattern.needles[hit.needle].label, region: region.displayName,
                        label: region.label.rawValue, path: region.path, segmentStart: hex(segmentStart),
                        segmentOffset: hex(hit.address - segmentStart), context: context(hit),
+                       contextStart: raw.map { hex($0.start) }, contextBytes: raw.map { $0.bytes.map(hexByte).joined() },
                        allocation: allocation(hit))
         } : nil
         counts = []

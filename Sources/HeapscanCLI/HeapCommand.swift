@@ -51,7 +51,7 @@ struct HeapCommand: ParsableCommand {
 
     private func render(_ report: HeapReport) -> String {
         var out: [String] = []
-        out.append("allocator  \(report.allocator) (\(report.method))"
+        out.append("allocator  \(report.allocator), \(report.method)"
                    + (report.safeLinking.map { $0 ? ", safe-linking" : ", no safe-linking" } ?? ""))
         if let lookup = report.lookup {
             out.append("")

@@ -25,6 +25,16 @@ enum HexDump {
         return lines
     }
 
+    /// The raw bytes around a hit for JSON, within the hit's segment: `context` bytes before and
+    /// after the match, clipped to what the core holds.
+    static func window(memory: AddressSpace, around address: UInt64, length: Int, context: Int) -> (start: UInt64, bytes: [UInt8])? {
+        guard let segment = memory.segment(containing: address) else { return nil }
+        let low = max(segment.start, address >= UInt64(context) ? address - UInt64(context) : 0)
+        let high = min(segment.presentEnd, address &+ UInt64(length) &+ UInt64(context))
+        guard high > low, let bytes = memory.read(low, count: Int(high - low)) else { return nil }
+        return (low, bytes)
+    }
+
     /// The present prefix of a 16-byte line at the end of a segment's present bytes.
     private static func partial(_ memory: AddressSpace, _ address: UInt64) -> [UInt8]? {
         var bytes: [UInt8] = []

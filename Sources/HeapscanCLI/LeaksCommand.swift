@@ -51,7 +51,7 @@ struct LeaksCommand: ParsableCommand {
 
     private func render(_ report: Classifier.Report) -> String {
         var out: [String] = []
-        out.append("allocator  \(report.allocator) (\(report.method))")
+        out.append("allocator  \(report.allocator), \(report.method)")
         var heapLine = "used       \(report.usedAllocations) allocations, \(humanBytes(report.usedBytes))"
         if let leaked = report.leakedAllocations, let bytes = report.leakedBytes {
             heapLine += "; leaked \(leaked) allocations, \(humanBytes(bytes))"

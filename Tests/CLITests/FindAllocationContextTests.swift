@@ -54,3 +54,21 @@ struct WordsByAllocationTests {
         }
     }
 }
+
+/// `--context` in JSON carries the raw bytes of the window, with the match where it belongs.
+@Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc, g++ and gdb (make test installs them)"))
+struct FindContextBytesTests {
+    @Test func rawWindowHoldsTheMatch() throws {
+        let sample = try SampleCores.core("magic")
+        let report = try HeapscanProcess.json(["find", sample.path, "0xa11c0de5", "--limit", "3", "--context", "8"])
+        for hit in try #require(report["hits"] as? [[String: Any]]) {
+            let address = try #require(truthAddress(hit["address"]))
+            let start = try #require(truthAddress(hit["contextStart"]))
+            let bytes = try #require(hit["contextBytes"] as? String)
+            #expect(address - start == 8)
+            #expect(bytes.count == 2 * (8 + 4 + 8))
+            let at = bytes.index(bytes.startIndex, offsetBy: Int(address - start) * 2)
+            #expect(bytes[at...].hasPrefix("e50d1ca1"))
+        }
+    }
+}
