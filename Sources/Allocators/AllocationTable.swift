@@ -7,18 +7,39 @@ public struct Allocation: Sendable, Equatable {
     public var address: UInt64
     /// Bytes the program may use from `address` (malloc_usable_size).
     public var usableSize: UInt64
-    /// The allocator's block size for this allocation (glibc chunk size, jemalloc region size).
-    public var blockSize: UInt64
-    public var isUsed: Bool
+    /// `blockSize − usableSize` (the allocator's header, 0 to 16 bytes) in the low 31 bits and
+    /// `isUsed` in the top bit: 24 bytes an allocation instead of 32, which is a quarter of the
+    /// table on heaps of tens of millions of allocations.
+    private var overheadAndUse: UInt32
     /// Index into `AllocationTable.arenas`; -1 when unknown.
     public var arena: Int32
 
+    private static let usedBit: UInt32 = 1 << 31
+
+    /// `blockSize` is at least `usableSize` and exceeds it by less than 2 GiB, as every
+    /// allocator's block is its usable bytes plus a header.
     public init(address: UInt64, usableSize: UInt64, blockSize: UInt64, isUsed: Bool, arena: Int32) {
+        precondition(blockSize >= usableSize && blockSize - usableSize < UInt64(Self.usedBit),
+                     "an allocation's block is its usable size plus a header")
         self.address = address
         self.usableSize = usableSize
-        self.blockSize = blockSize
-        self.isUsed = isUsed
         self.arena = arena
+        overheadAndUse = UInt32(blockSize - usableSize) | (isUsed ? Self.usedBit : 0)
+    }
+
+    /// The allocator's block size for this allocation (glibc chunk size, jemalloc region size).
+    public var blockSize: UInt64 {
+        get { usableSize &+ UInt64(overheadAndUse & ~Self.usedBit) }
+        set {
+            precondition(newValue >= usableSize && newValue - usableSize < UInt64(Self.usedBit),
+                         "an allocation's block is its usable size plus a header")
+            overheadAndUse = UInt32(newValue - usableSize) | (overheadAndUse & Self.usedBit)
+        }
+    }
+
+    public var isUsed: Bool {
+        get { overheadAndUse & Self.usedBit != 0 }
+        set { overheadAndUse = newValue ? overheadAndUse | Self.usedBit : overheadAndUse & ~Self.usedBit }
     }
 
     public var end: UInt64 { address &+ usableSize }
