@@ -1,6 +1,7 @@
 import Allocators
 import Dispatch
 import ELFCore
+import ScanKernels
 
 /// Whether a used allocation is kept alive, in chap's terms.
 public enum Liveness: String, Sendable, Codable {
@@ -130,7 +131,7 @@ public struct Reachability: @unchecked Sendable {
                                        recordChains: Bool) -> PassResult {
         // Each worker owns a bit set of n/8 bytes: a bounded number of them keeps that small
         // next to the table on many-core machines.
-        let workers = max(1, min(System.coreCount * 4, 32, wave.count))
+        let workers = max(1, min(ParallelScan.defaultThreadCount * 4, 32, wave.count))
         let found = UnsafeMutableBufferPointer<BitSet>.allocate(capacity: workers)
         found.initialize(repeating: BitSet(count: 0))
         let hits = UnsafeMutableBufferPointer<[Hit]>.allocate(capacity: workers)
