@@ -39,7 +39,7 @@ public final class AllocationContextResolver {
     }
 
     private func typeName(at start: UInt64) -> String? {
-        guard let identifier, let vptr = memory.readU64(start), identifier.modules.module(containing: vptr) != nil else { return nil }
+        guard let identifier, let vptr = memory.readU64(start), identifier.modules.contains(vptr) else { return nil }
         if let known = typeNames[vptr] { return known }
         let name = identifier.primaryClass(of: vptr)?.name
         typeNames[vptr] = name

@@ -111,6 +111,12 @@ public final class ModuleSet: @unchecked Sendable {
         modules.index(containing: address, start: \.start, end: \.end).map { modules[$0] }
     }
 
+    /// Whether `address` lies in a module. Unlike `module(containing:)` it copies no `Module`,
+    /// which matters on paths that test every word of an object.
+    public func contains(_ address: UInt64) -> Bool {
+        modules.index(containing: address, start: \.start, end: \.end) != nil
+    }
+
     /// The executable's module.
     public var executable: Module? { modules.first { $0.isExecutable } }
 

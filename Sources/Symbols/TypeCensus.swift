@@ -87,15 +87,10 @@ public struct TypeCensus: Sendable {
         var sizes: [Int: [UInt64: Int]] = [:]
         var hint = -1
         let memory = identifier.memory.addressSpace
-        // A plain range test first: looking up a Module per word would copy it each time.
-        let moduleRanges = identifier.modules.modules.map { $0.start..<$0.end }.sorted { $0.lowerBound < $1.lowerBound }
-        func inModule(_ word: UInt64) -> Bool {
-            moduleRanges.index(containing: word, start: \.lowerBound, end: \.upperBound) != nil
-        }
         forEachAllocation { start, usableSize in
             guard usableSize >= 8,
                   let vptr = memory.view(at: start, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
-                  inModule(vptr),
+                  identifier.modules.contains(vptr),
                   let hit = identifier.identify(vptr), hit.isPrimary else { return }
             tally.add(hit, count: 1)
             sizes[hit.classIndex, default: [:]][usableSize, default: 0] += 1
@@ -103,7 +98,7 @@ public struct TypeCensus: Sendable {
             guard let body = memory.view(at: start, count: Int(clamping: usableSize), hint: &hint) else { return }
             for offset in stride(from: 8, to: body.count - 7, by: 8) {
                 let word = body.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                guard inModule(word), let inner = identifier.identify(word),
+                guard identifier.modules.contains(word), let inner = identifier.identify(word),
                       !inner.isPrimary, inner.classIndex == hit.classIndex else { continue }
                 tally.add(inner, count: 1)
             }

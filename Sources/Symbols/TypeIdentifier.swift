@@ -37,7 +37,7 @@ public final class TypeIdentifier {
     private func identifyFromRTTI(_ word: UInt64) -> AddressPointHit? {
         guard word & 7 == 0, word >= 16, let module = modules.module(containing: word),
               let typeinfoAddress = memory.readU64(word - 8), typeinfoAddress != 0,
-              modules.module(containing: typeinfoAddress) != nil,
+              modules.contains(typeinfoAddress),
               let rawOffset = memory.readU64(word - 16) else { return nil }
         let offsetToTop = Int64(bitPattern: rawOffset)
         guard offsetToTop <= 0, offsetToTop > -Self.maxOffsetToTop, offsetToTop % 8 == 0 else { return nil }

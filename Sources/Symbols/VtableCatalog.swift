@@ -91,7 +91,7 @@ public struct VtableCatalog: Sendable {
             (0..<(bytes.count / 8)).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) }
         }
         var typeinfo: TypeInfo?
-        for word in words where word != 0 && modules.module(containing: word) != nil {
+        for word in words where word != 0 && modules.contains(word) {
             let info: TypeInfo?
             if let cached = cache[word] {
                 info = cached
