@@ -18,28 +18,29 @@ public enum ProcessAllocator {
     public enum HeapChoice: Sendable {
         /// jemalloc's own statistics; `note` mentions glibc malloc when it holds something too.
         case jemalloc(JemallocHeap, note: String?)
-        /// glibc malloc, with a note saying why jemalloc (loaded) is not shown.
-        case glibc(note: String?)
+        /// glibc malloc, with a note saying why jemalloc (loaded) is not shown, and the walk when
+        /// deciding already needed it (so the caller does not walk twice).
+        case glibc(GlibcHeapResult?, note: String?)
     }
 
     /// jemalloc when it is loaded and holds at least as many bytes as glibc malloc, else glibc.
     /// Throws when jemalloc is the process's allocator but its structures cannot be read.
-    public static func heapChoice(core: CoreFile, regions: RegionMap) throws -> HeapChoice {
-        guard let detection = JemallocDetection.detect(in: core) else { return .glibc(note: nil) }
+    public static func heapChoice(core: CoreFile, regions: RegionMap, knownMainArena: UInt64? = nil) throws -> HeapChoice {
+        guard let detection = JemallocDetection.detect(in: core) else { return .glibc(nil, note: nil) }
         let glibcInUse = glibcMallocInUse(core: core, regions: regions)
         let heap: JemallocHeap
         do {
             heap = try JemallocHeap.read(core: core, detection: detection)
         } catch JemallocError.extentMapNotFound where glibcInUse {
-            return .glibc(note: "\(detection.allocatorName) is loaded but its extent map was not found; showing glibc malloc")
+            return .glibc(nil, note: "\(detection.allocatorName) is loaded but its extent map was not found; showing glibc malloc")
         }
         guard glibcInUse else { return .jemalloc(heap, note: nil) }
         let jemallocBytes = heap.allocationTable().allocations.reduce(UInt64(0)) { $0 + ($1.isUsed ? $1.blockSize : 0) }
-        let glibc = GlibcHeap.walk(core: core, regions: regions).table
-        let used = glibc.allocations.filter(\.isUsed)
+        let walked = GlibcHeap.walk(core: core, regions: regions, knownMainArena: knownMainArena)
+        let used = walked.table.allocations.filter(\.isUsed)
         let glibcBytes = used.reduce(UInt64(0)) { $0 + $1.blockSize }
         if glibcBytes > jemallocBytes {
-            return .glibc(note: "\(detection.allocatorName) is loaded but holds only \(jemallocBytes) bytes; showing glibc malloc, which holds \(glibcBytes)")
+            return .glibc(walked, note: "\(detection.allocatorName) is loaded but holds only \(jemallocBytes) bytes; showing glibc malloc, which holds \(glibcBytes)")
         }
         return .jemalloc(heap, note: "glibc malloc also holds \(glibcBytes) bytes in \(used.count) allocations; showing jemalloc")
     }

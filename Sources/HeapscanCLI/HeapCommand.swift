@@ -30,13 +30,21 @@ struct HeapCommand: ParsableCommand {
             query = value
         }
         let core = try options.open()
-        if try showJemalloc(core: core, query: query) {
-            return
-        }
+        let regions = RegionMap(core: core)
         // libc's main_arena symbol when debuginfo has it; the walker checks it and otherwise
         // finds main_arena by its shape.
         let mainArena = GlibcHeap.mainArenaSymbol(in: try modules.load(core))
-        let result = GlibcHeap.walk(core: core, regions: RegionMap(core: core), knownMainArena: mainArena)
+        var walked: GlibcHeapResult?
+        switch try allocatorChoice(core: core, regions: regions, knownMainArena: mainArena) {
+        case .jemalloc(let heap, let note):
+            if let note { printNote(note) }
+            try showJemalloc(heap, core: core, query: query)
+            return
+        case .glibc(let result, let note):
+            if let note { printNote(note) }
+            walked = result
+        }
+        let result = walked ?? GlibcHeap.walk(core: core, regions: regions, knownMainArena: mainArena)
         guard !result.arenas.isEmpty || !result.table.allocations.isEmpty else {
             throw CLIError(path: core.path, message: "no malloc heap found (neither jemalloc nor glibc arenas recognised)"
                            + (result.warnings.first.map { ": \($0)" } ?? ""))

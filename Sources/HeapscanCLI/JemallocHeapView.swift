@@ -4,33 +4,27 @@ import Foundation
 import Regions
 
 extension HeapCommand {
-    /// `heap` on a process with jemalloc loaded: jemalloc's own statistics, unless glibc malloc
-    /// is the allocator in use (see `ProcessAllocator.heapChoice`). Returns false to let the
-    /// glibc walk run instead.
-    func showJemalloc(core: CoreFile, query: UInt64?) throws -> Bool {
-        let choice: ProcessAllocator.HeapChoice
+    /// Which allocator `heap` describes (see `ProcessAllocator.heapChoice`), as the one-line
+    /// error the user sees when jemalloc's structures cannot be read.
+    func allocatorChoice(core: CoreFile, regions: RegionMap, knownMainArena: UInt64?) throws -> ProcessAllocator.HeapChoice {
         do {
-            choice = try ProcessAllocator.heapChoice(core: core, regions: RegionMap(core: core))
+            return try ProcessAllocator.heapChoice(core: core, regions: regions, knownMainArena: knownMainArena)
         } catch let error as JemallocError {
             throw CLIError(path: options.core, message: error.description)
         }
-        switch choice {
-        case .glibc(let note):
-            if let note { printNote(note) }
-            return false
-        case .jemalloc(let heap, let note):
-            if let note { printNote(note) }
-            var report = heap.report(memory: core.addressSpace, address: query)
-            report.core = core.path
-            switch options.format {
-            case .json: try printJSON(report)
-            case .text: print(renderJemallocHeap(report, top: top))
-            }
-            return true
+    }
+
+    /// jemalloc's own statistics, laid out like `malloc_stats_print`.
+    func showJemalloc(_ heap: JemallocHeap, core: CoreFile, query: UInt64?) throws {
+        var report = heap.report(memory: core.addressSpace, address: query)
+        report.core = core.path
+        switch options.format {
+        case .json: try printJSON(report)
+        case .text: print(renderJemallocHeap(report, top: top))
         }
     }
 
-    private func printNote(_ text: String) {
+    func printNote(_ text: String) {
         FileHandle.standardError.write(Data("heapscan: note: \(text)\n".utf8))
     }
 }
