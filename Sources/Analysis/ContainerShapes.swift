@@ -1,0 +1,72 @@
+import Allocators
+import ELFCore
+
+/// libstdc++'s `std::string` and `std::vector` as they look in memory, recognised without
+/// debuginfo so the mark phase can skip the stale bytes they imply: a string's characters, a
+/// vector's spare capacity, a short string's unused local buffer. Each test asks for several
+/// facts at once, because skipping bytes that hold a live pointer would call a live object leaked.
+enum ContainerShapes {
+    /// A heap block returned for `request` bytes: glibc rounds up to 16, jemalloc to a size class
+    /// (at most a quarter more), large blocks to pages.
+    @inline(__always)
+    static func isTightlySized(usable: UInt64, request: UInt64) -> Bool {
+        guard request > 0, usable >= request else { return false }
+        let slack = usable - request
+        return slack < max(32, request / 4 + 16) || (request >= 128 << 10 && slack < 8192)
+    }
+
+    /// `words[slot...]` is a long `std::string` {pointer, length, capacity} whose pointer is the
+    /// start of `target`: capacity > 15 (shorter strings live in place), length ≤ capacity, the
+    /// block sized for capacity + 1, and the terminating NUL where the length says.
+    @inline(__always)
+    static func isStringBuffer(_ words: UnsafeRawBufferPointer, slot: Int, target: Allocation,
+                               memory: AddressSpace) -> Bool {
+        guard (slot + 3) * 8 <= words.count else { return false }
+        let length = words.loadUnaligned(fromByteOffset: (slot + 1) * 8, as: UInt64.self)
+        let capacity = words.loadUnaligned(fromByteOffset: (slot + 2) * 8, as: UInt64.self)
+        guard capacity > 15, length <= capacity, capacity < 1 << 40,
+              isTightlySized(usable: target.usableSize, request: capacity + 1) else { return false }
+        return memory.readU8(target.address + length) == 0
+    }
+
+    /// `words[slot...]` is a `std::vector` {start, finish, end_of_storage} whose start is the start
+    /// of `target`: start ≤ finish ≤ end_of_storage ≤ the block's end, the block sized for the
+    /// capacity. Returns the bytes in use (finish − start, rounded up to a word), or nil.
+    @inline(__always)
+    static func vectorLength(_ words: UnsafeRawBufferPointer, slot: Int, target: Allocation) -> UInt64? {
+        guard (slot + 3) * 8 <= words.count else { return nil }
+        let start = words.loadUnaligned(fromByteOffset: slot * 8, as: UInt64.self)
+        let finish = words.loadUnaligned(fromByteOffset: (slot + 1) * 8, as: UInt64.self)
+        let end = words.loadUnaligned(fromByteOffset: (slot + 2) * 8, as: UInt64.self)
+        guard start == target.address, start <= finish, finish <= end, end > start, end <= target.end,
+              isTightlySized(usable: target.usableSize, request: end - start) else { return nil }
+        return (finish - start + 7) & ~7
+    }
+
+    /// `words[slot]` is the finish or end_of_storage of a vector whose start is one or two words
+    /// before: an interior pointer of that vector's own buffer, or (a full vector) the address
+    /// just past it, which may be the next block's start. Either way it says nothing new.
+    @inline(__always)
+    static func isVectorTail(_ words: UnsafeRawBufferPointer, slot: Int, value: UInt64,
+                             allocationAt: (UInt64) -> Allocation?) -> Bool {
+        for back in 1...2 where slot >= back {
+            let start = words.loadUnaligned(fromByteOffset: (slot - back) * 8, as: UInt64.self)
+            guard start <= value, value - start <= 1 << 40, start & 7 == 0,
+                  let buffer = allocationAt(start), buffer.address == start,
+                  vectorLength(words, slot: slot - back, target: buffer) != nil else { continue }
+            return true
+        }
+        return false
+    }
+
+    /// `words[slot]` points 16 bytes past itself, at a short string's local buffer {pointer,
+    /// length ≤ 15, 16 bytes}, NUL-terminated where the length says: the buffer's two words hold
+    /// characters and whatever the block held before, never a live pointer.
+    @inline(__always)
+    static func isShortString(_ words: UnsafeRawBufferPointer, slot: Int) -> Bool {
+        guard (slot + 4) * 8 <= words.count else { return false }
+        let length = words.loadUnaligned(fromByteOffset: (slot + 1) * 8, as: UInt64.self)
+        guard length <= 15 else { return false }
+        return words.load(fromByteOffset: (slot + 2) * 8 + Int(length), as: UInt8.self) == 0
+    }
+}

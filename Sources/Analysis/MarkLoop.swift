@@ -1,0 +1,180 @@
+import Allocators
+import Dispatch
+import ELFCore
+import ScanKernels
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The mark phase as a work list: each worker scans root pieces, then pops allocations from its
+/// own stack, pushing each allocation when its state first rises (and again only when a vector
+/// buffer's limit grows or a buffer turns out to be more than a buffer). Work is shared through a
+/// pool of chunks when a worker runs dry, so a 10 M-node list costs what 10 M objects hung off one
+/// array cost: every allocation is scanned a bounded number of times, never once per wave.
+final class MarkLoop: @unchecked Sendable {
+    /// A piece of root memory (a register file, a stack, module data) no larger than `pieceBytes`.
+    struct RootPiece {
+        let words: UnsafeRawBufferPointer
+        /// Address of the first word; 0 for registers (their location is the register index × 8).
+        let base: UInt64
+        let rootIndex: Int32
+    }
+
+    static let pieceBytes = 1 << 20
+    private static let chunkSize = 1024
+
+    let scanner: PointerScanner
+    let states: MarkStates
+    let limits = BufferLimits()
+    /// How each allocation was first reached; nil unless chains are recorded.
+    let parents: UnsafeMutableBufferPointer<Reachability.Reference>?
+    private let pool = Mutex<[[UInt32]]>([])
+    private let pooled = Atomic<Int>(0)
+    private let idle = Atomic<Int>(0)
+    private let nextRoot = Atomic<Int>(0)
+    private let totalPushes = Atomic<Int>(0)
+
+    init(scanner: PointerScanner, recordChains: Bool) {
+        self.scanner = scanner
+        states = MarkStates(count: scanner.allocations.count)
+        if recordChains {
+            let parents = UnsafeMutableBufferPointer<Reachability.Reference>.allocate(capacity: scanner.allocations.count)
+            parents.initialize(repeating: .none)
+            self.parents = parents
+        } else {
+            parents = nil
+        }
+    }
+
+    deinit { parents?.deallocate() }
+
+    var pushes: Int { totalPushes.load(ordering: .relaxed) }
+
+    /// Marks everything reachable from `roots`. With chains recorded, one worker goes breadth
+    /// first, so each chain `explain` prints is a shortest one and the same on every run.
+    func run(roots: [RootPiece]) {
+        let workers = parents != nil ? 1 : max(1, ParallelScan.defaultThreadCount)
+        if workers == 1 {
+            work(roots: roots, workers: 1, breadthFirst: parents != nil)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                work(roots: roots, workers: workers, breadthFirst: false)
+            }
+        }
+    }
+
+    private func work(roots: [RootPiece], workers: Int, breadthFirst: Bool) {
+        var stack: [UInt32] = []
+        stack.reserveCapacity(Self.chunkSize * 4)
+        var head = 0
+        var pushes = 0
+        var hint = -1
+        defer { totalPushes.wrappingAdd(pushes, ordering: .relaxed) }
+
+        func reach(_ target: Int, words: UnsafeRawBufferPointer, slot: Int, value: UInt64, from reference: () -> Reachability.Reference) {
+            guard states.state(target) != .whole else { return }
+            let allocations = scanner.allocations
+            if ContainerShapes.isVectorTail(words, slot: slot, value: value, allocationAt: { pointer in
+                let index = scanner.lookup.find(pointer)
+                return index >= 0 ? allocations[index] : nil
+            }) { return }
+            var evidence = BlockState.whole
+            var grew = false
+            if value == allocations[target].address {
+                if ContainerShapes.isStringBuffer(words, slot: slot, target: allocations[target], memory: scanner.memory) {
+                    evidence = .characters
+                } else if let length = ContainerShapes.vectorLength(words, slot: slot, target: allocations[target]) {
+                    evidence = .limited
+                    grew = limits.widen(target, to: length)
+                }
+            }
+            guard let previous = states.raise(target, to: evidence) else {
+                if grew && states.state(target) == .limited {
+                    stack.append(UInt32(target))
+                    pushes += 1
+                }
+                return
+            }
+            if previous == .unreached, let parents { parents[target] = reference() }
+            if previous.joined(with: evidence) != .characters {
+                stack.append(UInt32(target))
+                pushes += 1
+            }
+        }
+
+        while true {
+            let next = nextRoot.wrappingAdd(1, ordering: .relaxed).oldValue
+            guard next < roots.count else { break }
+            let root = roots[next]
+            scanner.scanWords(root.words, base: root.base == 0 ? 0 : root.base, from: -1) { words, slot, value, target in
+                reach(target, words: words, slot: slot, value: value) {
+                    Reachability.Reference(fromAllocation: -1, rootIndex: root.rootIndex,
+                                           location: root.base &+ UInt64(slot &* 8))
+                }
+            }
+        }
+
+        outer: while true {
+            while head < stack.count {
+                let item: Int
+                if breadthFirst {
+                    item = Int(stack[head])
+                    head += 1
+                    if head > 4096 && head * 2 > stack.count {
+                        stack.removeFirst(head)
+                        head = 0
+                    }
+                } else {
+                    item = Int(stack.removeLast())
+                }
+                let state = states.state(item)
+                let limit = state == .limited ? limits.limit(item) : 0
+                let holder = scanner.allocations[item].address
+                scanner.scanAllocation(item, state: state, limit: limit, hint: &hint) { words, slot, value, target in
+                    reach(target, words: words, slot: slot, value: value) {
+                        Reachability.Reference(fromAllocation: Int32(item), rootIndex: -1,
+                                               location: holder &+ UInt64(slot &* 8))
+                    }
+                }
+                if workers > 1 && stack.count > 2 * Self.chunkSize && pooled.load(ordering: .relaxed) == 0
+                    && idle.load(ordering: .relaxed) > 0 {
+                    let shared = Array(stack[0..<Self.chunkSize])
+                    stack.removeFirst(Self.chunkSize)
+                    pool.withLock { $0.append(shared) }
+                    pooled.wrappingAdd(1, ordering: .releasing)
+                }
+            }
+            stack.removeAll(keepingCapacity: true)
+            head = 0
+            guard workers > 1 else { return }
+            if let chunk = takeChunk() {
+                stack = chunk
+                continue
+            }
+            idle.wrappingAdd(1, ordering: .relaxed)
+            while true {
+                if pooled.load(ordering: .acquiring) > 0 {
+                    idle.wrappingSubtract(1, ordering: .relaxed)
+                    if let chunk = takeChunk() {
+                        stack = chunk
+                        continue outer
+                    }
+                    idle.wrappingAdd(1, ordering: .relaxed)
+                    continue
+                }
+                // Everyone idle and nothing pooled: no work can appear any more.
+                if idle.load(ordering: .acquiring) == workers && pooled.load(ordering: .acquiring) == 0 { return }
+                sched_yield()
+            }
+        }
+    }
+
+    private func takeChunk() -> [UInt32]? {
+        pool.withLock { pool -> [UInt32]? in
+            guard let chunk = pool.popLast() else { return nil }
+            pooled.wrappingSubtract(1, ordering: .relaxed)
+            return chunk
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Symbols
+
+/// The pointer layouts of the dynamic types found in the heap, by vtable address point, looked
+/// up once per scanned allocation (a range test, then a binary search over a few hundred vptrs).
+public struct TypedLayouts: Sendable {
+    private let vptrs: [UInt64]
+    private let layouts: [PointerLayout]
+    private let lowest: UInt64
+    private let highest: UInt64
+
+    public static let none = TypedLayouts([:])
+
+    public init(_ byVptr: [UInt64: PointerLayout]) {
+        let sorted = byVptr.sorted { $0.key < $1.key }
+        vptrs = sorted.map(\.key)
+        layouts = sorted.map(\.value)
+        lowest = vptrs.first ?? 1
+        highest = vptrs.last ?? 0
+    }
+
+    public var isEmpty: Bool { vptrs.isEmpty }
+    public var count: Int { vptrs.count }
+
+    @inline(__always)
+    func layout(forFirstWord word: UInt64) -> PointerLayout? {
+        guard word >= lowest, word <= highest else { return nil }
+        var low = 0
+        var high = vptrs.count
+        while low < high {
+            let middle = (low + high) >> 1
+            if vptrs[middle] < word { low = middle + 1 } else { high = middle }
+        }
+        return low < vptrs.count && vptrs[low] == word ? layouts[low] : nil
+    }
+}
