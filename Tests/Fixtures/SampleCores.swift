@@ -45,15 +45,18 @@ public enum SampleCores {
         ["/usr/bin/gcc", "/usr/bin/g++", "/usr/bin/gdb"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Makes (or reuses, within this test process) the core of sample `name` run with `arguments`.
-    public static func core(_ name: String, _ arguments: [String] = [], kernel: Bool = false) throws -> SampleCore {
-        let key = ([name, kernel ? "kernel" : "gcore"] + arguments).joined(separator: " ")
+    /// Makes (or reuses, within this test process) the core of sample `name` run with `arguments`;
+    /// `strip` ("debug" or "all") runs a copy of the executable stripped that way.
+    public static func core(_ name: String, _ arguments: [String] = [], kernel: Bool = false,
+                            strip: String? = nil) throws -> SampleCore {
+        let key = ([name, kernel ? "kernel" : "gcore", "strip=\(strip ?? "none")"] + arguments).joined(separator: " ")
         lock.lock()
         defer { lock.unlock() }
         if let cached = cache[key] { return cached }
         let script = repositoryRoot.appendingPathComponent("Samples/make-core").path
         var command = [script]
         if kernel { command.append("--kernel") }
+        if let strip { command += ["--strip", strip] }
         command += ["--out", coreDirectory.path, name] + arguments
         let output = try run(command)
         guard let path = output.split(separator: "\n").last.map(String.init), FileManager.default.fileExists(atPath: path) else {
