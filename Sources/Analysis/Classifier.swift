@@ -5,6 +5,11 @@ import ELFCore
 /// by magic (a non-pointer value at a fixed offset shared by many allocations of one size), then
 /// by size alone. Each group carries anchored/leaked counts when reachability is known.
 public struct Classifier {
+    public enum Ranking: String, Sendable, CaseIterable {
+        case leaked
+        case total
+    }
+
     public struct Options: Sendable {
         /// Only allocations that are not reachable from a root are grouped.
         public var leakedOnly = false
@@ -14,6 +19,8 @@ public struct Classifier {
         public var magicSampleSize = 1024
         /// How many leading bytes of an allocation are searched for a magic.
         public var magicWindow = 64
+        /// Leaked bytes first (the leak hunt), or total bytes (what fills the heap).
+        public var ranking = Ranking.leaked
 
         public init() {}
     }
@@ -129,14 +136,14 @@ public struct Classifier {
             let identity = typeCache[vtable]!!
             suspects.append(group.suspect(kind: .type, name: identity.name, value: hex(vtable), width: 8, offset: 0,
                                           module: identity.module, usedBytes: usedBytes, reachabilityKnown: known,
-                                          command: "heapscan find \(corePath) \(hex(vtable)) --width 8 --context 64"))
+                                          command: "heapscan find \(corePath) \(hex(vtable)) --width 8 --context 64 --limit 20"))
         }
         for (keyIndex, key) in magics.enumerated() where magicGroups[keyIndex].count >= options.minimumCount {
             suspects.append(magicGroups[keyIndex].suspect(
                 kind: .magic, name: "\(hex(key.value)) at +\(key.offset) of \(key.blockSize)-byte blocks",
                 value: hex(key.value), width: key.width, offset: UInt64(key.offset), module: nil,
                 usedBytes: usedBytes, reachabilityKnown: known,
-                command: "heapscan find \(corePath) \(hex(key.value)) --width \(key.width) --context 64"))
+                command: "heapscan find \(corePath) \(hex(key.value)) --width \(key.width) --context 64 --limit 20"))
         }
         for (blockSize, group) in zip(sizeNumbers.sizes, sizeGroups) where group.count >= options.minimumCount {
             let example = group.leakedExamples.first ?? group.otherExamples.first ?? 0
@@ -144,7 +151,7 @@ public struct Classifier {
                                           offset: nil, module: nil, usedBytes: usedBytes, reachabilityKnown: known,
                                           command: "heapscan heap \(corePath) --address \(hex(example))"))
         }
-        suspects.sort(by: Suspect.ranksBefore)
+        suspects.sort(by: options.ranking == .leaked && known ? Suspect.leaksRankBefore : Suspect.ranksBefore)
         return Report(core: corePath, allocator: table.allocator, method: table.method, reachabilityKnown: known,
                       rootKinds: rootKinds.map(\.rawValue), usedAllocations: usedCount, usedBytes: usedBytes,
                       leakedAllocations: known ? leakedCount : nil, leakedBytes: known ? leakedBytes : nil,

@@ -16,17 +16,22 @@ enum ContainerShapes {
     }
 
     /// `words[slot...]` is a long `std::string` {pointer, length, capacity} whose pointer is the
-    /// start of `target`: capacity > 15 (shorter strings live in place), length ≤ capacity, the
-    /// block sized for capacity + 1, and the terminating NUL where the length says.
+    /// start of `target`: capacity > 15 (shorter strings live in place), 0 < length ≤ capacity,
+    /// the block sized for capacity + 1, and the characters a C string of exactly that length
+    /// (no NUL before the terminator). An empty string is not believed: a node {left, 0, key}
+    /// of a `std::map` has that shape. A string holding NULs is scanned, which costs nothing but
+    /// precision.
     @inline(__always)
     static func isStringBuffer(_ words: UnsafeRawBufferPointer, slot: Int, target: Allocation,
                                memory: AddressSpace) -> Bool {
         guard (slot + 3) * 8 <= words.count else { return false }
         let length = words.loadUnaligned(fromByteOffset: (slot + 1) * 8, as: UInt64.self)
         let capacity = words.loadUnaligned(fromByteOffset: (slot + 2) * 8, as: UInt64.self)
-        guard capacity > 15, length <= capacity, capacity < 1 << 40,
+        guard capacity > 15, length > 0, length <= capacity, capacity < 1 << 40,
               isTightlySized(usable: target.usableSize, request: capacity + 1) else { return false }
-        return memory.readU8(target.address + length) == 0
+        var hint = -1
+        guard let characters = memory.view(at: target.address, count: Int(length) + 1, hint: &hint) else { return false }
+        return isCString(characters)
     }
 
     /// `words[slot...]` is a `std::vector` {start, finish, end_of_storage} whose start is the start
@@ -67,6 +72,13 @@ enum ContainerShapes {
         guard (slot + 4) * 8 <= words.count else { return false }
         let length = words.loadUnaligned(fromByteOffset: (slot + 1) * 8, as: UInt64.self)
         guard length <= 15 else { return false }
-        return words.load(fromByteOffset: (slot + 2) * 8 + Int(length), as: UInt8.self) == 0
+        let start = (slot + 2) * 8
+        return isCString(UnsafeRawBufferPointer(rebasing: words[start...(start + Int(length))]))
+    }
+
+    /// The last byte is the only NUL.
+    @inline(__always)
+    private static func isCString(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.firstIndex(of: 0) == bytes.count - 1
     }
 }

@@ -19,6 +19,8 @@ public struct LeakAnalysis {
     /// register or stack roots, and a cut-short file loses roots and heap alike. Either way
     /// "leaked" may include anchored objects.
     public let completenessWarnings: [String]
+    /// Classes in the heap scanned through their DWARF layout instead of conservatively.
+    public let typedClassCount: Int
 
     /// `recordChains` keeps how each allocation was reached, which `explain` needs and
     /// `leaks` does not (it costs 16 bytes per allocation).
@@ -28,9 +30,11 @@ public struct LeakAnalysis {
                 recordChains: Bool = false) {
         self.core = core
         regions = RegionMap(core: core)
+        var identifier: TypeIdentifier?
         if let modules {
-            let identifier = TypeIdentifier(modules: modules, memory: ProcessMemory(core: core, modules: modules))
-            typeOf = { vptr in identifier.primaryClass(of: vptr).map { TypeIdentity(name: $0.name, module: $0.module) } }
+            let known = TypeIdentifier(modules: modules, memory: ProcessMemory(core: core, modules: modules))
+            identifier = known
+            typeOf = { vptr in known.primaryClass(of: vptr).map { TypeIdentity(name: $0.name, module: $0.module) } }
         } else {
             typeOf = { _ in nil }
         }
@@ -41,6 +45,7 @@ public struct LeakAnalysis {
         noHeapReason = walked.allocations.isEmpty
             ? (walked.warnings.first ?? "no malloc heap found (glibc arenas not recognised)") : nil
         if walked.allocations.isEmpty {
+            typedClassCount = 0
             table = nil
             roots = nil
             reachability = nil
@@ -50,20 +55,39 @@ public struct LeakAnalysis {
             self.roots = roots
             // "Unreferenced" means no pointer anywhere, whichever roots anchor.
             let everywhere = rootKinds == Set(RootKind.allCases) ? nil : RootSet(core: core, regions: regions, table: walked)
+            var layouts = TypedLayouts.none
+            if let identifier {
+                let vptrs = Self.firstWordsInModules(of: walked, memory: core.addressSpace, modules: regions.moduleRanges)
+                layouts = TypedLayouts(VtableLayouts.layouts(of: vptrs, identifier: identifier))
+            }
+            typedClassCount = layouts.count
             reachability = Reachability(table: walked, roots: roots, memory: core.addressSpace, recordChains: recordChains,
-                                        referenceRoots: everywhere)
+                                        referenceRoots: everywhere, layouts: layouts)
         }
     }
 
     /// The ranked suspects.
     public func classify(options: Classifier.Options = Classifier.Options()) -> Classifier.Report? {
         guard let table else { return nil }
-        let modules = regions.regions.filter { $0.label == .file }.map { $0.start..<$0.end }
+        let modules = regions.moduleRanges
         var report = Classifier(table: table, memory: core.addressSpace, reachability: reachability,
                                 vtableRanges: modules, typeOf: typeOf)
             .classify(corePath: core.path, options: options, rootKinds: rootKinds)
         report.warnings = completenessWarnings + report.warnings
         return report
+    }
+
+    /// Distinct first words of used allocations that point into a module: the vtable pointers
+    /// whose classes may have a layout.
+    static func firstWordsInModules(of table: AllocationTable, memory: AddressSpace, modules: [Range<UInt64>]) -> Set<UInt64> {
+        var words = Set<UInt64>()
+        var hint = -1
+        for allocation in table.allocations where allocation.isUsed && allocation.usableSize >= 8 {
+            guard let word = memory.view(at: allocation.address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
+                  modules.index(containing: word, start: \.lowerBound, end: \.upperBound) != nil else { continue }
+            words.insert(word)
+        }
+        return words
     }
 
     static func completeness(of core: CoreFile) -> [String] {

@@ -31,7 +31,11 @@ final class MarkLoop: @unchecked Sendable {
     let parents: UnsafeMutableBufferPointer<Reachability.Reference>?
     private let pool = Mutex<[[UInt32]]>([])
     private let pooled = Atomic<Int>(0)
-    private let idle = Atomic<Int>(0)
+    /// Workers holding work (scanning roots or a stack); a worker that has not started yet is
+    /// not counted, since concurrentPerform may run the workers one after another.
+    private let busy = Atomic<Int>(0)
+    /// Workers waiting for a pooled chunk: the sign for a busy worker to share.
+    private let waiting = Atomic<Int>(0)
     private let nextRoot = Atomic<Int>(0)
     private let totalPushes = Atomic<Int>(0)
 
@@ -71,6 +75,7 @@ final class MarkLoop: @unchecked Sendable {
         var pushes = 0
         var hint = -1
         defer { totalPushes.wrappingAdd(pushes, ordering: .relaxed) }
+        busy.wrappingAdd(1, ordering: .relaxed)
 
         func reach(_ target: Int, words: UnsafeRawBufferPointer, slot: Int, value: UInt64, from reference: () -> Reachability.Reference) {
             guard states.state(target) != .whole else { return }
@@ -138,7 +143,7 @@ final class MarkLoop: @unchecked Sendable {
                     }
                 }
                 if workers > 1 && stack.count > 2 * Self.chunkSize && pooled.load(ordering: .relaxed) == 0
-                    && idle.load(ordering: .relaxed) > 0 {
+                    && waiting.load(ordering: .relaxed) > 0 {
                     let shared = Array(stack[0..<Self.chunkSize])
                     stack.removeFirst(Self.chunkSize)
                     pool.withLock { $0.append(shared) }
@@ -147,24 +152,33 @@ final class MarkLoop: @unchecked Sendable {
             }
             stack.removeAll(keepingCapacity: true)
             head = 0
-            guard workers > 1 else { return }
+            guard workers > 1 else {
+                busy.wrappingSubtract(1, ordering: .relaxed)
+                return
+            }
             if let chunk = takeChunk() {
                 stack = chunk
                 continue
             }
-            idle.wrappingAdd(1, ordering: .relaxed)
+            busy.wrappingSubtract(1, ordering: .relaxed)
+            waiting.wrappingAdd(1, ordering: .relaxed)
             while true {
                 if pooled.load(ordering: .acquiring) > 0 {
-                    idle.wrappingSubtract(1, ordering: .relaxed)
+                    busy.wrappingAdd(1, ordering: .relaxed)
                     if let chunk = takeChunk() {
+                        waiting.wrappingSubtract(1, ordering: .relaxed)
                         stack = chunk
                         continue outer
                     }
-                    idle.wrappingAdd(1, ordering: .relaxed)
+                    busy.wrappingSubtract(1, ordering: .relaxed)
                     continue
                 }
-                // Everyone idle and nothing pooled: no work can appear any more.
-                if idle.load(ordering: .acquiring) == workers && pooled.load(ordering: .acquiring) == 0 { return }
+                // Nobody holds work and nothing is pooled: no work can appear any more. A worker
+                // that starts later finds the roots taken and the pool empty, and stops too.
+                if busy.load(ordering: .acquiring) == 0 && pooled.load(ordering: .acquiring) == 0 {
+                    waiting.wrappingSubtract(1, ordering: .relaxed)
+                    return
+                }
                 sched_yield()
             }
         }

@@ -29,6 +29,8 @@ public struct Suspect: Sendable, Codable, Equatable {
     /// Counts by reachability; nil when the allocator is unknown and so is reachability.
     public var anchored: Int?
     public var leaked: Int?
+    /// Block bytes of the leaked allocations of the group.
+    public var leakedBytes: UInt64?
     /// Leaked and not referenced by anything at all (a subset of `leaked`).
     public var unreferenced: Int?
     /// Up to three allocation addresses, leaked ones first.
@@ -36,10 +38,19 @@ public struct Suspect: Sendable, Codable, Equatable {
     /// The command that shows these objects.
     public var command: String
 
-    /// The ranking key: bytes first, then count.
+    /// The ranking key by total cost: bytes first, then count.
     static func ranksBefore(_ lhs: Suspect, _ rhs: Suspect) -> Bool {
         if lhs.bytes != rhs.bytes { return lhs.bytes > rhs.bytes }
         if lhs.count != rhs.count { return lhs.count > rhs.count }
         return lhs.name < rhs.name
+    }
+
+    /// The ranking key of a leak hunt: leaked bytes first, so a healthy type with many anchored
+    /// objects does not hide the leak; then the total-cost order.
+    static func leaksRankBefore(_ lhs: Suspect, _ rhs: Suspect) -> Bool {
+        let left = lhs.leakedBytes ?? 0
+        let right = rhs.leakedBytes ?? 0
+        if left != right { return left > right }
+        return ranksBefore(lhs, rhs)
     }
 }

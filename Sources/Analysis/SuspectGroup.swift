@@ -7,6 +7,7 @@ struct SuspectGroup {
     var bytes: UInt64 = 0
     var anchored = 0
     var leaked = 0
+    var leakedBytes: UInt64 = 0
     var unreferenced = 0
     /// Usable sizes seen and how often; a group rarely has more than a few, so a short list
     /// beats hashing once per allocation.
@@ -31,6 +32,7 @@ struct SuspectGroup {
         case nil: break
         }
         if liveness?.isLeaked == true {
+            leakedBytes += allocation.blockSize
             if leakedExamples.count < 3 { leakedExamples.append(allocation.address) }
         } else if otherExamples.count < 3 {
             otherExamples.append(allocation.address)
@@ -46,6 +48,7 @@ struct SuspectGroup {
         Suspect(kind: kind, name: name, value: value, width: width, offset: offset, module: module, count: count,
                 bytes: bytes, share: usedBytes > 0 ? Double(bytes) / Double(usedBytes) : 0, objectSize: mostCommonSize,
                 anchored: reachabilityKnown ? anchored : nil, leaked: reachabilityKnown ? leaked : nil,
+                leakedBytes: reachabilityKnown ? leakedBytes : nil,
                 unreferenced: reachabilityKnown ? unreferenced : nil,
                 examples: Array((leakedExamples + otherExamples).prefix(3)).map(hex), command: command)
     }

@@ -2,6 +2,8 @@ import Analysis
 import ArgumentParser
 import ELFCore
 
+extension Classifier.Ranking: ExpressibleByArgument {}
+
 struct LeaksCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "leaks",
@@ -10,7 +12,8 @@ struct LeaksCommand: ParsableCommand {
         Used allocations are grouped three ways, in this order: by C++ type (the first word is a \
         vtable address point), by magic (a value that is not a pointer, small integer or text and \
         recurs at one offset in allocations of one size), and by size alone. Groups are ranked by \
-        bytes (sum of allocator block sizes), then by count.
+        leaked bytes (sum of the allocator block sizes of the leaked allocations), then bytes, then \
+        count; `--by total` ranks by bytes alone, what fills the heap.
 
         anchored: reachable from a root (registers, stacks from the stack pointer up, writable \
         module data and .bss, anonymous memory the allocator does not manage) through aligned \
@@ -24,6 +27,9 @@ struct LeaksCommand: ParsableCommand {
 
     @Flag(help: "Rank only allocations that are not reachable from a root.")
     var leakedOnly = false
+
+    @Option(help: "Rank by leaked bytes (leaked) or by all bytes of the group (total).")
+    var by: Classifier.Ranking = .leaked
 
     @Option(parsing: .unconditional, help: "Show at most this many suspects (0 shows all).")
     var top = 20
@@ -39,6 +45,7 @@ struct LeaksCommand: ParsableCommand {
         var classifierOptions = Classifier.Options()
         classifierOptions.leakedOnly = leakedOnly
         classifierOptions.minimumCount = minCount
+        classifierOptions.ranking = by
         guard var report = analysis.classify(options: classifierOptions) else {
             throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }
@@ -63,11 +70,13 @@ struct LeaksCommand: ParsableCommand {
             out.append("no group of \(minCount) or more allocations")
             return out.joined(separator: "\n")
         }
-        var table = TextTable([">#", "kind", "suspect", ">count", ">bytes", ">share", ">size", ">leaked", ">anchored", "examples"])
+        var table = TextTable([">#", "kind", "suspect", ">count", ">bytes", ">share", ">size", ">leaked", ">leaked%",
+                               ">anchored", "examples"])
         for (rank, suspect) in report.suspects.enumerated() {
+            let leakedShare = suspect.leaked.map { suspect.count > 0 ? percent(Double($0) / Double(suspect.count)) : "0.0%" }
             table.add([String(rank + 1), suspect.kind.rawValue, suspect.name, String(suspect.count),
                        humanBytes(suspect.bytes), percent(suspect.share), String(suspect.objectSize),
-                       suspect.leaked.map(String.init) ?? "?", suspect.anchored.map(String.init) ?? "?",
+                       suspect.leaked.map(String.init) ?? "?", leakedShare ?? "?", suspect.anchored.map(String.init) ?? "?",
                        suspect.examples.joined(separator: " ")])
         }
         out.append(table.render())
@@ -75,7 +84,9 @@ struct LeaksCommand: ParsableCommand {
         for (rank, suspect) in report.suspects.prefix(3).enumerated() {
             out.append("#\(rank + 1): \(suspect.command)")
         }
-        if let example = report.suspects.first?.examples.first {
+        // The example worth explaining is a leaked one: why is it *not* anchored is the question.
+        if let suspect = report.suspects.first(where: { ($0.leaked ?? 0) > 0 }) ?? report.suspects.first,
+           let example = suspect.examples.first {
             out.append("explain one: heapscan explain \(options.core) \(example)")
         }
         for warning in report.warnings { out.append("warning: \(warning)") }

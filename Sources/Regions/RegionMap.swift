@@ -72,6 +72,11 @@ public struct RegionMap: @unchecked Sendable {
     }
 
     /// The region containing `address`, O(log n).
+    /// File-backed mappings (modules), sorted: where vtables and other module data can live.
+    public var moduleRanges: [Range<UInt64>] {
+        regions.filter { $0.label == .file }.map { $0.start..<$0.end }.sorted { $0.lowerBound < $1.lowerBound }
+    }
+
     public func region(containing address: UInt64) -> Region? {
         regions.index(containing: address, start: \.start, end: \.end).map { regions[$0] }
     }
