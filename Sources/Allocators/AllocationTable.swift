@@ -60,9 +60,14 @@ public struct AllocationTable: Sendable {
     /// half-open. Memory outside them is not allocator-owned: for reachability it is a root,
     /// while stale words inside them (free chunks, top chunk) must never anchor anything.
     public let managedRanges: [Range<UInt64>]
+    /// Memory holding the allocator's own bookkeeping outside its heaps or inside allocations it
+    /// made for itself (jemalloc's `edata_t` records, thread-cache stacks), sorted: its words
+    /// name regions the allocator tracks, free or reused, never objects the program keeps, so
+    /// it is neither a root nor scanned.
+    public let allocatorState: [Range<UInt64>]
 
     public init(allocator: String, method: String, arenas: [String], allocations: [Allocation], warnings: [String],
-                managedRanges: [Range<UInt64>] = []) {
+                managedRanges: [Range<UInt64>] = [], allocatorState: [Range<UInt64>] = []) {
         self.allocator = allocator
         self.method = method
         self.arenas = arenas
@@ -71,6 +76,20 @@ public struct AllocationTable: Sendable {
         self.allocations = isSorted ? allocations : allocations.sorted { $0.address < $1.address }
         self.warnings = warnings
         self.managedRanges = managedRanges.sorted { $0.lowerBound < $1.lowerBound }
+        self.allocatorState = Self.mergedRanges(allocatorState)
+    }
+
+    /// Sorted, overlapping and touching ranges joined.
+    public static func mergedRanges(_ ranges: [Range<UInt64>]) -> [Range<UInt64>] {
+        var merged: [Range<UInt64>] = []
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where !range.isEmpty {
+            if let last = merged.last, range.lowerBound <= last.upperBound {
+                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
+            } else {
+                merged.append(range)
+            }
+        }
+        return merged
     }
 
     /// Index of the allocation whose usable range contains `pointer` (start or interior), O(log n).

@@ -9,6 +9,8 @@ struct PointerScanner: @unchecked Sendable {
     let allocations: UnsafeBufferPointer<Allocation>
     let lookup: AllocationLookup
     let used: BitSet
+    /// Allocations the allocator made for its own bookkeeping: never scanned.
+    let allocatorOwned: BitSet
     let memory: AddressSpace
     let layouts: TypedLayouts
 
@@ -39,6 +41,7 @@ struct PointerScanner: @unchecked Sendable {
     /// block is no larger than the allocator makes one for that size.
     func scanAllocation(_ index: Int, state: BlockState, limit: UInt64, hint: inout Int,
                         onHit: (UnsafeRawBufferPointer, Int, UInt64, Int) -> Void) {
+        guard !allocatorOwned.contains(index) else { return }
         let allocation = allocations[index]
         var length = allocation.usableSize
         switch state {

@@ -52,11 +52,19 @@ public struct Reachability: @unchecked Sendable {
         let count = allocations.count
         var used = BitSet(count: count)
         for index in allocations.indices where allocations[index].isUsed { used.insert(index) }
+        var allocatorOwned = BitSet(count: count)
+        for range in table.allocatorState {
+            var index = allocations.firstIndex(atOrAfter: range.lowerBound)
+            while index < count && allocations[index].address < range.upperBound {
+                allocatorOwned.insert(index)
+                index += 1
+            }
+        }
         let lookup = AllocationLookup(allocations)
         let storage = UnsafeMutableBufferPointer<Allocation>.allocate(capacity: max(1, count))
         _ = storage.initialize(from: allocations)
         let scanner = PointerScanner(allocations: UnsafeBufferPointer(rebasing: storage[0..<count]), lookup: lookup,
-                                     used: used, memory: memory, layouts: layouts)
+                                     used: used, allocatorOwned: allocatorOwned, memory: memory, layouts: layouts)
         let loop = MarkLoop(scanner: scanner, recordChains: recordChains)
         loop.run(roots: Self.pieces(of: roots))
         states = loop.states
@@ -127,4 +135,17 @@ public struct Reachability: @unchecked Sendable {
     /// Allocations pushed on the mark work list: each reached allocation once, plus a rescan
     /// when a vector buffer's limit grows or a buffer is reached as something else.
     public var markPushes: Int { loop.pushes }
+}
+
+extension Array where Element == Allocation {
+    /// Index of the first allocation starting at or after `address` (count when none), O(log n).
+    func firstIndex(atOrAfter address: UInt64) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) >> 1
+            if self[middle].address < address { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
 }

@@ -49,6 +49,8 @@ public final class RootSet: @unchecked Sendable {
                                         bytes: UnsafeRawBufferPointer(storage), registerNames: thread.registers.map(\.name)))
             }
         }
+        // The allocator's bookkeeping is no root, wherever it lives.
+        let excluded = AllocationTable.mergedRanges(table.managedRanges + table.allocatorState)
         let stackPointers = Dictionary(core.threads.map { ($0.tid, $0.stackPointer) }, uniquingKeysWith: { first, _ in first })
         for region in regions.regions where !region.bytes.isEmpty {
             switch region.label {
@@ -61,11 +63,11 @@ public final class RootSet: @unchecked Sendable {
                 ranges.append(Self.range(.stack, region.displayName, region, from: start, to: region.presentEnd))
             case .file where kinds.contains(.moduleData) && region.isWritable:
                 // Allocator state kept in module data (glibc's main_arena) is not a root.
-                for piece in Self.subtract(table.managedRanges, from: region.start..<region.presentEnd) {
+                for piece in Self.subtract(excluded, from: region.start..<region.presentEnd) {
                     ranges.append(Self.range(.moduleData, region.displayName, region, from: piece.lowerBound, to: piece.upperBound))
                 }
             case .heap where kinds.contains(.anonymous):
-                for piece in Self.subtract(table.managedRanges, from: region.start..<region.presentEnd) {
+                for piece in Self.subtract(excluded, from: region.start..<region.presentEnd) {
                     ranges.append(Self.range(.anonymous, "anonymous \(hex(region.start))", region,
                                              from: piece.lowerBound, to: piece.upperBound))
                 }

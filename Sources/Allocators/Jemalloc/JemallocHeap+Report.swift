@@ -210,7 +210,22 @@ extension JemallocHeap {
         }
         return AllocationTable(allocator: detection.allocatorName, method: method,
                                arenas: arenaIndices.map { "arena \($0)" }, allocations: allocations, warnings: warnings,
-                               managedRanges: managedRanges)
+                               managedRanges: managedRanges, allocatorState: allocatorState(among: allocations))
+    }
+
+    /// Every extent's `edata_t` (its `e_addr` names the slab's first region, used or not) and
+    /// the allocations jemalloc made for its thread caches' stacks (their slots keep pointers to
+    /// regions popped long ago).
+    func allocatorState(among allocations: [Allocation]) -> [Range<UInt64>] {
+        var ranges = extents.map { $0.edata..<($0.edata &+ UInt64(JemallocLayout.edataSize)) }
+        for cache in threadCaches {
+            for bin in cache.bins {
+                if let index = allocations.index(containing: bin.stackHead, start: \.address, end: \.end) {
+                    ranges.append(allocations[index].address..<allocations[index].end)
+                }
+            }
+        }
+        return ranges
     }
 
     /// Extents holding or having held allocations (active, dirty, muzzy), adjacent ones joined.

@@ -7,6 +7,8 @@ public struct JemallocThreadCache: Sendable {
         /// Address of the `cache_bin_t`.
         public let address: UInt64
         public let capacity: Int
+        /// Where the bin's stack of cached pointers starts (`stack_head`).
+        public let stackHead: UInt64
         /// The cached (free for the program) regions, most recently freed first.
         public let pointers: [UInt64]
     }
@@ -116,7 +118,7 @@ struct ThreadCacheSearch {
                 }
             }
             bins.append(.init(sizeIndex: index, address: run.address + UInt64(index * 24), capacity: bin.capacity,
-                              pointers: pointers))
+                              stackHead: bin.head, pointers: pointers))
         }
         return JemallocThreadCache(thread: thread, address: run.address, bins: bins)
     }
