@@ -149,7 +149,7 @@ public struct Classifier {
             let example = group.leakedExamples.first ?? group.otherExamples.first ?? 0
             suspects.append(group.suspect(kind: .size, name: "\(blockSize)-byte blocks", value: nil, width: nil,
                                           offset: nil, module: nil, usedBytes: usedBytes, reachabilityKnown: known,
-                                          command: "heapscan heap \(corePath) --address \(hex(example))"))
+                                          command: "heapscan show \(corePath) \(hex(example))"))
         }
         suspects.sort(by: options.ranking == .leaked && known ? Suspect.leaksRankBefore : Suspect.ranksBefore)
         return Report(core: corePath, allocator: table.allocator, method: table.method, reachabilityKnown: known,

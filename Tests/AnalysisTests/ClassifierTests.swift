@@ -63,7 +63,7 @@ import TestFixtures
         #expect(report.suspects.allSatisfy { $0.leaked == nil && $0.examples.count == 3 })
         let session = try #require(report.suspects.first { $0.name == "Session" })
         #expect(session.objectSize == 56)
-        #expect(session.command == "heapscan find app.core \(hex(Self.vtable)) --width 8 --context 64")
+        #expect(session.command == "heapscan find app.core \(hex(Self.vtable)) --width 8 --context 64 --limit 20")
         let magic = try #require(report.suspects.first)
         #expect(magic.width == 4 && magic.offset == 0)
     }

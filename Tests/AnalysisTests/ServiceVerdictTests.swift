@@ -28,32 +28,40 @@ struct ServiceVariant: Sendable, CustomTestStringConvertible {
                                         jemallocGcore, jemallocStripAll, jemallocKernel]
 
     static let glibcGcore = ServiceVariant(sample: "service", strip: nil, kernel: false,
-                                           plantedLeakRankedFirstToday: false, falselyAnchoredCeiling: glibcCeiling)
+                                           plantedLeakRankedFirstToday: true, falselyAnchoredCeiling: glibcTypedCeiling)
     static let glibcStripDebug = ServiceVariant(sample: "service", strip: "debug", kernel: false,
-                                                plantedLeakRankedFirstToday: false, falselyAnchoredCeiling: glibcCeiling)
+                                                plantedLeakRankedFirstToday: true, falselyAnchoredCeiling: glibcCeiling)
     static let glibcStripAll = ServiceVariant(sample: "service", strip: "all", kernel: false,
-                                              plantedLeakRankedFirstToday: false, falselyAnchoredCeiling: glibcCeiling)
+                                              plantedLeakRankedFirstToday: true, falselyAnchoredCeiling: glibcCeiling)
     static let glibcKernel = ServiceVariant(sample: "service", strip: nil, kernel: true,
-                                            plantedLeakRankedFirstToday: false, falselyAnchoredCeiling: glibcCeiling)
+                                            plantedLeakRankedFirstToday: true, falselyAnchoredCeiling: glibcTypedCeiling)
     static let jemallocGcore = ServiceVariant(sample: "service-jemalloc", strip: nil, kernel: false,
-                                              plantedLeakRankedFirstToday: false, falselyAnchoredCeiling: jemallocCeiling)
+                                              plantedLeakRankedFirstToday: true, falselyAnchoredCeiling: jemallocTypedCeiling)
     static let jemallocStripAll = ServiceVariant(sample: "service-jemalloc", strip: "all", kernel: false,
-                                                 plantedLeakRankedFirstToday: false, falselyAnchoredCeiling: jemallocCeiling)
+                                                 plantedLeakRankedFirstToday: true, falselyAnchoredCeiling: jemallocCeiling)
     static let jemallocKernel = ServiceVariant(sample: "service-jemalloc", strip: nil, kernel: true,
-                                               plantedLeakRankedFirstToday: false, falselyAnchoredCeiling: jemallocCeiling)
+                                               plantedLeakRankedFirstToday: true, falselyAnchoredCeiling: jemallocTypedCeiling)
 
-    // The most seen in 4 runs (conservative marking, 2026-12-03), plus 10 % and 1, rounded up to a
-    // multiple of 5: addresses, and so stale words, vary a little between runs. Conservative
-    // marking ignores types, so today stripping and the kernel's core change nothing and the
-    // variants of one allocator share a table; give a variant its own when typed reachability
-    // makes them differ. The allocators differ in block sizes and so in stale tails.
+    // The most seen (typed and container-aware marking, 2026-12-03), plus a margin of about 10 %
+    // and 1, rounded up to a multiple of 5: addresses, and so stale words, vary a little between
+    // runs. With DWARF, objects with a vtable are scanned through their layout ("Typed"); stripped
+    // binaries get the container rules only. Conservative marking had 188 of 615 (glibc) and
+    // about 200 (jemalloc) here. Lower these as the verdicts improve; never raise them.
+    static let glibcTypedCeiling: [String: Int] = [
+        "TimerCallback": 20, "RetryCallback": 20, "Session": 0, "Channel": 5, "Subscriber": 5,
+        "conn_stats": 5, "Connection": 5, "Job": 5, "IoBuffer": 5, "Blob": 5,
+    ]
     static let glibcCeiling: [String: Int] = [
-        "TimerCallback": 90, "RetryCallback": 55, "Session": 0, "Channel": 10, "Subscriber": 15,
-        "conn_stats": 10, "Connection": 10, "Job": 5, "IoBuffer": 40, "Blob": 5,
+        "TimerCallback": 45, "RetryCallback": 45, "Session": 0, "Channel": 5, "Subscriber": 5,
+        "conn_stats": 10, "Connection": 10, "Job": 5, "IoBuffer": 25, "Blob": 5,
+    ]
+    static let jemallocTypedCeiling: [String: Int] = [
+        "TimerCallback": 5, "RetryCallback": 5, "Session": 0, "Channel": 5, "Subscriber": 5,
+        "conn_stats": 5, "Connection": 5, "Job": 5, "IoBuffer": 5, "Blob": 5,
     ]
     static let jemallocCeiling: [String: Int] = [
-        "TimerCallback": 70, "RetryCallback": 20, "Session": 0, "Channel": 35, "Subscriber": 35,
-        "conn_stats": 10, "Connection": 15, "Job": 5, "IoBuffer": 55, "Blob": 5,
+        "TimerCallback": 5, "RetryCallback": 5, "Session": 0, "Channel": 10, "Subscriber": 10,
+        "conn_stats": 5, "Connection": 5, "Job": 5, "IoBuffer": 5, "Blob": 5,
     ]
 }
 

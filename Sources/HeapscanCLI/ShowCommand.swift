@@ -1,0 +1,63 @@
+import Analysis
+import ArgumentParser
+import ELFCore
+import Regions
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show the allocation containing an address: allocator, size, leaked or anchored, type and words.",
+        discussion: """
+        Each word is shown with what it points into: another allocation (its type and whether it is \
+        anchored or leaked) or a mapped region. Start from an example address `leaks` prints.
+
+        Example: heapscan show core.1234 0x55d0c1a2b3c0
+        """)
+
+    @OptionGroup var options: CoreOptions
+    @OptionGroup var rootOptions: RootOptions
+    @OptionGroup var modules: ModuleOptions
+
+    @Argument(help: "An address inside the allocation (0x… or decimal).")
+    var address: String
+
+    @Option(parsing: .unconditional, help: "Show at most this many bytes of the allocation.")
+    var bytes = 256
+
+    func run() throws {
+        guard let value = RegionSelection.parseNumber(address) else {
+            throw CLIError(path: nil, message: "bad address '\(address)' (use 0x… or a decimal number)")
+        }
+        guard bytes >= 0 else { throw CLIError(path: nil, message: "--bytes must be 0 or more") }
+        let core = try options.open()
+        let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds())
+        guard analysis.table != nil else {
+            throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
+        }
+        guard let view = analysis.view(of: value, maxBytes: bytes) else {
+            throw CLIError(path: core.path, message: "\(hex(value)) is not inside an allocation")
+        }
+        switch options.format {
+        case .json: try printJSON(view)
+        case .text: print(render(view))
+        }
+    }
+
+    private func render(_ view: AllocationView) -> String {
+        var out: [String] = []
+        let what = view.type.map { "\($0) object" } ?? "allocation"
+        out.append("\(view.start): \(view.used ? "used" : "free") \(what), \(view.usableSize) bytes usable "
+                   + "(block \(view.blockSize)), \(view.liveness)")
+        out.append("allocator  \(view.allocator)" + (view.arena.map { ", \($0)" } ?? ""))
+        if view.offset > 0 { out.append("address    \(view.address) is at +\(view.offset)") }
+        out.append("")
+        var table = TextTable([">offset", "value", "points to"])
+        for word in view.words { table.add(["+\(word.offset)", word.value, word.pointsTo ?? ""]) }
+        out.append(table.render())
+        if UInt64(view.words.count * 8) < view.usableSize {
+            out.append("… \(view.usableSize - UInt64(view.words.count * 8)) more bytes (--bytes N shows more)")
+        }
+        for warning in view.warnings { out.append("warning: \(warning)") }
+        return out.joined(separator: "\n")
+    }
+}
