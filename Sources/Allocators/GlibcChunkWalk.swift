@@ -12,6 +12,9 @@ struct GlibcChunkWalkOutcome {
     /// Bytes of fenceposts (16-byte chunks glibc puts at the end of a heap it left).
     var fencepostBytes: UInt64 = 0
     var problem: String?
+    /// A chunk whose size reached exactly to top over a consistent chain of chunks inside it:
+    /// its size field was taken as damaged, and the chain walked.
+    var hidden: (chunk: UInt64, claimedSize: UInt64, chainStart: UInt64, chainChunks: Int)?
     /// Keeps the walk's read-ahead loads from being optimised away; meaningless otherwise.
     var lookaheadSum: UInt64 = 0
 }
@@ -45,8 +48,35 @@ enum GlibcChunkWalk {
         var sizeField = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
         var lookahead: UInt64 = 0
         let lastByte = bytes.count - 1
+        var lastChunk = -1
+        var checkedHidden = false
         // The hot loop only walks; every way out is explained after it.
-        while offset != topOffset {
+        while true {
+            if offset == topOffset {
+                // A damaged size that lands exactly on top is consistent and would silently hide
+                // every chunk after it: the last chunk's memory is checked for such a chain once.
+                guard !checkedHidden, lastChunk >= 0, written > count else { break }
+                checkedHidden = true
+                guard let chain = hiddenChain(bytes, from: lastChunk, to: topOffset) else { break }
+                let claimed = UInt64(topOffset - lastChunk)
+                let previous = output + (written - 1)
+                let inUse = bytes.loadUnaligned(fromByteOffset: chain.start + 8, as: UInt64.self) & GlibcLayout.prevInUse != 0
+                if !previous.pointee.isUsed {
+                    freeChunks -= 1
+                    freeBytes -= Int(claimed)
+                }
+                let size = chain.start - lastChunk
+                previous.pointee = Allocation(address: base &+ UInt64(lastChunk + 16), usableSize: UInt64(size - 8),
+                                              blockSize: UInt64(size), isUsed: inUse, arena: arena)
+                if !inUse {
+                    freeChunks += 1
+                    freeBytes &+= size
+                }
+                outcome.hidden = (base &+ UInt64(lastChunk), claimed, base &+ UInt64(chain.start), chain.chunks)
+                offset = chain.start
+                sizeField = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+                continue
+            }
             let size = Int(truncatingIfNeeded: sizeField & ~GlibcLayout.flagBits)
             let next = offset &+ size
             guard size >= 16, size & 15 == 0, sizeField & GlibcLayout.isMmapped == 0,
@@ -59,6 +89,7 @@ enum GlibcChunkWalk {
             if size == 16 {
                 fencepostBytes &+= 16
             } else {
+                lastChunk = offset
                 (output + written).initialize(to: Allocation(
                     address: base &+ UInt64(offset + 16), usableSize: UInt64(size - 8),
                     blockSize: UInt64(size), isUsed: inUse, arena: arena))
@@ -94,6 +125,64 @@ enum GlibcChunkWalk {
             outcome.problem = "chunk at \(here) has size \(hex(UInt64(size))), which runs past the heap end or top"
         }
         return outcome
+    }
+
+    /// The earliest chain of at least two chunks that starts inside the chunk at `chunk` (after
+    /// its smallest possible size) and ends exactly at `end`, each chunk aligned, at least
+    /// MINSIZE, not mmapped, a free one's successor holding its size as prev_size. Positions
+    /// are tried in order and every position a failed chain passed through is remembered, so the
+    /// search reads each word of the chunk at most once.
+    static func hiddenChain(_ bytes: UnsafeRawBufferPointer, from chunk: Int, to end: Int) -> (start: Int, chunks: Int)? {
+        let first = chunk + Int(GlibcLayout.minChunk)
+        guard end - first >= 2 * Int(GlibcLayout.minChunk) else { return nil }
+        var failed = [UInt64](repeating: 0, count: (end - first) / 16 / 64 + 1)
+        func isFailed(_ offset: Int) -> Bool {
+            let slot = (offset - first) / 16
+            return failed[slot >> 6] >> UInt64(slot & 63) & 1 != 0
+        }
+        var path: [Int] = []
+        // Rejected chains are walked again from later starts; this keeps the search linear.
+        var budget = 4 * ((end - first) / 16) + 64
+        for start in stride(from: first, to: end, by: 16) where !isFailed(start) {
+            budget -= path.count + 1
+            guard budget > 0 else { return nil }
+            path.removeAll(keepingCapacity: true)
+            var offset = start
+            var reached = false
+            while offset < end && !isFailed(offset) {
+                path.append(offset)
+                let field = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+                let size = Int(truncatingIfNeeded: field & ~GlibcLayout.flagBits)
+                guard size >= Int(GlibcLayout.minChunk), size & 15 == 0, field & GlibcLayout.isMmapped == 0,
+                      size <= end - offset else { break }
+                let next = offset + size
+                let nextField = bytes.loadUnaligned(fromByteOffset: next + 8, as: UInt64.self)
+                if nextField & GlibcLayout.prevInUse == 0 {
+                    guard bytes.loadUnaligned(fromByteOffset: next, as: UInt64.self) == UInt64(size) else { break }
+                }
+                if next == end {
+                    reached = true
+                    break
+                }
+                offset = next
+            }
+            if reached && path.count >= 2 {
+                // The damaged chunk is in use (its successor says so) or free with the right prev_size.
+                let field = bytes.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self)
+                if field & GlibcLayout.prevInUse != 0
+                    || bytes.loadUnaligned(fromByteOffset: start, as: UInt64.self) == UInt64(start - chunk) {
+                    return (start, path.count)
+                }
+            }
+            // A chain that reached `end` but was rejected at its start still leads there from
+            // inside; only chains that broke are remembered as dead ends.
+            guard !reached else { continue }
+            for offset in path {
+                let slot = (offset - first) / 16
+                failed[slot >> 6] |= 1 << UInt64(slot & 63)
+            }
+        }
+        return nil
     }
 
     /// The top chunk of a brk heap found without its arena: chunks walked by size from `first`
