@@ -15,6 +15,8 @@ struct GlibcChunkWalkOutcome {
     /// A chunk whose size reached exactly to top over a consistent chain of chunks inside it:
     /// its size field was taken as damaged, and the chain walked.
     var hidden: (chunk: UInt64, claimedSize: UInt64, chainStart: UInt64, chainChunks: Int)?
+    /// Damaged chunks stepped over: from the bad header to the chain that leads on to top.
+    var skipped: [(from: UInt64, to: UInt64, problem: String)] = []
     /// Keeps the walk's read-ahead loads from being optimised away; meaningless otherwise.
     var lookaheadSum: UInt64 = 0
 }
@@ -80,7 +82,18 @@ enum GlibcChunkWalk {
             let size = Int(truncatingIfNeeded: sizeField & ~GlibcLayout.flagBits)
             let next = offset &+ size
             guard size >= 16, size & 15 == 0, sizeField & GlibcLayout.isMmapped == 0,
-                  next >= 0, next <= nextLimit else { break }
+                  next >= 0, next <= nextLimit else {
+                // One bad size costs its chunk, not the rest of the heap: when a consistent chain
+                // of chunks inside what follows leads to top, the walk resumes there (the chunk is
+                // known bad, so a chain of one chunk is enough evidence).
+                guard topOffset >= 0, outcome.skipped.count < maxSkips,
+                      let chain = hiddenChain(bytes, from: offset, to: topOffset, minimumChunks: 1) else { break }
+                outcome.skipped.append((base &+ UInt64(offset), base &+ UInt64(chain.start),
+                                        badChunk(at: base &+ UInt64(offset), sizeField: sizeField)))
+                offset = chain.start
+                sizeField = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+                continue
+            }
             let nextField = bytes.loadUnaligned(fromByteOffset: next + 8, as: UInt64.self)
             // An independent load 2 KiB ahead: the size chain is a dependent load per chunk, and
             // this brings the coming lines and pages in while the chain waits.
@@ -109,32 +122,41 @@ enum GlibcChunkWalk {
         outcome.fencepostBytes = UInt64(fencepostBytes)
         outcome.end = base + UInt64(offset)
         let size = Int(truncatingIfNeeded: sizeField & ~GlibcLayout.flagBits)
-        let here = hex(base + UInt64(offset))
         if offset == topOffset {
             if size >= 0, size & 15 == 0, size <= endOffset - offset {
                 outcome.end = base + UInt64(offset + size)
                 outcome.topSize = UInt64(size)
             } else {
-                outcome.problem = "top chunk at \(here) has size field \(hex(sizeField)), past the heap end \(hex(end))"
+                outcome.problem = "top chunk at \(hex(base + UInt64(offset))) has size field \(hex(sizeField)), past the heap end \(hex(end))"
             }
         } else if size == 0 && topOffset < 0 {
             // The zero-size fencepost that ends a heap glibc moved on from.
-        } else if size < 16 || size & 15 != 0 || sizeField & GlibcLayout.isMmapped != 0 {
-            outcome.problem = "chunk at \(here) has a bad size field \(hex(sizeField))"
         } else {
-            outcome.problem = "chunk at \(here) has size \(hex(UInt64(size))), which runs past the heap end or top"
+            outcome.problem = badChunk(at: base + UInt64(offset), sizeField: sizeField)
         }
         return outcome
     }
 
-    /// The earliest chain of at least two chunks that starts inside the chunk at `chunk` (after
-    /// its smallest possible size) and ends exactly at `end`, each chunk aligned, at least
+    /// Damaged regions a walk may step over before it gives the rest of a heap up.
+    static let maxSkips = 64
+
+    private static func badChunk(at chunk: UInt64, sizeField: UInt64) -> String {
+        let size = sizeField & ~GlibcLayout.flagBits
+        if size < 16 || size & 15 != 0 || sizeField & GlibcLayout.isMmapped != 0 {
+            return "chunk at \(hex(chunk)) has a bad size field \(hex(sizeField))"
+        }
+        return "chunk at \(hex(chunk)) has size \(hex(size)), which runs past the heap end or top"
+    }
+
+    /// The earliest chain of at least `minimumChunks` chunks that starts inside the chunk at
+    /// `chunk` (after its smallest possible size) and ends exactly at `end`, each chunk aligned, at least
     /// MINSIZE, not mmapped, a free one's successor holding its size as prev_size. Positions
     /// are tried in order and every position a failed chain passed through is remembered, so the
     /// search reads each word of the chunk at most once.
-    static func hiddenChain(_ bytes: UnsafeRawBufferPointer, from chunk: Int, to end: Int) -> (start: Int, chunks: Int)? {
+    static func hiddenChain(_ bytes: UnsafeRawBufferPointer, from chunk: Int, to end: Int,
+                            minimumChunks: Int = 2) -> (start: Int, chunks: Int)? {
         let first = chunk + Int(GlibcLayout.minChunk)
-        guard end - first >= 2 * Int(GlibcLayout.minChunk) else { return nil }
+        guard end - first >= minimumChunks * Int(GlibcLayout.minChunk) else { return nil }
         var failed = [UInt64](repeating: 0, count: (end - first) / 16 / 64 + 1)
         func isFailed(_ offset: Int) -> Bool {
             let slot = (offset - first) / 16
@@ -166,7 +188,7 @@ enum GlibcChunkWalk {
                 }
                 offset = next
             }
-            if reached && path.count >= 2 {
+            if reached && path.count >= minimumChunks {
                 // The damaged chunk is in use (its successor says so) or free with the right prev_size.
                 let field = bytes.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self)
                 if field & GlibcLayout.prevInUse != 0

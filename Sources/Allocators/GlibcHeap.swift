@@ -262,6 +262,9 @@ private struct Walker {
                     let outcome = GlibcChunkWalk.walk(bytes: view, base: heap.start, first: heap.firstChunk + skipped, top: top,
                                                       limit: heap.end, arena: Int32(arenaIndex),
                                                       output: output, count: &count)
+                    for skip in outcome.skipped {
+                        localWarnings.append(skip.problem + "; \(skip.to - skip.from) bytes up to \(hex(skip.to)) skipped, where a consistent chain of chunks leads to top")
+                    }
                     if let hidden = outcome.hidden {
                         localWarnings.append("chunk \(hex(hidden.chunk)) claims \(hidden.claimedSize) bytes, exactly to top, but holds a consistent chain of \(hidden.chainChunks) chunks from \(hex(hidden.chainStart)); its size field is taken as damaged (\(hidden.chainStart - hidden.chunk) bytes) and the chain is listed")
                     }
