@@ -109,11 +109,17 @@ struct ExtentMapSearch {
         for pass in 0..<2 {
             let segments = pass == 0 ? preferred : memory.segments.filter { $0.permissions.contains(.write) }
             var best: (root: UInt64, score: Int)?
+            // Each candidate costs a 2 MiB check: a core holding the leaf's address in thousands
+            // of places (a root whose slots all name it) must not cost thousands of them.
+            var checked = 0
             for segment in segments where segment.presentSize >= 8 && segment.start & 7 == 0 {
                 WordSearch.find(leaf, in: segment.bytes) { offset in
                     let slot = segment.start + UInt64(offset)
                     let (root, overflow) = slot.subtractingReportingOverflow(UInt64(rootIndex) * 8)
-                    guard !overflow, Self.isPlausibleRoot(root, memory: memory) else { return }
+                    guard !overflow, memory.isPresent(root, count: JemallocLayout.leafBytes),
+                          checked < Self.maxRootCandidates else { return }
+                    checked += 1
+                    guard Self.isPlausibleRoot(root, memory: memory) else { return }
                     var score = 1
                     for (other, index) in others where memory.readU64(root &+ UInt64(index) * 8) == other { score += 1 }
                     if best == nil || score > best!.score { best = (root, score) }
@@ -123,6 +129,8 @@ struct ExtentMapSearch {
         }
         return nil
     }
+
+    static let maxRootCandidates = 64
 
     /// A root is 2 MiB in the core whose non-zero slots all look like leaf addresses
     /// (cache-line aligned, below 2^48). Copies of a leaf address elsewhere (jemalloc's

@@ -13,8 +13,13 @@ public struct JemallocConsistency: Sendable, Codable, Equatable {
     public var leaves = 0
     public var leavesNotInCore = 0
 
-    /// jemalloc's structures are trusted when at most 1 entry in 20 disagrees.
-    public var isTrustworthy: Bool { entries > 0 && disagreeingEntries * 20 <= entries }
+    /// jemalloc's structures are trusted when at most 1 entry in 20 disagrees, or (a small heap,
+    /// where one damaged word is more than 1 in 20) at most 2 do and 4 times as many agree.
+    public var isTrustworthy: Bool {
+        let agreeing = entries - disagreeingEntries
+        return entries > 0 && (disagreeingEntries * 20 <= entries
+            || (disagreeingEntries <= 2 && agreeing >= 4 * disagreeingEntries))
+    }
 }
 
 /// Walks every root slot and leaf of the extent map and reads each extent header once,
