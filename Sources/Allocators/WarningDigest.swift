@@ -35,7 +35,7 @@ public enum WarningDigest {
     }
 
     /// The warning with every run of digits (decimal or hex, with its 0x) replaced by one `#`.
-    static func kind(of warning: String) -> String {
+    public static func kind(of warning: String) -> String {
         var key = ""
         key.reserveCapacity(warning.utf8.count)
         var inNumber = false

@@ -1,4 +1,5 @@
 import Allocators
+import Analysis
 import ELFCore
 import Foundation
 import Testing
@@ -139,5 +140,22 @@ struct GlibcDamageTests {
         let result = try heap.walk(knownMainArena: SyntheticGlibcHeap.arena)
         #expect(result.warnings.contains { $0.contains("arena list loops") }, "\(result.warnings)")
         #expect(result.table.allocations.count == 4)
+    }
+}
+
+/// Inputs the fuzzer found, kept as small synthetic cores.
+struct GlibcFuzzRegressionTests {
+    /// A thread whose stack pointer lies past the bytes the core holds of its stack (a cut-short
+    /// stack mapping): the leak pipeline's stack root is empty, not a trap.
+    @Test func stackPointerPastTheStackBytesTheCoreHolds() throws {
+        var rich = RichSyntheticGlibcHeap()
+        let stack: UInt64 = 0x7ffd_0000_0000
+        rich.heap.extraSegments.append(.init(address: stack, contents: [UInt8](repeating: 0, count: 0x1000), memorySize: 0x4000))
+        rich.heap.threads = [.init(tid: 77, stackPointer: stack + 0x3000, fsBase: RichSyntheticGlibcHeap.tls + 0x1000)]
+        let path = try rich.heap.core()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let analysis = LeakAnalysis(core: try CoreFile(path: path), modules: nil, recordChains: true)
+        #expect(analysis.table?.allocations.count == GlibcDamageTests.intact.allocations)
+        #expect(analysis.classify() != nil)
     }
 }
