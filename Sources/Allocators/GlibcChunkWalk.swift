@@ -39,7 +39,8 @@ enum GlibcChunkWalk {
             return outcome
         }
         let endOffset = Int(end - base)
-        let topOffset = top.flatMap { $0 >= first && $0 < end ? Int($0 - base) : nil } ?? -1
+        // Top's own header must be readable too, or reading its size would run off the bytes.
+        let topOffset = top.flatMap { $0 >= first && $0 < end && end - $0 >= GlibcLayout.chunkHeader ? Int($0 - base) : nil } ?? -1
         // A chunk's successor header must be readable and, when the heap holds top, not past it.
         let nextLimit = topOffset >= 0 ? topOffset : endOffset - 16
         var offset = Int(first - base)

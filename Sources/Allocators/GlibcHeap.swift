@@ -65,6 +65,7 @@ private struct Walker {
                        fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0, binnedBytes: 0,
                        walkedFreeChunks: 0, walkedFreeBytes: 0, internalBytes: 0)
         }
+        claimEachHeapOnce(&arenas)
         if !hasMain {
             // The brk heap without its arena: found by its chunks alone. Listed last (it has no
             // malloc_state among `fields`), as main_arena at address 0.
@@ -127,6 +128,25 @@ private struct Walker {
         return GlibcHeapResult(table: table, arenas: arenas, tcaches: tcacheSummaries, free: free,
                                mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes,
                                safeLinking: safeLinking, mallinfo: mallinfo)
+    }
+
+    /// A heap two arenas claim (a damaged top pointing into another arena's heap) is walked
+    /// once, by the arena whose claim is stronger: a thread arena's heap_info names its owner,
+    /// while main_arena's heap is only the region its top lies in.
+    private mutating func claimEachHeapOnce(_ arenas: inout [GlibcArena]) {
+        var claimed: [Range<UInt64>] = []
+        for index in arenas.indices.sorted(by: { !arenas[$0].isMain && arenas[$1].isMain }) {
+            let address = arenas[index].address
+            arenas[index].heaps.removeAll { heap in
+                let range = heap.start..<max(heap.start, heap.end)
+                guard let other = claimed.first(where: { $0.overlaps(range) }) else {
+                    claimed.append(range)
+                    return false
+                }
+                warnings.append("heap \(hex(heap.start))-\(hex(heap.end)) of arena \(hex(address)) overlaps the heap at \(hex(other.lowerBound)) another arena holds (a damaged top?); walked once, for that arena")
+                return true
+            }
+        }
     }
 
     private mutating func heaps(of arena: GlibcArenaFields, isMain: Bool, locator: GlibcArenaLocator) -> [GlibcHeapRange] {

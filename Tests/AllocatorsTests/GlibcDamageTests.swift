@@ -145,6 +145,19 @@ struct GlibcDamageTests {
 
 /// Inputs the fuzzer found, kept as small synthetic cores.
 struct GlibcFuzzRegressionTests {
+    /// main_arena's top damaged to point into a thread arena's heap: that heap is walked once,
+    /// for the thread arena whose heap_info names it, not listed twice.
+    @Test func mainArenaTopInsideAThreadHeapDoesNotListItTwice() throws {
+        var heap = SyntheticGlibcHeap()
+        heap.withThreadArena = true
+        heap.arenaOverrides[12] = SyntheticGlibcHeap.threadTop
+        let result = try heap.walk()
+        let addresses = result.table.allocations.map(\.address)
+        #expect(Set(addresses).count == addresses.count)
+        #expect(addresses.contains(SyntheticGlibcHeap.threadChunk + 16))
+        #expect(result.warnings.contains { $0.contains("walked once") }, "\(result.warnings)")
+    }
+
     /// A thread whose stack pointer lies past the bytes the core holds of its stack (a cut-short
     /// stack mapping): the leak pipeline's stack root is empty, not a trap.
     @Test func stackPointerPastTheStackBytesTheCoreHolds() throws {
