@@ -236,7 +236,8 @@ enum GlibcChunkWalk {
         let presentEnd = min(limit, base + UInt64(bytes.count))
         guard base <= UInt64.max - pageSize else { return [] }
         var cursor = (base + pageSize - 1) / pageSize * pageSize
-        while cursor + GlibcLayout.chunkHeader <= presentEnd {
+        // A range at the very top of the address space must end the loop, not wrap it.
+        while cursor <= presentEnd &- GlibcLayout.chunkHeader, presentEnd >= GlibcLayout.chunkHeader {
             let offset = Int(cursor - base)
             let prevSize = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
             let sizeField = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
@@ -244,9 +245,13 @@ enum GlibcChunkWalk {
             if prevSize == 0, sizeField & GlibcLayout.flagBits == GlibcLayout.isMmapped,
                size >= pageSize, size % pageSize == 0, size <= limit - cursor {
                 found.append((cursor, size))
-                cursor += size
+                let (next, overflow) = cursor.addingReportingOverflow(size)
+                guard !overflow else { break }
+                cursor = next
             } else {
-                cursor += pageSize
+                let (next, overflow) = cursor.addingReportingOverflow(pageSize)
+                guard !overflow else { break }
+                cursor = next
             }
         }
         return found

@@ -158,6 +158,15 @@ struct GlibcFuzzRegressionTests {
         #expect(result.warnings.contains { $0.contains("walked once") }, "\(result.warnings)")
     }
 
+    /// Anonymous memory ending just below 2^64 (a damaged p_vaddr): the search for mmapped
+    /// chunks stops at the top of the address space instead of wrapping.
+    @Test func writableRangeAtTheTopOfTheAddressSpace() throws {
+        var rich = RichSyntheticGlibcHeap()
+        rich.heap.extraSegments.append(.init(address: 0xffff_ffff_ffff_e800, contents: [UInt8](repeating: 0, count: 0x17c0)))
+        let result = try rich.heap.walk()
+        #expect(RichSyntheticGlibcHeap.counts(result) == GlibcDamageTests.intact)
+    }
+
     /// A thread whose stack pointer lies past the bytes the core holds of its stack (a cut-short
     /// stack mapping): the leak pipeline's stack root is empty, not a trap.
     @Test func stackPointerPastTheStackBytesTheCoreHolds() throws {
