@@ -6,7 +6,7 @@ RELEASE := $(SWIFT) build -c release $(ARCH_FLAGS)
 BIN := .build/release
 CORES := .build-cores
 
-.PHONY: all deps build demo test bench bench-jemalloc clean-cores
+.PHONY: all deps build demo test bench bench-jemalloc fuzz clean-cores
 
 all: build
 
@@ -36,6 +36,16 @@ bench: deps
 bench-jemalloc: deps
 	$(RELEASE) --product heapscan-bench
 	@core=$$(scripts/redis-core 10000000 $(CORES) | tail -n 1) && $(BIN)/heapscan-bench jemalloc "$$core"
+
+# The mutation fuzzers (ELF/notes, glibc, jemalloc, leak pipeline) for FUZZ_SECONDS each, or
+# FUZZ_ITERATIONS inputs each; make test runs them for a few seconds. Optimised, so a long run
+# covers many inputs; a crash leaves its input in /dev/shm/heapscan-fuzz (HEAPSCAN_FUZZ_REPLAY=PATH
+# with the same filter reruns it).
+FUZZ_SECONDS ?= 600
+FUZZ_ITERATIONS ?=
+fuzz: deps
+	HEAPSCAN_FUZZ_SECONDS=$(FUZZ_SECONDS) HEAPSCAN_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) \
+	  $(SWIFT) test -c release -Xswiftc -enable-testing --filter 'FuzzTests'
 
 clean-cores:
 	rm -rf $(CORES)

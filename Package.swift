@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "RegionsTests", dependencies: ["ELFCore", "Regions", "TestFixtures"]),
         .testTarget(name: "SymbolsTests", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols", "TestFixtures"]),
         .testTarget(name: "AnalysisTests", dependencies: ["ELFCore", "Regions", "Symbols", "Allocators", "Analysis", "TestFixtures"]),
-        .testTarget(name: "AllocatorsTests", dependencies: ["ELFCore", "Regions", "Symbols", "Allocators", "TestFixtures"]),
+        .testTarget(name: "AllocatorsTests", dependencies: ["ELFCore", "Regions", "Symbols", "Allocators", "Analysis", "TestFixtures"]),
         .testTarget(name: "JemallocTests", dependencies: ["Allocators", "Analysis", "ELFCore", "Regions", "TestFixtures"]),
         .testTarget(name: "CLITests", dependencies: ["HeapscanCLI", "ELFCore", "TestFixtures"]),
     ]

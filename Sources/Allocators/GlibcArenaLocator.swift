@@ -9,6 +9,9 @@ struct GlibcArenaFields {
     var top: UInt64
     var next: UInt64
     var systemMem: UInt64
+    /// Bins whose own fd/bk are not both aligned non-null pointers (or both the bin itself):
+    /// damage that costs those bins' chunks, not the arena.
+    var damagedBins: [Int] = []
 
     /// A fresh arena's top is its own unsorted bin: it never got memory.
     var hasHeap: Bool { top != GlibcLayout.bin(1, of: address) }
@@ -21,9 +24,14 @@ struct GlibcArenaLocator {
     let memory: AddressSpace
     let regions: RegionMap
 
+    /// A few damaged bins do not make an arena unrecognisable: random data never has 32 bins
+    /// pointing at themselves, so the other checks still single out real arenas.
+    static let toleratedDamagedBins = 4
+
     /// The `malloc_state` at `address` if every field has a value a real arena can hold:
     /// small lock and flag words, 16-byte aligned chunk pointers, each bin either empty
-    /// (pointing at itself) or linked to aligned chunks, and system_mem ≤ max_system_mem.
+    /// (pointing at itself) or linked to aligned chunks (up to `toleratedDamagedBins` excepted,
+    /// which are listed in `damagedBins`), and system_mem ≤ max_system_mem.
     func arena(at address: UInt64) -> GlibcArenaFields? {
         guard address % 8 == 0, let bytes = memory.read(address, count: Int(GlibcLayout.stateSize)) else { return nil }
         return bytes.withUnsafeBytes { raw -> GlibcArenaFields? in
@@ -42,6 +50,7 @@ struct GlibcArenaLocator {
                 fastbins.append(head)
             }
             var emptyBins = 0
+            var damagedBins: [Int] = []
             for index in 1..<GlibcLayout.binCount {
                 let offset = GlibcLayout.stateBins + UInt64(index - 1) * 16
                 let forward = u64(offset)
@@ -52,7 +61,11 @@ struct GlibcArenaLocator {
                     continue
                 }
                 guard forward != 0, backward != 0, forward != selfAddress, backward != selfAddress,
-                      forward % GlibcLayout.alignment == 0, backward % GlibcLayout.alignment == 0 else { return nil }
+                      forward % GlibcLayout.alignment == 0, backward % GlibcLayout.alignment == 0 else {
+                    damagedBins.append(index)
+                    guard damagedBins.count <= Self.toleratedDamagedBins else { return nil }
+                    continue
+                }
             }
             // A real arena never has most of its 127 bins in use at once; random data that
             // passes the alignment checks would.
@@ -62,7 +75,7 @@ struct GlibcArenaLocator {
             let maxSystemMem = u64(GlibcLayout.stateMaxSystemMem)
             guard next != 0, next % 8 == 0, systemMem <= maxSystemMem else { return nil }
             return GlibcArenaFields(address: address, flags: flags, fastbins: fastbins, top: top,
-                                    next: next, systemMem: systemMem)
+                                    next: next, systemMem: systemMem, damagedBins: damagedBins)
         }
     }
 

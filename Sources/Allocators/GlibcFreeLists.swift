@@ -4,6 +4,11 @@ import ELFCore
 struct GlibcListTally {
     var chunks = 0
     var bytes: UInt64 = 0
+
+    mutating func add(_ other: GlibcListTally) {
+        chunks.addClamped(other.chunks)
+        bytes.addClamped(other.bytes)
+    }
 }
 
 /// Walks glibc's free lists (tcache bins, fastbins, regular bins) in the core. Every link is
@@ -28,15 +33,21 @@ struct GlibcFreeLists {
 
     /// True when `[chunk, chunk + 16)` lies inside one arena heap.
     func inHeaps(_ chunk: UInt64) -> Bool {
+        guard let heap = heap(containing: chunk) else { return false }
+        return heap.end - chunk >= GlibcLayout.chunkHeader
+    }
+
+    /// The arena heap holding the byte at `address`.
+    func heap(containing address: UInt64) -> (start: UInt64, end: UInt64)? {
         var low = 0
         var high = heaps.count
         while low < high {
             let middle = (low + high) / 2
-            if heaps[middle].start <= chunk { low = middle + 1 } else { high = middle }
+            if heaps[middle].start <= address { low = middle + 1 } else { high = middle }
         }
-        guard low > 0 else { return false }
+        guard low > 0 else { return nil }
         let heap = heaps[low - 1]
-        return chunk >= heap.start && chunk < heap.end && heap.end - chunk >= GlibcLayout.chunkHeader
+        return address >= heap.start && address < heap.end ? heap : nil
     }
 
     /// Chunk size of the chunk at `chunk` when it is a plausible free-list member.
@@ -63,81 +74,109 @@ struct GlibcFreeLists {
     // MARK: single-linked lists
 
     /// Follows a tcache bin (links point at user memory) or fastbin (links point at chunks)
-    /// from `head`, appending member chunk addresses. `expected` caps tcache bins at their count.
+    /// from `head`, appending member chunk addresses. A tcache bin's `expected` count is
+    /// believed only as far as the list holds chunks; a list that comes back to a chunk it
+    /// passed stops there with one warning, its distinct chunks counted once.
     func walkSingleList(head: UInt64, size: UInt64, userPointers: Bool, expected: Int?, name: String,
                         chunks: inout [UInt64], warnings: inout [String]) -> GlibcListTally {
-        var tally = GlibcListTally()
         let offset: UInt64 = userPointers ? GlibcLayout.chunkHeader : 0
+        let start = chunks.count
         var link = head
-        let cap = expected ?? maxListSteps
+        var cycle = CycleDetector()
+        let cap = min(expected ?? maxListSteps, maxListSteps)
+        func tally() -> GlibcListTally {
+            GlibcListTally(chunks: chunks.count - start, bytes: UInt64(chunks.count - start) &* size)
+        }
         while link != 0 {
-            guard tally.chunks < cap else {
-                if expected != nil {
-                    warnings.append("\(name) holds more chunks than its count \(cap); stopped at \(hex(link))")
-                } else {
-                    warnings.append("\(name) is longer than \(cap) chunks (a cycle?); stopped at \(hex(link))")
-                }
-                return tally
-            }
             let chunk = link &- offset
+            if cycle.see(chunk) {
+                let distinct = distinctPrefixLength(chunks[start...])
+                let repeated = start + distinct < chunks.count ? chunks[start + distinct] : chunk
+                chunks.removeLast(chunks.count - start - distinct)
+                warnings.append("\(name) is a cycle: it comes back to chunk \(hex(repeated)) after \(distinct) chunks; stopped at the first repeat, \(distinct) chunks (\(UInt64(distinct) &* size) bytes) counted")
+                return tally()
+            }
+            guard chunks.count - start < cap else {
+                if let expected, expected <= maxListSteps {
+                    warnings.append("\(name) holds more chunks than its count \(expected); stopped at \(hex(link))")
+                } else {
+                    warnings.append("\(name) is longer than the \(cap) chunks its heaps can hold; stopped at \(hex(link))")
+                }
+                return tally()
+            }
             guard validChunk(chunk) == size else {
                 warnings.append("\(name) links to \(hex(link)), which is not a free chunk of \(size) bytes in the arena's heaps; list walk stopped")
-                return tally
+                return tally()
             }
             chunks.append(chunk)
-            tally.chunks += 1
-            tally.bytes += size
             let position = chunk &+ GlibcLayout.chunkHeader
             guard let stored = memory.readU64(position) else {
                 warnings.append("\(name): link of chunk \(hex(chunk)) is not in the core; list walk stopped")
-                return tally
+                return tally()
             }
             link = protected ? GlibcLayout.reveal(stored, at: position) : stored
         }
-        if let expected, tally.chunks != expected {
-            warnings.append("\(name) ends after \(tally.chunks) chunks but its count says \(expected)")
+        if let expected, chunks.count - start != expected {
+            warnings.append("\(name) ends after \(chunks.count - start) chunks but its count says \(expected)")
         }
-        return tally
+        return tally()
     }
 
     // MARK: regular bins
 
     /// Walks the unsorted, small and large bins of an arena through their `bk` links (bins are
-    /// not mangled). Returns (unsorted, small, large) tallies.
-    func walkBins(arena: UInt64, warnings: inout [String]) -> (GlibcListTally, GlibcListTally, GlibcListTally) {
+    /// not mangled), except the `damaged` bins whose own links are broken. Every member must be
+    /// a chunk lying wholly inside a heap whose `fd` points back; a bin that comes back to a
+    /// member stops there. Returns (unsorted, small, large) tallies and appends each member
+    /// chunk's address to `members`.
+    func walkBins(arena: UInt64, damaged: Set<Int> = [], members: inout [UInt64],
+                  warnings: inout [String]) -> (GlibcListTally, GlibcListTally, GlibcListTally) {
         var unsorted = GlibcListTally()
         var small = GlibcListTally()
         var large = GlibcListTally()
         var steps = 0
-        for index in 1..<GlibcLayout.binCount {
+        for index in 1..<GlibcLayout.binCount where !damaged.contains(index) {
             let bin = GlibcLayout.bin(index, of: arena)
             var tally = GlibcListTally()
             var link = memory.readU64(bin &+ 24) ?? bin
             var previous = bin
+            var cycle = CycleDetector()
             while link != bin {
                 steps += 1
                 guard steps <= maxListSteps else {
-                    warnings.append("bins of arena \(hex(arena)) hold more than \(maxListSteps) chunks (a cycle?); stopped in bin \(index)")
+                    warnings.append("bins of arena \(hex(arena)) hold more than the \(maxListSteps) chunks its heaps can hold; stopped in bin \(index)")
                     link = bin
                     break
                 }
-                guard let size = validChunk(link), size >= GlibcLayout.minChunk,
+                guard !cycle.see(link) else {
+                    warnings.append("bin \(index) of arena \(hex(arena)) is a cycle: it comes back to chunk \(hex(link)) after \(tally.chunks) chunks; stopped at the first repeat")
+                    break
+                }
+                guard let size = validChunk(link), size >= GlibcLayout.minChunk, fitsInHeap(link, size: size),
                       memory.readU64(link &+ 16) == previous else {
-                    warnings.append("bin \(index) of arena \(hex(arena)) links to \(hex(link)), which is not a free chunk pointing back; bin walk stopped")
+                    warnings.append("bin \(index) of arena \(hex(arena)) links to \(hex(link)), which is not a free chunk pointing back; bin walk stopped after \(tally.chunks) chunks (\(tally.bytes) bytes)")
                     break
                 }
                 tally.chunks += 1
-                tally.bytes += size
+                tally.bytes &+= size
+                members.append(link)
                 previous = link
                 link = memory.readU64(link &+ 24) ?? bin
             }
             switch index {
-            case 1: unsorted.chunks += tally.chunks; unsorted.bytes += tally.bytes
-            case 2..<64: small.chunks += tally.chunks; small.bytes += tally.bytes
-            default: large.chunks += tally.chunks; large.bytes += tally.bytes
+            case 1: unsorted.add(tally)
+            case 2..<64: small.add(tally)
+            default: large.add(tally)
             }
         }
         return (unsorted, small, large)
+    }
+
+    /// True when the chunk of `size` bytes at `chunk` ends inside the heap it starts in; a
+    /// damaged size field (up to 2^64) fails this, so sums of sizes stay below the heaps' bytes.
+    func fitsInHeap(_ chunk: UInt64, size: UInt64) -> Bool {
+        guard let heap = heap(containing: chunk) else { return false }
+        return size <= heap.end - chunk
     }
 
     // MARK: tcache

@@ -65,6 +65,7 @@ private struct Walker {
                        fastbinChunks: 0, fastbinBytes: 0, binnedChunks: 0, binnedBytes: 0,
                        walkedFreeChunks: 0, walkedFreeBytes: 0, internalBytes: 0)
         }
+        claimEachHeapOnce(&arenas)
         if !hasMain {
             // The brk heap without its arena: found by its chunks alone. Listed last (it has no
             // malloc_state among `fields`), as main_arena at address 0.
@@ -97,18 +98,20 @@ private struct Walker {
                                      skipping: leadingTcaches)
 
         var cached: [UInt64] = []
+        var binned: [UInt64] = []
         var free = GlibcFreeSummary()
         let tcacheSummaries = walkTcaches(tcaches, lists: lists, free: &free, cached: &cached)
-        walkArenaLists(fields, lists: lists, arenas: &arenas, free: &free, cached: &cached)
+        walkArenaLists(fields, lists: lists, arenas: &arenas, free: &free, cached: &cached, binned: &binned)
         markCachedChunksFree(cached, in: &allocations)
+        reportFreeChunksInsideAllocations(cached + binned, allocations: allocations)
         removeTcacheStructs(tcaches.filter { leadingTcaches[$0.chunk] == nil }.map(\.address),
                             from: &allocations, arenas: &arenas)
         for arena in arenas where arena.topSize > 0 {
             free.topChunks += 1
-            free.topBytes += arena.topSize
+            free.topBytes.addClamped(arena.topSize)
         }
 
-        let mmappedBytes = mmapped.reduce(0) { $0 + $1.size }
+        let mmappedBytes = mmapped.reduce(UInt64(0)) { $0.addingClamped($1.size) }
         let mallinfo = computeMallinfo(arenas: arenas, mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes)
         var names = arenas.map { arena in
             arena.address == 0 ? "brk heap (main_arena not found)" : (arena.isMain ? "main_arena " : "arena ") + hex(arena.address)
@@ -121,10 +124,29 @@ private struct Walker {
             + arenas.filter { $0.isMain && $0.address != 0 }.map { $0.address..<($0.address + GlibcLayout.stateSize) }
         let allocator = GlibcVersion.find(in: regions).map { "glibc \($0)" } ?? "glibc"
         let table = AllocationTable(allocator: allocator, method: method, arenas: names,
-                                    allocations: allocations, warnings: warnings, managedRanges: managed)
+                                    allocations: allocations, warnings: WarningDigest.digest(warnings), managedRanges: managed)
         return GlibcHeapResult(table: table, arenas: arenas, tcaches: tcacheSummaries, free: free,
                                mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes,
                                safeLinking: safeLinking, mallinfo: mallinfo)
+    }
+
+    /// A heap two arenas claim (a damaged top pointing into another arena's heap) is walked
+    /// once, by the arena whose claim is stronger: a thread arena's heap_info names its owner,
+    /// while main_arena's heap is only the region its top lies in.
+    private mutating func claimEachHeapOnce(_ arenas: inout [GlibcArena]) {
+        var claimed: [Range<UInt64>] = []
+        for index in arenas.indices.sorted(by: { !arenas[$0].isMain && arenas[$1].isMain }) {
+            let address = arenas[index].address
+            arenas[index].heaps.removeAll { heap in
+                let range = heap.start..<max(heap.start, heap.end)
+                guard let other = claimed.first(where: { $0.overlaps(range) }) else {
+                    claimed.append(range)
+                    return false
+                }
+                warnings.append("heap \(hex(heap.start))-\(hex(heap.end)) of arena \(hex(address)) overlaps the heap at \(hex(other.lowerBound)) another arena holds (a damaged top?); walked once, for that arena")
+                return true
+            }
+        }
     }
 
     private mutating func heaps(of arena: GlibcArenaFields, isMain: Bool, locator: GlibcArenaLocator) -> [GlibcHeapRange] {
@@ -143,11 +165,11 @@ private struct Walker {
                     head: bin.head, size: GlibcLayout.chunkSize(ofTcacheBin: index), userPointers: true,
                     expected: bin.count, name: "tcache \(hex(tcache.address)) bin \(index)",
                     chunks: &cached, warnings: &warnings)
-                summary.chunks += tally.chunks
-                summary.bytes += tally.bytes
+                summary.chunks.addClamped(tally.chunks)
+                summary.bytes.addClamped(tally.bytes)
             }
-            free.tcacheChunks += summary.chunks
-            free.tcacheBytes += summary.bytes
+            free.tcacheChunks.addClamped(summary.chunks)
+            free.tcacheBytes.addClamped(summary.bytes)
             return summary
         }
     }
@@ -155,29 +177,36 @@ private struct Walker {
     /// Each arena's fastbins (chunks appended to `cached`) and regular bins, checked against
     /// the free chunks the heap walk saw.
     private mutating func walkArenaLists(_ fields: [GlibcArenaFields], lists: GlibcFreeLists, arenas: inout [GlibcArena],
-                                         free: inout GlibcFreeSummary, cached: inout [UInt64]) {
+                                         free: inout GlibcFreeSummary, cached: inout [UInt64], binned: inout [UInt64]) {
         for (index, arena) in fields.enumerated() where index < arenas.count {
             for (bin, head) in arena.fastbins.enumerated() where head != 0 {
                 let tally = lists.walkSingleList(
                     head: head, size: GlibcLayout.chunkSize(ofFastbin: bin), userPointers: false, expected: nil,
                     name: "fastbin \(bin) of arena \(hex(arena.address))", chunks: &cached, warnings: &warnings)
-                arenas[index].fastbinChunks += tally.chunks
-                arenas[index].fastbinBytes += tally.bytes
+                arenas[index].fastbinChunks.addClamped(tally.chunks)
+                arenas[index].fastbinBytes.addClamped(tally.bytes)
             }
-            let (unsorted, small, large) = lists.walkBins(arena: arena.address, warnings: &warnings)
-            arenas[index].binnedChunks = unsorted.chunks + small.chunks + large.chunks
-            arenas[index].binnedBytes = unsorted.bytes + small.bytes + large.bytes
+            if !arena.damagedBins.isEmpty {
+                warnings.append("arena \(hex(arena.address)): bins \(arena.damagedBins.map(String.init).joined(separator: ", ")) have damaged fd/bk links; their chunks are not counted as binned")
+            }
+            let (unsorted, small, large) = lists.walkBins(arena: arena.address, damaged: Set(arena.damagedBins),
+                                                          members: &binned, warnings: &warnings)
+            var binnedTotal = unsorted
+            binnedTotal.add(small)
+            binnedTotal.add(large)
+            arenas[index].binnedChunks = binnedTotal.chunks
+            arenas[index].binnedBytes = binnedTotal.bytes
             if arenas[index].binnedChunks != arenas[index].walkedFreeChunks || arenas[index].binnedBytes != arenas[index].walkedFreeBytes {
                 warnings.append("arena \(hex(arena.address)): the heap walk found \(arenas[index].walkedFreeChunks) free chunks (\(arenas[index].walkedFreeBytes) bytes) but its bins hold \(arenas[index].binnedChunks) (\(arenas[index].binnedBytes) bytes)")
             }
-            free.fastbinChunks += arenas[index].fastbinChunks
-            free.fastbinBytes += arenas[index].fastbinBytes
-            free.unsortedChunks += unsorted.chunks
-            free.unsortedBytes += unsorted.bytes
-            free.smallbinChunks += small.chunks
-            free.smallbinBytes += small.bytes
-            free.largebinChunks += large.chunks
-            free.largebinBytes += large.bytes
+            free.fastbinChunks.addClamped(arenas[index].fastbinChunks)
+            free.fastbinBytes.addClamped(arenas[index].fastbinBytes)
+            free.unsortedChunks.addClamped(unsorted.chunks)
+            free.unsortedBytes.addClamped(unsorted.bytes)
+            free.smallbinChunks.addClamped(small.chunks)
+            free.smallbinBytes.addClamped(small.bytes)
+            free.largebinChunks.addClamped(large.chunks)
+            free.largebinBytes.addClamped(large.bytes)
         }
     }
 
@@ -222,7 +251,10 @@ private struct Walker {
         for (arenaIndex, arena) in arenas.enumerated() {
             for (heapIndex, heap) in arena.heaps.enumerated() {
                 jobs.append((heap.start, .heap(arena: arenaIndex, heap: heapIndex)))
-                if heap.end > heap.firstChunk { capacity += Int((heap.end - heap.firstChunk) / GlibcLayout.minChunk) + 1 }
+                // Sized by the bytes the core holds, never by the heap's end (a file value):
+                // each listed chunk takes at least MINSIZE of them.
+                let presentEnd = memory.segment(containing: heap.start).map { min($0.presentEnd, heap.end) } ?? heap.start
+                if presentEnd > heap.firstChunk { capacity += Int((presentEnd - heap.firstChunk) / GlibcLayout.minChunk) + 1 }
             }
         }
         for chunk in mmapped { jobs.append((chunk.chunk, .mmapped(chunk: chunk.chunk, size: chunk.size))) }
@@ -250,6 +282,12 @@ private struct Walker {
                     let outcome = GlibcChunkWalk.walk(bytes: view, base: heap.start, first: heap.firstChunk + skipped, top: top,
                                                       limit: heap.end, arena: Int32(arenaIndex),
                                                       output: output, count: &count)
+                    for skip in outcome.skipped {
+                        localWarnings.append(skip.problem + "; \(skip.to - skip.from) bytes up to \(hex(skip.to)) skipped, where a consistent chain of chunks leads to top")
+                    }
+                    if let hidden = outcome.hidden {
+                        localWarnings.append("chunk \(hex(hidden.chunk)) claims \(hidden.claimedSize) bytes, exactly to top, but holds a consistent chain of \(hidden.chainChunks) chunks from \(hex(hidden.chainStart)); its size field is taken as damaged (\(hidden.chainStart - hidden.chunk) bytes) and the chain is listed")
+                    }
                     if let problem = outcome.problem {
                         localWarnings.append(problem + "; rest of this heap skipped")
                     } else if heap.holdsTop && outcome.topSize == nil {
@@ -304,6 +342,23 @@ private struct Walker {
         }
         if votes.on == 0 && votes.off == 0 { return nil }
         return votes.on >= votes.off
+    }
+
+    /// A free-list chunk inside another chunk the walk listed means that chunk's size field
+    /// covers memory it does not own (a damaged size that still lands on a chunk boundary):
+    /// said once per covering chunk, with how much it covers.
+    private mutating func reportFreeChunksInsideAllocations(_ members: [UInt64], allocations: [Allocation]) {
+        var covered: [Int: Int] = [:]
+        for chunk in members {
+            // Its size field, not prev_size, which belongs to the chunk before it.
+            guard let index = allocations.index(containing: chunk &+ GlibcLayout.sizeFieldOffset, start: \.address, end: \.end),
+                  allocations[index].address != chunk &+ GlibcLayout.chunkHeader else { continue }
+            covered[index, default: 0] += 1
+        }
+        for (index, count) in covered.sorted(by: { $0.key < $1.key }) {
+            let allocation = allocations[index]
+            warnings.append("chunk \(hex(allocation.address - GlibcLayout.chunkHeader)) (\(allocation.blockSize) bytes) covers \(count) chunks of the free lists: its size field is probably damaged and hides the chunks in its \(allocation.blockSize) bytes")
+        }
     }
 
     /// Chunks in tcache bins and fastbins look in use to the heap walk (glibc keeps their
@@ -365,13 +420,14 @@ private struct Walker {
         var info = GlibcMallinfo(arena: 0, ordblks: 0, smblks: 0, hblks: UInt64(mmappedChunks), hblkhd: mmappedBytes,
                                  fsmblks: 0, uordblks: 0, fordblks: 0, keepcost: 0)
         for arena in arenas {
-            let available = arena.topSize + arena.fastbinBytes + arena.binnedBytes
-            info.arena += arena.measuredSystemBytes
-            info.ordblks += 1 + UInt64(arena.binnedChunks)
-            info.smblks += UInt64(arena.fastbinChunks)
-            info.fsmblks += arena.fastbinBytes
-            info.fordblks += available
-            info.uordblks += arena.measuredSystemBytes &- available
+            let available = arena.topSize.addingClamped(arena.fastbinBytes).addingClamped(arena.binnedBytes)
+            info.arena.addClamped(arena.measuredSystemBytes)
+            info.ordblks.addClamped(1 &+ UInt64(clamping: arena.binnedChunks))
+            info.smblks.addClamped(UInt64(clamping: arena.fastbinChunks))
+            info.fsmblks.addClamped(arena.fastbinBytes)
+            info.fordblks.addClamped(available)
+            // Lists holding more than the heaps (damage the walk already warned about) leave 0 used.
+            info.uordblks.addClamped(arena.measuredSystemBytes > available ? arena.measuredSystemBytes - available : 0)
             if arena.isMain { info.keepcost = arena.topSize }
         }
         return info

@@ -8,10 +8,13 @@ import Regions
 /// `main_arena` only looks like an arena once glibc malloc has run, which tells the cases apart.
 public enum ProcessAllocator {
     /// True when glibc's `main_arena` has been initialised, i.e. glibc malloc served something.
-    /// Only libc's data is searched: cheap, and enough for a glibc that has run.
+    /// Only libc's data is searched: cheap, and enough for a glibc that has run. A main_arena
+    /// damaged beyond recognition must not silently drop glibc's heap: a brk heap whose chunks
+    /// chain to a top chunk shows glibc malloc ran too (the walk then says main_arena is missing).
     public static func glibcMallocInUse(core: CoreFile, regions: RegionMap) -> Bool {
-        GlibcArenaLocator(memory: core.addressSpace, regions: regions)
-            .findMainArena(knownAddress: nil, searchAnonymous: false) != nil
+        let locator = GlibcArenaLocator(memory: core.addressSpace, regions: regions)
+        return locator.findMainArena(knownAddress: nil, searchAnonymous: false) != nil
+            || locator.brkHeapByWalking(outside: []) != nil
     }
 
     /// Which allocator `heap` should describe.

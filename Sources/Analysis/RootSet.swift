@@ -83,8 +83,9 @@ public final class RootSet: @unchecked Sendable {
     }
 
     private static func range(_ kind: RootKind, _ name: String, _ region: Region, from start: UInt64, to end: UInt64) -> RootRange {
-        let lower = Int(start - region.start)
-        let upper = Int(end - region.start)
+        // Clamped to the bytes the core holds: a stack pointer can lie past a cut-short stack.
+        let lower = Int(min(start &- region.start, UInt64(region.bytes.count)))
+        let upper = Int(min(end &- region.start, UInt64(region.bytes.count)))
         return RootRange(kind: kind, name: name, start: start,
                          bytes: UnsafeRawBufferPointer(rebasing: region.bytes[lower..<max(lower, upper)]), registerNames: [])
     }

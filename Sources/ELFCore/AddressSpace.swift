@@ -46,11 +46,27 @@ public struct AddressSpace: @unchecked Sendable {
         return address < segment.presentEnd
     }
 
+    /// True when every byte of `[address, address + count)` is in the core, across directly
+    /// adjacent segments: what `read` needs, checked without copying.
+    public func isPresent(_ address: UInt64, count: Int) -> Bool {
+        guard count > 0 else { return count == 0 }
+        let (end, overflow) = address.addingReportingOverflow(UInt64(count))
+        guard !overflow, var index = segmentIndex(containing: address) else { return false }
+        while true {
+            let segment = segments[index]
+            if end <= segment.presentEnd { return true }
+            index += 1
+            guard segment.presentEnd == segment.end, index < segments.count,
+                  segments[index].start == segment.end else { return false }
+        }
+    }
+
     /// Copies `count` bytes starting at `address`, crossing into directly adjacent segments.
+    /// Checked before anything is reserved: counts can come from damaged files.
     public func read(_ address: UInt64, count: Int) -> [UInt8]? {
         guard count >= 0 else { return nil }
         if count == 0 { return [] }
-        guard var index = segmentIndex(containing: address) else { return nil }
+        guard isPresent(address, count: count), var index = segmentIndex(containing: address) else { return nil }
         var result: [UInt8] = []
         result.reserveCapacity(count)
         var cursor = address

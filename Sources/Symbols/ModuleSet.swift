@@ -60,7 +60,7 @@ public final class ModuleSet: @unchecked Sendable {
             warnings.append("libdwfl found no modules in the core: \(Self.lastError())")
         }
         dwfl_report_end(coreSession.handle, nil, nil)
-        let reported = coreSession.modules().sorted { $0.start < $1.start }
+        let reported = Self.disjoint(coreSession.modules(), warnings: &warnings)
 
         let mainAddress = core.auxVector?.programHeaders ?? core.auxVector?.entryPoint
         let resolver = ModuleFileResolver(options: options)
@@ -104,6 +104,30 @@ public final class ModuleSet: @unchecked Sendable {
     deinit {
         elf_end(coreElf)
         close(coreDescriptor)
+    }
+
+    /// Modules libdwfl found in the core, by start, without those overlapping an earlier one:
+    /// damaged headers in the core (a wrong p_offset puts the core's own ELF header where a
+    /// library was) make libdwfl report a module spanning others, and reporting its file over
+    /// theirs makes libdw fault.
+    private static func disjoint(_ modules: [(handle: OpaquePointer, start: UInt64)],
+                                 warnings: inout [String]) -> [(handle: OpaquePointer, start: UInt64)] {
+        let ranged = modules.map { module -> (handle: OpaquePointer, start: UInt64, end: UInt64) in
+            var start: Dwarf_Addr = 0
+            var end: Dwarf_Addr = 0
+            _ = dwfl_module_info(module.handle, nil, &start, &end, nil, nil, nil, nil)
+            return (module.handle, start, max(start, end))
+        }.sorted { $0.start != $1.start ? $0.start < $1.start : $0.end < $1.end }
+        var kept: [(handle: OpaquePointer, start: UInt64, end: UInt64)] = []
+        for module in ranged {
+            if let last = kept.last, module.start < last.end {
+                let name = dwfl_module_info(module.handle, nil, nil, nil, nil, nil, nil, nil).map { String(cString: $0) } ?? "?"
+                warnings.append("\(name): the core describes it at \(hex(module.start))-\(hex(module.end)), over another module (damaged headers in the core?); skipped")
+                continue
+            }
+            kept.append(module)
+        }
+        return kept.map { ($0.handle, $0.start) }
     }
 
     /// The module whose load range contains `address`, O(log n).
@@ -153,7 +177,17 @@ public final class ModuleSet: @unchecked Sendable {
         // No file is opened here (find_elf declines): an image exists only when the core
         // holds the whole module, as for the vDSO.
         var imageBias: GElf_Addr = 0
-        let imageInCore = dwfl_module_getelf(handle, &imageBias) != nil
+        var imageInCore = false
+        if let image = dwfl_module_getelf(handle, &imageBias) {
+            var size = 0
+            if let raw = elf_rawfile(image, &size), size > 0,
+               let problem = ModuleImageCheck.problem(in: ByteReader(UnsafeRawBufferPointer(start: raw, count: size)),
+                                                      machine: ByteReader(core.file.bytes).u16(18)) {
+                warnings.append("\(name): its image in the core is damaged (\(problem)); not used")
+            } else {
+                imageInCore = true
+            }
+        }
         let isExecutable = mainAddress.map { $0 >= start && $0 < end } ?? false
 
         let resolution = resolver.resolve(name: name, isExecutable: isExecutable, coreBuildID: coreBuildID)

@@ -48,12 +48,12 @@ struct GlibcArenaDiscoveryTests {
         #expect(result.table.allocations.count == 3)
     }
 
-    /// A smashed main_arena (a bin link no arena can hold) loses neither heap: the thread arena
+    /// A smashed main_arena (a lock word no arena can hold) loses neither heap: the thread arena
     /// is found by its heap_info, the brk heap by its chunks alone, with warnings naming both.
     @Test func corruptMainArenaStillLeavesEveryHeapWalked() throws {
         var heap = Heap()
         heap.withThreadArena = true
-        heap.arenaOverrides[14] = 0x1234_5671
+        heap.arenaOverrides[0] = 0x1234_5671
         let result = try heap.walk()
         #expect(result.table.method == "thread arena found by shape; main_arena not reached through the arena list; brk heap found by walking its chunks")
         #expect(result.arenas.map(\.address) == [Heap.threadArena, 0])

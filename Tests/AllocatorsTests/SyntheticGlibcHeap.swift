@@ -26,6 +26,11 @@ struct SyntheticGlibcHeap {
     /// main_arena words to overwrite after it is built (word index → value).
     var arenaOverrides: [Int: UInt64] = [:]
     var withThreadArena = false
+    /// The thread heap's heap_info.prev and the thread arena's `next` (default: none, main_arena).
+    var threadHeapPrev: UInt64 = 0
+    var threadArenaNext = SyntheticGlibcHeap.arena
+    /// p_memsz of the brk heap's segment, when it should claim more than the bytes it holds.
+    var heapMemorySize: UInt64?
     /// False leaves libc's data without its NT_FILE entry, so it reads as anonymous memory.
     var libcMapped = true
     /// More memory (e.g. a thread's TLS) and threads.
@@ -69,12 +74,12 @@ struct SyntheticGlibcHeap {
         data += [UInt8](repeating: 0, count: 0x1000 - data.count)
         var synthetic = SyntheticCore()
         synthetic.segments = [
-            .init(address: Self.heap, contents: words64(words)),
+            .init(address: Self.heap, contents: words64(words), memorySize: heapMemorySize),
             .init(address: Self.libcData, contents: data),
         ]
         if withThreadArena {
-            let heapInfo: [UInt64] = [Self.threadArena, 0, Self.threadHeapSize, Self.threadHeapSize, 4096, 0]
-            let threadState = Self.arenaState(at: Self.threadArena, top: Self.threadTop, next: Self.arena,
+            let heapInfo: [UInt64] = [Self.threadArena, threadHeapPrev, Self.threadHeapSize, Self.threadHeapSize, 4096, 0]
+            let threadState = Self.arenaState(at: Self.threadArena, top: Self.threadTop, next: threadArenaNext,
                                               systemMem: Self.threadHeapSize, flags: 2)
             var threadWords = heapInfo + threadState
             threadWords += [UInt64](repeating: 0, count: Int(Self.threadHeapSize / 8) - threadWords.count)

@@ -21,7 +21,14 @@ struct JemallocSyntheticHeapTests {
     static let slabFree: [[UInt64]] = [[0xffff_0000_0000_0000, 0], [0, 0xffff_ffff_0000_0000], [0xf, 0xf]]
     static let cached: [UInt64] = [heap + 5 * 32, heap + 6 * 32]
 
-    func build() throws -> String {
+    /// The parts of the extent map a test may damage before the core is written.
+    struct MapBytes {
+        var root: [UInt8]
+        var leaf: [UInt8]
+        var edata: [UInt8]
+    }
+
+    func build(damage: (inout MapBytes) -> Void = { _ in }) throws -> String {
         var module = Array("\0jemalloc\0".utf8) + Array("5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c\0".utf8)
         module += [UInt8](repeating: 0, count: 4096 - module.count)
         var rootBytes = [UInt8](repeating: 0, count: 2 << 20)
@@ -80,12 +87,14 @@ struct JemallocSyntheticHeapTests {
             }
         }
 
+        var map = MapBytes(root: rootBytes, leaf: leafBytes, edata: edataBytes)
+        damage(&map)
         var core = SyntheticCore()
         core.segments = [
             .init(address: Self.module, contents: module, flags: 4),
-            .init(address: Self.root, contents: rootBytes),
-            .init(address: Self.leaf, contents: leafBytes),
-            .init(address: Self.edatas, contents: edataBytes),
+            .init(address: Self.root, contents: map.root),
+            .init(address: Self.leaf, contents: map.leaf),
+            .init(address: Self.edatas, contents: map.edata),
             .init(address: Self.tls, contents: tlsBytes),
             .init(address: Self.stacks, contents: stackBytes),
         ]

@@ -2,10 +2,12 @@ import ELFCore
 
 /// Where the extent map (jemalloc's `arena_emap_global.rtree`) is, found without symbols.
 struct ExtentMapLocation: Sendable {
-    /// Address of `root[0]`: 2^18 slots, each 0 or the address of a leaf.
+    /// Address of `root[0]`: 2^18 slots, each 0 or the address of a leaf; 0 when no root slot
+    /// holds a voted leaf (a damaged root), and the voted leaves are all there is.
     let root: UInt64
-    /// Leaves the vote found, with their votes (the strongest first).
-    let votedLeaves: [(address: UInt64, votes: Int)]
+    /// Leaves the vote found, with their votes (the strongest first) and the root index their
+    /// voters' extents lie under.
+    let votedLeaves: [(address: UInt64, votes: Int, rootIndex: Int)]
     /// Candidate words checked against their edata, and how many agreed.
     let candidates: Int
     let agreeing: Int
@@ -23,7 +25,6 @@ struct ExtentMapSearch {
     enum Failure: Error {
         case noLeaf(candidates: Int)
         case looksLikeVersion52(agreeing: Int, agreeing52: Int)
-        case noRoot(leaf: UInt64)
     }
 
     private struct EdataSummary {
@@ -87,11 +88,14 @@ struct ExtentMapSearch {
             }
             if let root = findRoot(leaf: candidate.key, rootIndex: rootIndexOfLeaf[candidate.key] ?? 0,
                                    others: others, preferredRanges: preferredRanges) {
-                return ExtentMapLocation(root: root, votedLeaves: strong.map { ($0.key, $0.value) },
+                return ExtentMapLocation(root: root, votedLeaves: strong.map { ($0.key, $0.value, rootIndexOfLeaf[$0.key] ?? 0) },
                                          candidates: candidates, agreeing: agreeing)
             }
         }
-        throw Failure.noRoot(leaf: best.key)
+        // No root slot holds any strong leaf: the root may be damaged or cleared while its
+        // leaves are intact. The caller walks the voted leaves and decides by their consistency.
+        return ExtentMapLocation(root: 0, votedLeaves: strong.map { ($0.key, $0.value, rootIndexOfLeaf[$0.key] ?? 0) },
+                                 candidates: candidates, agreeing: agreeing)
     }
 
     /// The root holding `leaf` at slot `rootIndex`: searched in jemalloc's own module first
@@ -105,11 +109,17 @@ struct ExtentMapSearch {
         for pass in 0..<2 {
             let segments = pass == 0 ? preferred : memory.segments.filter { $0.permissions.contains(.write) }
             var best: (root: UInt64, score: Int)?
+            // Each candidate costs a 2 MiB check: a core holding the leaf's address in thousands
+            // of places (a root whose slots all name it) must not cost thousands of them.
+            var checked = 0
             for segment in segments where segment.presentSize >= 8 && segment.start & 7 == 0 {
                 WordSearch.find(leaf, in: segment.bytes) { offset in
                     let slot = segment.start + UInt64(offset)
                     let (root, overflow) = slot.subtractingReportingOverflow(UInt64(rootIndex) * 8)
-                    guard !overflow, Self.isPlausibleRoot(root, memory: memory) else { return }
+                    guard !overflow, memory.isPresent(root, count: JemallocLayout.leafBytes),
+                          checked < Self.maxRootCandidates else { return }
+                    checked += 1
+                    guard Self.isPlausibleRoot(root, memory: memory) else { return }
                     var score = 1
                     for (other, index) in others where memory.readU64(root &+ UInt64(index) * 8) == other { score += 1 }
                     if best == nil || score > best!.score { best = (root, score) }
@@ -119,6 +129,8 @@ struct ExtentMapSearch {
         }
         return nil
     }
+
+    static let maxRootCandidates = 64
 
     /// A root is 2 MiB in the core whose non-zero slots all look like leaf addresses
     /// (cache-line aligned, below 2^48). Copies of a leaf address elsewhere (jemalloc's

@@ -13,8 +13,13 @@ public struct JemallocConsistency: Sendable, Codable, Equatable {
     public var leaves = 0
     public var leavesNotInCore = 0
 
-    /// jemalloc's structures are trusted when at most 1 entry in 20 disagrees.
-    public var isTrustworthy: Bool { entries > 0 && disagreeingEntries * 20 <= entries }
+    /// jemalloc's structures are trusted when at most 1 entry in 20 disagrees, or (a small heap,
+    /// where one damaged word is more than 1 in 20) at most 2 do and 4 times as many agree.
+    public var isTrustworthy: Bool {
+        let agreeing = entries - disagreeingEntries
+        return entries > 0 && (disagreeingEntries * 20 <= entries
+            || (disagreeingEntries <= 2 && agreeing >= 4 * disagreeingEntries))
+    }
 }
 
 /// Walks every root slot and leaf of the extent map and reads each extent header once,
@@ -36,28 +41,35 @@ struct ExtentMapWalk {
         let raw: UInt64
     }
 
-    func walk(root: UInt64) -> Result {
+    /// Walks the leaves the root names, plus `votedLeaves` (leaf, root index) whose root slot is
+    /// cleared or damaged. `root` 0 means no root was found: the voted leaves alone are walked.
+    func walk(root: UInt64, votedLeaves: [(address: UInt64, rootIndex: Int)] = []) -> Result {
         var result = Result()
         let pageSize = classes.pageSize
         let cleared = UInt64(classes.count) << JemallocLayout.addressBits
         var entries: [MapEntry] = []
-        guard let rootBytes = memory.read(root, count: JemallocLayout.leafBytes) else {
-            result.warnings.append("extent-map root \(hex(root)) is not in the core")
-            return result
+        var slots = [UInt64](repeating: 0, count: JemallocLayout.entriesPerLevel)
+        if root != 0 {
+            if let rootBytes = memory.read(root, count: JemallocLayout.leafBytes) {
+                rootBytes.withUnsafeBytes { bytes in
+                    for index in slots.indices {
+                        slots[index] = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+                    }
+                }
+            } else {
+                result.warnings.append("extent-map root \(hex(root)) is not in the core; only the leaves the vote found are walked")
+            }
         }
-        let slots = rootBytes.withUnsafeBytes { bytes in
-            (0..<JemallocLayout.entriesPerLevel).map { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
-        }
-        for (rootIndex, leaf) in slots.enumerated() where leaf != 0 {
+        for (index, leaf) in chooseLeaves(slots: slots, votedLeaves: votedLeaves, warnings: &result.warnings) {
             result.consistency.leaves += 1
             result.leafAddresses.append(leaf)
             // Read, not viewed: a leaf may straddle two mappings that the core keeps apart.
             guard let leafBytes = memory.read(leaf, count: JemallocLayout.leafBytes) else {
                 result.consistency.leavesNotInCore += 1
-                result.warnings.append("extent-map leaf \(hex(leaf)) for \(hex(UInt64(rootIndex) << 30))… is not in the core; its extents are missing")
+                result.warnings.append("extent-map leaf \(hex(leaf)) for \(hex(UInt64(index) << 30))… is not in the core; its extents are missing")
                 continue
             }
-            let high = UInt64(rootIndex) << 30
+            let high = UInt64(index) << 30
             leafBytes.withUnsafeBytes { view in
                 for leafIndex in 0..<JemallocLayout.entriesPerLevel {
                     let raw = UInt64(littleEndian: view.loadUnaligned(fromByteOffset: leafIndex * 8, as: UInt64.self))
@@ -72,6 +84,7 @@ struct ExtentMapWalk {
 
         var examples: [String] = []
         func note(_ text: String) { if examples.count < 8 { examples.append(text) } }
+        var candidates: [(extent: JemallocExtent, complete: Bool)] = []
         var start = 0
         while start < entries.count {
             var end = start + 1
@@ -83,21 +96,9 @@ struct ExtentMapWalk {
                 result.consistency.rejectedExtents += 1
                 continue
             }
-            result.extents.append(extent)
+            candidates.append(extent)
         }
-        result.extents.sort { $0.base < $1.base }
-        // Overlapping extents mean one header lies; drop the later one rather than count twice.
-        var disjoint: [JemallocExtent] = []
-        disjoint.reserveCapacity(result.extents.count)
-        for extent in result.extents {
-            if let last = disjoint.last, extent.base < last.end {
-                result.consistency.rejectedExtents += 1
-                note("extent \(hex(extent.base)) (edata \(hex(extent.edata))) overlaps the extent at \(hex(last.base))")
-                continue
-            }
-            disjoint.append(extent)
-        }
-        result.extents = disjoint
+        result.extents = disjoint(&candidates, consistency: &result.consistency, note: note)
         let c = result.consistency
         if c.disagreeingEntries > 0 || c.rejectedExtents > 0 || c.incompleteCoverage > 0 {
             result.warnings.append("extent map: \(c.disagreeingEntries) of \(c.entries) entries disagree with their extent headers, \(c.rejectedExtents) of \(c.extents) extents rejected, \(c.incompleteCoverage) with incomplete page coverage")
@@ -106,8 +107,112 @@ struct ExtentMapWalk {
         return result
     }
 
+    /// Which leaf each root index is walked with. A leaf is walked once: when several slots
+    /// name it (a duplicated slot), the slot its entries' extents lie under is kept. A leaf that
+    /// overlaps one already taken is no leaf (real leaves are separate allocations), which also
+    /// bounds the bytes read by the core's size. A voted leaf that no slot names is walked at
+    /// its voted index when that slot is empty or names no readable leaf (a cleared slot).
+    private func chooseLeaves(slots: [UInt64], votedLeaves: [(address: UInt64, rootIndex: Int)],
+                              warnings: inout [String]) -> [(index: Int, leaf: UInt64)] {
+        var slotsOfLeaf: [UInt64: [Int]] = [:]
+        for (index, leaf) in slots.enumerated() where leaf != 0 { slotsOfLeaf[leaf, default: []].append(index) }
+        var chosen: [(index: Int, leaf: UInt64)] = []
+        for (leaf, indices) in slotsOfLeaf {
+            guard indices.count > 1 else {
+                chosen.append((indices[0], leaf))
+                continue
+            }
+            let voted = votedLeaves.first { $0.address == leaf && indices.contains($0.rootIndex) }?.rootIndex
+            let index = voted ?? rootIndexByEntries(leaf: leaf, among: indices) ?? indices[0]
+            warnings.append("extent-map leaf \(hex(leaf)) is named by \(indices.count) root slots; walked once, as slot \(index) (where its extents lie)")
+            chosen.append((index, leaf))
+        }
+        for voted in votedLeaves where slotsOfLeaf[voted.address] == nil && voted.rootIndex < slots.count {
+            let current = slots[voted.rootIndex]
+            // Words that merely collect votes (copies, arrays) are not taken for a leaf: nearly
+            // all of a real leaf's entries name extents under its index.
+            let votes = rootIndexVotes(leaf: voted.address)
+            let sampled = votes.values.reduce(0, +)
+            guard current == 0 || memory.read(current, count: 8) == nil,
+                  sampled > 0, (votes[voted.rootIndex] ?? 0) * 10 >= sampled * 9 else { continue }
+            chosen.removeAll { $0.index == voted.rootIndex }
+            warnings.append("extent-map root slot \(voted.rootIndex) holds \(hex(current)), not the leaf \(hex(voted.address)) the vote found for it; that leaf is walked in its place")
+            chosen.append((voted.rootIndex, voted.address))
+        }
+        chosen.sort { $0.leaf < $1.leaf }
+        var separate: [(index: Int, leaf: UInt64)] = []
+        var overlapping = 0
+        for entry in chosen {
+            if let last = separate.last, entry.leaf &- last.leaf < UInt64(JemallocLayout.leafBytes) {
+                overlapping += 1
+                continue
+            }
+            separate.append(entry)
+        }
+        if overlapping > 0 {
+            warnings.append("\(overlapping) extent-map root slots name leaves overlapping another leaf; skipped")
+        }
+        return separate.sorted { $0.index < $1.index }
+    }
+
+    /// The root index (among `indices`) that most of the first entries of `leaf` agree with:
+    /// each entry's extent header gives the address its page lies at.
+    private func rootIndexByEntries(leaf: UInt64, among indices: [Int]) -> Int? {
+        let votes = rootIndexVotes(leaf: leaf)
+        return votes.filter { indices.contains($0.key) }.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+    }
+
+    /// For up to 64 of `leaf`'s entries, the root index their extent's address lies under.
+    private func rootIndexVotes(leaf: UInt64) -> [Int: Int] {
+        guard let bytes = memory.read(leaf, count: JemallocLayout.leafBytes) else { return [:] }
+        var votes: [Int: Int] = [:]
+        var sampled = 0
+        bytes.withUnsafeBytes { view in
+            for leafIndex in 0..<JemallocLayout.entriesPerLevel where sampled < 64 {
+                let raw = UInt64(littleEndian: view.loadUnaligned(fromByteOffset: leafIndex * 8, as: UInt64.self))
+                let edata = raw & JemallocLayout.edataPointerMask
+                guard edata != 0, let address = memory.readU64(edata &+ JemallocLayout.addressOffset) else { continue }
+                sampled += 1
+                votes[Int((address >> 30) & 0x3ffff), default: 0] += 1
+            }
+        }
+        return votes
+    }
+
+    /// Extents sorted by base with overlaps removed. Two overlapping extents mean one header
+    /// lies; the one the map covers completely, then the active one, then the smaller one is
+    /// believed, so one bogus extent (say a free one whose size grew) costs itself only, not the
+    /// real extents it claims to cover.
+    private func disjoint(_ candidates: inout [(extent: JemallocExtent, complete: Bool)],
+                          consistency: inout JemallocConsistency, note: (String) -> Void) -> [JemallocExtent] {
+        candidates.sort { $0.extent.base < $1.extent.base }
+        func trusted(_ a: (extent: JemallocExtent, complete: Bool), over b: (extent: JemallocExtent, complete: Bool)) -> Bool {
+            if a.complete != b.complete { return a.complete }
+            if (a.extent.state == .active) != (b.extent.state == .active) { return a.extent.state == .active }
+            return a.extent.size < b.extent.size
+        }
+        var kept: [(extent: JemallocExtent, complete: Bool)] = []
+        for candidate in candidates {
+            var admitted = true
+            while let last = kept.last, candidate.extent.base < last.extent.end {
+                let (loser, winner) = trusted(candidate, over: last) ? (last, candidate) : (candidate, last)
+                consistency.rejectedExtents += 1
+                note("extent \(hex(loser.extent.base)) (edata \(hex(loser.extent.edata)), \(loser.extent.size) bytes) overlaps the extent at \(hex(winner.extent.base)); dropped")
+                guard winner.extent.edata == candidate.extent.edata else {
+                    admitted = false
+                    break
+                }
+                kept.removeLast()
+            }
+            if admitted { kept.append(candidate) }
+        }
+        return kept.map(\.extent)
+    }
+
+    /// The extent `group`'s entries name, and whether the map covers it completely (every page
+    /// of a slab, both ends of another extent).
     private func readExtent(_ group: ArraySlice<MapEntry>, pageSize: UInt64, consistency: inout JemallocConsistency,
-                            note: (String) -> Void) -> JemallocExtent? {
+                            note: (String) -> Void) -> (extent: JemallocExtent, complete: Bool)? {
         let edata = group.first!.edata
         guard let header = memory.read(edata, count: JemallocLayout.edataSize) else {
             consistency.disagreeingEntries += group.count
@@ -121,7 +226,9 @@ struct ExtentMapWalk {
         let address = word(JemallocLayout.addressOffset)
         let size = word(JemallocLayout.sizeOffset) & ~(pageSize - 1)
         let base = address & ~(pageSize - 1)
-        let (end, overflow) = base.addingReportingOverflow(size)
+        let (end, wrapped) = base.addingReportingOverflow(size)
+        // No extent reaches past the user address space; a size that does is damage.
+        let overflow = wrapped || end > JemallocLayout.addressMask &+ 1
         var agreeing = 0
         var firstPage = false
         var lastPage = false
@@ -144,6 +251,7 @@ struct ExtentMapWalk {
         guard agreeing > 0, size > 0, !overflow, let state = JemallocExtentState(rawValue: bits.state) else { return nil }
 
         var bitmap: [UInt64] = []
+        let complete: Bool
         if state == .active && bits.isSlab {
             guard let sizeClass = classes[bits.sizeIndex], sizeClass.isBin,
                   size == UInt64(sizeClass.slabPages) * pageSize, address == base,
@@ -169,19 +277,21 @@ struct ExtentMapWalk {
                 note("slab \(hex(address)): bitmap has \(free) free regions, nfree says \(bits.freeCount)")
                 return nil
             }
-            if agreeing != Int(size / pageSize) { consistency.incompleteCoverage += 1 }
+            complete = agreeing == Int(size / pageSize)
         } else if state == .active {
             guard let sizeClass = classes[bits.sizeIndex], !sizeClass.isBin, sizeClass.size <= size,
-                  size - sizeClass.size <= pageSize, address - base < pageSize else {
+                  size - sizeClass.size <= pageSize, address &- base < pageSize else {
                 note("large edata \(hex(edata)) at \(hex(address)): class \(bits.sizeIndex) does not fit \(size) bytes")
                 return nil
             }
-            if !(firstPage && lastPage) { consistency.incompleteCoverage += 1 }
+            complete = firstPage && lastPage
         } else {
-            if !(firstPage && lastPage) { consistency.incompleteCoverage += 1 }
+            complete = firstPage && lastPage
         }
-        return JemallocExtent(edata: edata, arena: bits.arena, state: state, isSlab: bits.isSlab,
-                              sizeIndex: bits.sizeIndex, base: base, address: address, size: size,
-                              freeCount: bits.freeCount, freeBitmap: bitmap)
+        if !complete { consistency.incompleteCoverage += 1 }
+        let extent = JemallocExtent(edata: edata, arena: bits.arena, state: state, isSlab: bits.isSlab,
+                                    sizeIndex: bits.sizeIndex, base: base, address: address, size: size,
+                                    freeCount: bits.freeCount, freeBitmap: bitmap)
+        return (extent, complete)
     }
 }

@@ -155,7 +155,8 @@ extension JemallocHeap {
     }
 
     var method: String {
-        "extent map at \(hex(root)) found by voting (\(leafAddresses.count) leaves, \(consistency.extents) extents), no symbols"
+        root == 0 ? "extent-map leaves found by voting, without their root (\(leafAddresses.count) leaves, \(consistency.extents) extents), no symbols"
+            : "extent map at \(hex(root)) found by voting (\(leafAddresses.count) leaves, \(consistency.extents) extents), no symbols"
     }
 
     /// Bytes of `[start, end)` that the core holds.

@@ -42,7 +42,14 @@ public struct JemallocHeap: Sendable {
         let memory = core.addressSpace
 
         let location = try locateExtentMap(memory: memory, classes: classes, detection: detection)
-        let walk = ExtentMapWalk(memory: memory, classes: classes).walk(root: location.root)
+        let voted = location.votedLeaves.map { (address: $0.address, rootIndex: $0.rootIndex) }
+        let walk = ExtentMapWalk(memory: memory, classes: classes).walk(root: location.root, votedLeaves: voted)
+        if location.root == 0 {
+            guard walk.consistency.isTrustworthy else {
+                throw JemallocError.extentMapNotFound("leaf \(hex(voted.first?.address ?? 0)) won the vote but no root slot holds it")
+            }
+            warnings.append("no extent-map root holds the leaves the vote found (a damaged root?); the \(walk.consistency.leaves) voted leaves were walked without it")
+        }
         guard walk.consistency.isTrustworthy else {
             let c = walk.consistency
             if c.entries == 0 {
@@ -64,7 +71,8 @@ public struct JemallocHeap: Sendable {
         }
         return JemallocHeap(detection: detection, classes: classes, root: location.root, extents: walk.extents,
                             threadCaches: caches, consistency: walk.consistency, leafAddresses: walk.leafAddresses,
-                            voteCandidates: location.candidates, voteAgreeing: location.agreeing, warnings: warnings)
+                            voteCandidates: location.candidates, voteAgreeing: location.agreeing,
+                            warnings: WarningDigest.digest(warnings))
     }
 
     /// Finds the extent map's root by the vote: one pass over the core's writable memory.
@@ -84,8 +92,6 @@ public struct JemallocHeap: Sendable {
             throw JemallocError.extentMapNotFound("no extent-map leaf: none of \(candidates) candidate words agrees with an extent header")
         } catch ExtentMapSearch.Failure.looksLikeVersion52(let agreeing, let agreeing52) {
             throw JemallocError.unsupportedLayout("extent headers match the 5.1/5.2 layout (\(agreeing52) words) rather than 5.3 (\(agreeing))")
-        } catch ExtentMapSearch.Failure.noRoot(let leaf) {
-            throw JemallocError.extentMapNotFound("leaf \(hex(leaf)) won the vote but no root slot holds it")
         }
     }
 
