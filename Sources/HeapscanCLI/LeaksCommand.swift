@@ -76,7 +76,7 @@ struct LeaksCommand: ParsableCommand {
             out.append("#\(rank + 1): \(suspect.command)")
         }
         if let example = report.suspects.first?.examples.first {
-            out.append("explain one: heapscan explain \(options.core) \(example)")
+            out.append("explain one: heapscan explain \(options.input.pid.map { "--pid \($0)" } ?? options.core ?? "-") \(example)")
         }
         for warning in report.warnings { out.append("warning: \(warning)") }
         return out.joined(separator: "\n")

@@ -35,7 +35,7 @@ struct ModuleFileResolver {
         var result = Resolution(path: nil, buildID: nil, accepted: false, tried: [])
         for path in candidates(name: name, isExecutable: isExecutable, buildID: coreBuildID) {
             result.tried.append(path)
-            guard FileManager.default.isReadableFile(atPath: path) else { continue }
+            guard FileManager.default.isReadableFile(atPath: path), ElfImage.isRegularFile(path: path) else { continue }
             let fileBuildID = ElfImage.buildID(path: path)
             if coreBuildID == nil || fileBuildID == coreBuildID {
                 return Resolution(path: path, buildID: fileBuildID, accepted: true, tried: result.tried)
