@@ -1,6 +1,7 @@
 import ArgumentParser
 import CoreSources
 import ELFCore
+import Foundation
 
 /// Where the core comes from when it is not a plain file: a live process, and where and how
 /// loudly a compressed or piped core is unpacked.
@@ -48,7 +49,17 @@ struct InputOptions: ParsableArguments {
         }
     }
 
+    /// Snapshots the process into memory; says on stderr how long it was stopped.
     private func openProcess(_ pid: Int32) throws -> CoreFile {
-        throw CLIError(path: "pid \(pid)", message: "live processes are not supported yet")
+        let name = "pid \(pid)"
+        do {
+            let (file, report) = try LiveProcess.snapshot(pid: pid, spoolDirectory: tmpdir)
+            fputs("heapscan: \(name): \(report.summary)\n", stderr)
+            return try CoreFile(file: file)
+        } catch let error as CoreError {
+            throw CLIError(path: name, message: error.description)
+        } catch let error as CoreSourceError {
+            throw CLIError(path: name, message: error.description)
+        }
     }
 }
