@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["ELFCore", "Regions", "Allocators", "Analysis", "TestFixtures"]),
         .testTarget(name: "AllocatorsTests", dependencies: ["ELFCore", "Regions", "Symbols", "Allocators", "TestFixtures"]),
         .testTarget(name: "JemallocTests", dependencies: ["Allocators", "Analysis", "ELFCore", "Regions", "TestFixtures"]),
-        .testTarget(name: "CoreSourcesTests", dependencies: ["ELFCore", "TestFixtures"]),
+        .testTarget(name: "CoreSourcesTests", dependencies: ["CoreSources", "ELFCore", "TestFixtures"]),
         .testTarget(name: "CLITests", dependencies: ["HeapscanCLI", "ELFCore", "TestFixtures"]),
     ]
 )
