@@ -25,26 +25,36 @@ public struct SnapshotReport: Sendable {
 /// analysed. The process is never left stopped: errors, Ctrl-C and heapscan's death all
 /// resume it (see `StoppedProcess`, `InterruptGuard`).
 public enum LiveProcess {
-    static let copyChunk = 64 << 20
-
     /// The image in an anonymous memory file (or an unlinked file in `spoolDirectory`).
     public static func snapshot(pid: Int32, spoolDirectory: String?) throws -> (MappedFile, SnapshotReport) {
         let spool = try SpoolFile(directory: spoolDirectory)
-        let report = try write(pid: pid, into: spool.descriptor)
+        let report = try capture(pid: pid, into: spool.descriptor)
         return (try MappedFile(descriptor: spool.take(), name: "pid \(pid)"), report)
     }
 
-    /// The image written to `path` as a core file.
+    /// The image written to `path` as a core file. It is made in memory first and written
+    /// after the process is resumed: disk writes never lengthen the stop.
     public static func snapshot(pid: Int32, to path: String) throws -> SnapshotReport {
         // 0600: a core holds whatever secrets the process held.
-        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0o600)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0o600)
         guard fd >= 0 else { throw CoreSourceError.errno("cannot create \(path)") }
         defer { close(fd) }
         var status = stat()
         guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
             throw CoreSourceError("\(path) is not a regular file")
         }
-        return try write(pid: pid, into: fd)
+        let spool = try SpoolFile(directory: nil)
+        let report = try capture(pid: pid, into: spool.descriptor)
+        var offset: off_t = 0
+        while true {
+            let sent = sendfile(fd, spool.descriptor, &offset, 1 << 30)
+            if sent == 0 { break }
+            if sent < 0 {
+                if errno == EINTR { continue }
+                throw CoreSourceError.errno("cannot write \(path)")
+            }
+        }
+        return report
     }
 
     static var machine: UInt16 {
@@ -66,13 +76,21 @@ public enum LiveProcess {
         #endif
     }
 
-    static func write(pid: Int32, into descriptor: Int32) throws -> SnapshotReport {
+    /// Makes the image in `descriptor`, an empty memory or spool file.
+    static func capture(pid: Int32, into descriptor: Int32) throws -> SnapshotReport {
         guard pid > 0 else { throw CoreSourceError("not a process id") }
         let identity = try ProcessIdentity(pid: pid)
         let auxv = ProcFile.bytes("/proc/\(pid)/auxv")
-        let filter = ProcFile.text("/proc/\(pid)/coredump_filter")
-            .flatMap(CoredumpFilter.init(text:)) ?? .kernelDefault
+        let filter = ProcFile.text("/proc/\(pid)/coredump_filter").flatMap(CoredumpFilter.init(text:)) ?? .kernelDefault
         let pageSize = UInt64(max(4096, sysconf(Int32(_SC_PAGESIZE))))
+        let memory = ProcessMemory(pid: pid)
+
+        // The size estimate, from the mappings while the process still runs; headroom for
+        // what it maps or writes before it is stopped.
+        let before = try layout(pid: pid, filter: filter, memory: memory, notesSize: 1 << 20, pageSize: pageSize).layout
+        let estimate = before.totalSize + before.totalSize / 8 + (16 << 20)
+        guard estimate <= UInt64(Int.max) else { throw CoreSourceError("the process's memory is too large to copy") }
+        let image = try PrefaultedImage(descriptor: descriptor, capacity: estimate)
 
         // Deferred in reverse: the process is resumed before a recorded Ctrl-C takes effect.
         let interrupts = InterruptGuard()
@@ -80,41 +98,25 @@ public enum LiveProcess {
         let stopped = try StoppedProcess(pid: pid)
         defer { stopped.detach() }
 
-        guard let smaps = ProcFile.text("/proc/\(pid)/smaps") else {
-            throw CoreSourceError("cannot read /proc/\(pid)/smaps")
-        }
-        let mappings = ProcessMapping.parseSmaps(smaps[...])
-        let memory = ProcessMemory(pid: pid)
-        let elfMagic: [UInt8] = [0x7F, 0x45, 0x4C, 0x46]
-        let extents = mappings.map { mapping in
-            filter.extent(of: mapping) { memory.peek(mapping.start, count: 4) == elfMagic }
-        }
-
         var notes = ProcessNotes()
-        for (index, thread) in stopped.threads.enumerated() {
-            var registers = try stopped.registers(of: thread.tid)
-            registers = Array(registers.prefix(registerBytes)) + [UInt8](repeating: 0, count: max(0, registerBytes - registers.count))
-            notes.add(type: ProcessNotes.prstatus, descriptor: ProcessNotes.prstatus(
-                tid: thread.tid, identity: identity, signal: thread.pendingSignal, registers: registers))
-            if index == 0 {
-                notes.add(type: ProcessNotes.prpsinfo, descriptor: ProcessNotes.prpsinfo(pid: pid, identity: identity))
-                if let auxv { notes.add(type: ProcessNotes.auxv, descriptor: auxv) }
-                notes.add(type: ProcessNotes.file, descriptor: ProcessNotes.fileMappings(mappings, pageSize: pageSize))
+        let (layout, mappings) = try layout(pid: pid, filter: filter, memory: memory, notesSize: nil, pageSize: pageSize) { mappings in
+            for (index, thread) in stopped.threads.enumerated() {
+                var registers = try stopped.registers(of: thread.tid)
+                registers = Array(registers.prefix(registerBytes)) + [UInt8](repeating: 0, count: max(0, registerBytes - registers.count))
+                notes.add(type: ProcessNotes.prstatus, descriptor: ProcessNotes.prstatus(
+                    tid: thread.tid, identity: identity, signal: thread.pendingSignal, registers: registers))
+                if index == 0 {
+                    notes.add(type: ProcessNotes.prpsinfo, descriptor: ProcessNotes.prpsinfo(pid: pid, identity: identity))
+                    if let auxv { notes.add(type: ProcessNotes.auxv, descriptor: auxv) }
+                    notes.add(type: ProcessNotes.file, descriptor: ProcessNotes.fileMappings(mappings, pageSize: pageSize))
+                }
             }
+            return notes.bytes.count
         }
-
-        let layout = try CoreImageLayout(mappings: mappings, extents: extents, notesSize: notes.bytes.count, pageSize: pageSize)
-        guard layout.totalSize <= UInt64(Int.max), ftruncate(descriptor, off_t(layout.totalSize)) == 0 else {
-            throw CoreSourceError.errno("no room for a core image of \(layout.totalSize) bytes (use --tmpdir DIR)")
-        }
-        let total = Int(layout.totalSize)
-        guard let base = mmap(nil, total, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0), base != MAP_FAILED else {
-            throw CoreSourceError.errno("cannot map the core image")
-        }
-        defer { munmap(base, total) }
+        try image.ensure(layout.totalSize)
         let headers = layout.headers(machine: machine, pageSize: pageSize)
-        headers.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        notes.bytes.withUnsafeBytes { (base + Int(layout.notesOffset)).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        try headers.withUnsafeBytes { try image.write($0.baseAddress!, count: $0.count, at: 0) }
+        try notes.bytes.withUnsafeBytes { try image.write($0.baseAddress!, count: $0.count, at: layout.notesOffset) }
 
         var copied: UInt64 = 0
         for load in layout.loads where load.fileSize > 0 {
@@ -123,14 +125,37 @@ public enum LiveProcess {
                 if let signal = interrupts.interruption {
                     throw CoreSourceError("interrupted by signal \(signal); the process was resumed")
                 }
-                let count = Int(min(UInt64(copyChunk), load.fileSize - done))
-                memory.copy(from: load.mapping.start + done, count: count, into: base + Int(load.fileOffset + done))
+                let count = Int(min(UInt64(image.buffer.count), load.fileSize - done))
+                let destination = image.buffer.baseAddress!
+                memory.copy(from: load.mapping.start + done, count: count, into: destination)
+                try image.write(destination, count: count, at: load.fileOffset + done)
                 done += UInt64(count)
             }
             copied += load.fileSize
         }
         let stoppedSeconds = stopped.detach()
+        try image.finish(size: layout.totalSize)
         return SnapshotReport(pid: pid, threads: stopped.threads.count, stoppedSeconds: stoppedSeconds,
                               copiedBytes: copied, unreadableBytes: memory.unreadableBytes)
+    }
+
+    /// The mappings of `pid` now and the image layout they give. The notes' size is
+    /// `notesSize`, or what `makeNotes` (given the mappings) returns.
+    private static func layout(pid: Int32, filter: CoredumpFilter, memory: ProcessMemory, notesSize: Int?, pageSize: UInt64,
+                               makeNotes: ([ProcessMapping]) throws -> Int = { _ in 0 })
+        throws -> (layout: CoreImageLayout, mappings: [ProcessMapping]) {
+        guard let smaps = ProcFile.text("/proc/\(pid)/smaps") else {
+            let code = errno
+            // Reading smaps needs the same permission as ptrace: say so the same way.
+            if code == EACCES || code == EPERM { throw StoppedProcess.seizeError(pid: pid, code: EPERM) }
+            throw CoreSourceError("cannot read /proc/\(pid)/smaps: \(SystemError.text(code))")
+        }
+        let mappings = ProcessMapping.parseSmaps(smaps[...])
+        let elfMagic: [UInt8] = [0x7F, 0x45, 0x4C, 0x46]
+        let extents = mappings.map { mapping in
+            filter.extent(of: mapping) { memory.peek(mapping.start, count: 4) == elfMagic }
+        }
+        let size = try notesSize ?? makeNotes(mappings)
+        return (try CoreImageLayout(mappings: mappings, extents: extents, notesSize: size, pageSize: pageSize), mappings)
     }
 }

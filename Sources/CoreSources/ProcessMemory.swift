@@ -5,7 +5,7 @@ import Glibc
 
 /// Reads a live process's memory: `process_vm_readv` (one copy, no per-page work), falling
 /// back to /proc/PID/mem where that call is unavailable or stops at a page it cannot read.
-/// Pages neither can read stay as the destination had them (zero) and are counted.
+/// Pages neither can read become zeros and are counted.
 final class ProcessMemory {
     let pid: Int32
     private var memDescriptor: Int32 = -2
@@ -42,6 +42,8 @@ final class ProcessMemory {
                 continue
             }
             let skip = min(want, pageSize - Int(here % UInt64(pageSize)))
+            // The destination is a reused buffer: an unread page must not keep older bytes.
+            (destination + done).initializeMemory(as: UInt8.self, repeating: 0, count: skip)
             unreadableBytes += UInt64(skip)
             done += skip
         }

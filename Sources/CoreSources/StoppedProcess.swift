@@ -115,7 +115,7 @@ final class StoppedProcess {
         }
     }
 
-    private static func seizeError(pid: Int32, code: Int32) -> CoreSourceError {
+    static func seizeError(pid: Int32, code: Int32) -> CoreSourceError {
         if code == EPERM {
             return CoreSourceError("not permitted to stop the process (ptrace): run as its user with kernel.yama.ptrace_scope 0, or with CAP_SYS_PTRACE; a process already being traced (gdb, strace) cannot be")
         }
