@@ -24,7 +24,7 @@ let package = Package(
         .systemLibrary(name: "CProcess"),
         .target(name: "CoreSources", dependencies: ["ELFCore", "CCompression", "CProcess"]),
         .target(name: "ScanKernels", dependencies: ["ELFCore", "Regions"]),
-        .systemLibrary(name: "CElfutils", pkgConfig: "libdw", providers: [.apt(["libdw-dev", "libelf-dev"])]),
+        .systemLibrary(name: "CElfutils", pkgConfig: "libdw", providers: [.apt(["libdw-dev", "libelf-dev", "libdebuginfod-dev"])]),
         .target(name: "Symbols", dependencies: ["ELFCore", "Regions", "ScanKernels", "CElfutils"]),
         .target(name: "Allocators", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols"]),
         .target(name: "Analysis", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols", "Allocators"]),

@@ -45,6 +45,13 @@ struct ModuleFileResolver {
                 result.buildID = fileBuildID
             }
         }
+        // Nothing on this machine fits: ask the debuginfod servers, if the user named any.
+        if name.hasPrefix("/"), let coreBuildID, let fetched = DebuginfodClient.executable(buildID: coreBuildID) {
+            result.tried.append("debuginfod")
+            if ElfImage.buildID(path: fetched) == coreBuildID {
+                return Resolution(path: fetched, buildID: coreBuildID, accepted: true, tried: result.tried)
+            }
+        }
         return result
     }
 }
