@@ -1,5 +1,5 @@
 // The Linux calls Swift's Glibc module does not surface: ptrace (variadic in glibc),
-// process_vm_readv, memfd_create, and the register and note constants of a live process.
+// process_vm_readv, memfd_create, fallocate, and the register and note constants of a live process.
 // CoreSources is the only Swift module that imports this.
 // No _GNU_SOURCE here: it would change glibc's declarations under those Swift's Glibc module
 // already has, so the two GNU calls are declared as glibc exports them.
@@ -12,8 +12,10 @@
 #include <elf.h>
 #include <signal.h>
 #include <linux/memfd.h>
+#include <linux/falloc.h>
 
 int memfd_create(const char *name, unsigned int flags);
+int fallocate(int fd, int mode, off_t offset, off_t length);
 ssize_t process_vm_readv(pid_t pid, const struct iovec *local, unsigned long localCount,
                          const struct iovec *remote, unsigned long remoteCount, unsigned long flags);
 
