@@ -25,6 +25,9 @@ public struct SnapshotReport: Sendable {
 /// analysed. The process is never left stopped: errors, Ctrl-C and heapscan's death all
 /// resume it (see `StoppedProcess`, `InterruptGuard`).
 public enum LiveProcess {
+    /// How much is copied between checks for Ctrl-C.
+    static let copyChunk = 64 << 20
+
     /// The image in an anonymous memory file (or an unlinked file in `spoolDirectory`).
     public static func snapshot(pid: Int32, spoolDirectory: String?) throws -> (MappedFile, SnapshotReport) {
         let spool = try SpoolFile(directory: spoolDirectory)
@@ -32,29 +35,18 @@ public enum LiveProcess {
         return (try MappedFile(descriptor: spool.take(), name: "pid \(pid)"), report)
     }
 
-    /// The image written to `path` as a core file. It is made in memory first and written
-    /// after the process is resumed: disk writes never lengthen the stop.
+    /// The image written to `path` as a core file, through the same prefaulted mapping: the
+    /// copy under stop lands in the page cache and the kernel writes it back afterwards.
     public static func snapshot(pid: Int32, to path: String) throws -> SnapshotReport {
         // 0600: a core holds whatever secrets the process held.
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0o600)
+        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0o600)
         guard fd >= 0 else { throw CoreSourceError.errno("cannot create \(path)") }
         defer { close(fd) }
         var status = stat()
         guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
             throw CoreSourceError("\(path) is not a regular file")
         }
-        let spool = try SpoolFile(directory: nil)
-        let report = try capture(pid: pid, into: spool.descriptor)
-        var offset: off_t = 0
-        while true {
-            let sent = sendfile(fd, spool.descriptor, &offset, 1 << 30)
-            if sent == 0 { break }
-            if sent < 0 {
-                if errno == EINTR { continue }
-                throw CoreSourceError.errno("cannot write \(path)")
-            }
-        }
-        return report
+        return try capture(pid: pid, into: fd)
     }
 
     static var machine: UInt16 {
@@ -114,9 +106,10 @@ public enum LiveProcess {
             return notes.bytes.count
         }
         try image.ensure(layout.totalSize)
+        guard let base = image.base else { throw CoreSourceError("the core image is not mapped") }
         let headers = layout.headers(machine: machine, pageSize: pageSize)
-        try headers.withUnsafeBytes { try image.write($0.baseAddress!, count: $0.count, at: 0) }
-        try notes.bytes.withUnsafeBytes { try image.write($0.baseAddress!, count: $0.count, at: layout.notesOffset) }
+        headers.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        notes.bytes.withUnsafeBytes { (base + Int(layout.notesOffset)).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
 
         var copied: UInt64 = 0
         for load in layout.loads where load.fileSize > 0 {
@@ -125,10 +118,8 @@ public enum LiveProcess {
                 if let signal = interrupts.interruption {
                     throw CoreSourceError("interrupted by signal \(signal); the process was resumed")
                 }
-                let count = Int(min(UInt64(image.buffer.count), load.fileSize - done))
-                let destination = image.buffer.baseAddress!
-                memory.copy(from: load.mapping.start + done, count: count, into: destination)
-                try image.write(destination, count: count, at: load.fileOffset + done)
+                let count = Int(min(UInt64(copyChunk), load.fileSize - done))
+                memory.copy(from: load.mapping.start + done, count: count, into: base + Int(load.fileOffset + done))
                 done += UInt64(count)
             }
             copied += load.fileSize
