@@ -50,6 +50,21 @@ import TestFixtures
         }
     }
 
+    /// --tmpdir unpacks into a file there that is unlinked at once: same answer, nothing left.
+    @Test func tmpdirGivesTheSameAnswerAndLeavesNothing() throws {
+        let sample = try SampleCores.core("leaker")
+        let zst = try #require(try InputVariants.compress(sample.path, name: "leaker-tmpdir")["zst"])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("heapscan-spool-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let spooled = try HeapscanProcess.run(["heap", zst, "--tmpdir", directory, "--format", "json"])
+        #expect(try InputVariants.answer(spooled, "heap --tmpdir", input: zst) == Self.answers(sample.path)[1])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+        let missing = try HeapscanProcess.run(["heap", zst, "--tmpdir", directory + "/none"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.hasPrefix("heapscan: \(zst): cannot create a file in \(directory)/none (--tmpdir): "), "\(missing.stderr)")
+    }
+
     @Test func corruptAndTruncatedStreamsAreOneLineErrors() throws {
         let sample = try SampleCores.core("leaker")
         let compressed = try InputVariants.compress(sample.path, name: "leaker-damaged")
