@@ -4,6 +4,8 @@ import PackageDescription
 // Layers, each importing only those above it in this list:
 // ELFCore → Regions → ScanKernels → Symbols (the C interop, via CElfutils) → Allocators
 // → Analysis → HeapscanCLI (parsing and rendering) → heapscan.
+// CoreSources sits beside ELFCore: it turns what the user names (a compressed core, a pipe, a
+// live process) into the bytes of one ELF core that ELFCore maps; only HeapscanCLI imports it.
 let package = Package(
     name: "heapscan",
     products: [
@@ -17,13 +19,17 @@ let package = Package(
     targets: [
         .target(name: "ELFCore"),
         .target(name: "Regions", dependencies: ["ELFCore"]),
+        .systemLibrary(name: "CCompression", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev", "liblzma-dev", "liblz4-dev", "zlib1g-dev"])]),
+        .systemLibrary(name: "CProcess"),
+        .target(name: "CoreSources", dependencies: ["ELFCore", "CCompression", "CProcess"]),
         .target(name: "ScanKernels", dependencies: ["ELFCore", "Regions"]),
-        .systemLibrary(name: "CElfutils", pkgConfig: "libdw", providers: [.apt(["libdw-dev", "libelf-dev"])]),
+        .systemLibrary(name: "CElfutils", pkgConfig: "libdw", providers: [.apt(["libdw-dev", "libelf-dev", "libdebuginfod-dev"])]),
         .target(name: "Symbols", dependencies: ["ELFCore", "Regions", "ScanKernels", "CElfutils"]),
         .target(name: "Allocators", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols"]),
         .target(name: "Analysis", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols", "Allocators"]),
         .target(name: "HeapscanCLI", dependencies: [
-            "ELFCore", "Regions", "ScanKernels", "Symbols", "Allocators", "Analysis",
+            "ELFCore", "CoreSources", "Regions", "ScanKernels", "Symbols", "Allocators", "Analysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "heapscan", dependencies: ["HeapscanCLI"]),
@@ -36,6 +42,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["ELFCore", "Regions", "Symbols", "Allocators", "Analysis", "TestFixtures"]),
         .testTarget(name: "AllocatorsTests", dependencies: ["ELFCore", "Regions", "Symbols", "Allocators", "Analysis", "TestFixtures"]),
         .testTarget(name: "JemallocTests", dependencies: ["Allocators", "Analysis", "ELFCore", "Regions", "TestFixtures"]),
+        .testTarget(name: "CoreSourcesTests", dependencies: ["CoreSources", "ELFCore", "TestFixtures"]),
         .testTarget(name: "CLITests", dependencies: ["HeapscanCLI", "ELFCore", "TestFixtures"]),
     ]
 )

@@ -160,7 +160,8 @@ static SAMPLE_UNUSED void dontdump_inaccessible(void)
 
 /*
  * Writes the truth and stops the process: SIGSTOP (for gcore) or, with
- * HEAPSCAN_SAMPLE_ABORT=1, abort() (for a kernel-written core).  If the
+ * HEAPSCAN_SAMPLE_ABORT=1, abort() (for a kernel-written core), or with
+ * HEAPSCAN_SAMPLE_PAUSE=1 blocks in pause() (a live process for --pid).  If the
  * process is continued after SIGSTOP it exits 0.
  */
 static SAMPLE_UNUSED __attribute__((noreturn)) void finish_and_stop(void)
@@ -171,6 +172,12 @@ static SAMPLE_UNUSED __attribute__((noreturn)) void finish_and_stop(void)
     const char *a = getenv("HEAPSCAN_SAMPLE_ABORT");
     if (a && strcmp(a, "1") == 0)
         abort();
+    /* HEAPSCAN_SAMPLE_PAUSE=1 keeps the process running (state S, blocked in pause) for
+     * snapshots of a live process; it exits on SIGTERM/SIGKILL. */
+    const char *p = getenv("HEAPSCAN_SAMPLE_PAUSE");
+    if (p && strcmp(p, "1") == 0)
+        for (;;)
+            pause();
     raise(SIGSTOP);
     _exit(0);
 }

@@ -8,39 +8,63 @@ import Musl
 /// scanning never copies; one mapping is also the only way that works for gcore, which writes
 /// segments at offsets that are not page aligned.
 public final class MappedFile: @unchecked Sendable {
+    /// The name the user gave (a path, `-`, `pid 1234`): what messages and reports show.
     public let path: String
+    /// A path that opens these same bytes again for libraries that want a path or descriptor
+    /// of their own: the file itself, or `/proc/self/fd/N` for an anonymous memory file.
+    public let openablePath: String
     public let bytes: UnsafeRawBufferPointer
     private let mappedLength: Int
+    /// Kept open only when the bytes have no name in the filesystem (see `openablePath`).
+    private let retainedDescriptor: Int32
 
     public init(path: String) throws {
-        self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever,
+        // before fstat could say it is not a regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw CoreError.cannotOpen(reason: Self.errnoText()) }
         defer { close(fd) }
+        (bytes, mappedLength) = try Self.map(fd)
+        self.path = path
+        openablePath = path
+        retainedDescriptor = -1
+    }
+
+    /// Maps the regular file or memory file `descriptor`, which this object then owns and
+    /// closes; `name` is what the user called the input.
+    public init(descriptor: Int32, name: String) throws {
+        do {
+            (bytes, mappedLength) = try Self.map(descriptor)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        path = name
+        openablePath = "/proc/self/fd/\(descriptor)"
+        retainedDescriptor = descriptor
+    }
+
+    private static func map(_ fd: Int32) throws -> (UnsafeRawBufferPointer, Int) {
         var status = stat()
         guard fstat(fd, &status) == 0 else { throw CoreError.cannotOpen(reason: Self.errnoText()) }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
             throw CoreError.cannotOpen(reason: "not a regular file")
         }
         let size = Int(status.st_size)
-        guard size > 0 else {
-            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
-            mappedLength = 0
-            return
-        }
+        guard size > 0 else { return (UnsafeRawBufferPointer(start: nil, count: 0), 0) }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
             throw CoreError.cannotOpen(reason: "mmap failed: " + Self.errnoText())
         }
         // Scans read front to back; tell the kernel so readahead keeps up on a cold cache.
         _ = madvise(base, size, MADV_SEQUENTIAL)
-        bytes = UnsafeRawBufferPointer(start: base, count: size)
-        mappedLength = size
+        return (UnsafeRawBufferPointer(start: base, count: size), size)
     }
 
     deinit {
         if mappedLength > 0, let base = bytes.baseAddress {
             munmap(UnsafeMutableRawPointer(mutating: base), mappedLength)
         }
+        if retainedDescriptor >= 0 { close(retainedDescriptor) }
     }
 
     private static func errnoText() -> String {

@@ -1,25 +1,22 @@
 import ArgumentParser
 import ELFCore
 
-/// The core file argument and output format that every command takes.
+/// The core argument and output format that every one-core command takes.
 struct CoreOptions: ParsableArguments {
-    @Argument(help: "The ELF core file (from gcore, the kernel, or systemd-coredump).")
-    var core: String
+    @Argument(help: ArgumentHelp(
+        "The core: an ELF core file (gcore, the kernel, systemd-coredump), compressed with zstd, xz, lz4 or gzip or not, a pipe, or - for stdin. Left out with --pid.",
+        valueName: "core"))
+    var core: String?
+
+    @OptionGroup var input: InputOptions
 
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    /// Opens the core, turning any failure into the one-line error the user sees.
+    /// Opens the core or snapshots the process, turning any failure into the one-line error
+    /// the user sees.
     func open() throws -> CoreFile {
-        try Self.open(core)
-    }
-
-    static func open(_ path: String) throws -> CoreFile {
-        do {
-            return try CoreFile(path: path)
-        } catch let error as CoreError {
-            throw CLIError(path: path, message: error.description)
-        }
+        try input.open(core)
     }
 }
 

@@ -11,8 +11,10 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: "The earlier core.")
     var old: String
 
-    @Argument(help: "The later core.")
-    var new: String
+    @Argument(help: "The later core; left out with --pid, which compares with the running process.")
+    var new: String?
+
+    @OptionGroup var input: InputOptions
 
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
@@ -27,10 +29,13 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         guard top >= 0 else { throw CLIError(path: nil, message: "--top must be 0 or more") }
-        let cores = try [old, new].map(CoreOptions.open)
+        // Two inputs: neither may be a stream (only one could be stdin, and a FIFO without
+        // a writer must not block).
+        let cores = try [InputOptions.open(old, options: input.sourceOptions, allowStream: false),
+                         input.open(new, allowStream: false)]
         let moduleSets = try cores.map(modules.load)
         if !force, let mismatch = ProgramIdentity.mismatch(moduleSets[0], moduleSets[1]) {
-            throw CLIError(path: new, message: "\(mismatch); use --force to compare anyway")
+            throw CLIError(path: cores[1].path, message: "\(mismatch); use --force to compare anyway")
         }
         let reports = try zip(cores, moduleSets).map { core, moduleSet -> Classifier.Report in
             let path = core.path

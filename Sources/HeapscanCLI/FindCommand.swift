@@ -20,8 +20,10 @@ struct FindCommand: ParsableCommand {
         touch, as gdb reads across them.
         """)
 
-    @Argument(help: "The ELF core file.")
-    var core: String
+    @Argument(help: ArgumentHelp("The core (see `heapscan info --help`); left out with --pid.", valueName: "core"))
+    var core: String?
+
+    @OptionGroup var input: InputOptions
 
     @Argument(parsing: .allUnrecognized, help: "Values to find: 0x1234abcd, 4660, -1.")
     var values: [String] = []
@@ -59,12 +61,13 @@ struct FindCommand: ParsableCommand {
     }
 
     func run() throws {
-        let pattern = try makePattern()
+        let (core, values) = input.shift(core: core, values)
+        let pattern = try makePattern(values)
         // Argument errors first, before the core is opened.
         _ = try regionOptions.selection()
-        let file = try CoreOptions.open(core)
+        let file = try input.open(core)
         let map = RegionMap(core: file)
-        let regions = try regionOptions.select(in: map, core: core)
+        let regions = try regionOptions.select(in: map, core: file.path)
         let listHits = !count
         let result = Finder.find(pattern, in: regions, limit: listHits ? (limit ?? .max) : 0, progress: true)
         let owners = listHits && format != .gdb && !noAllocations && !result.hits.isEmpty
@@ -91,7 +94,7 @@ struct FindCommand: ParsableCommand {
         }
     }
 
-    private func makePattern() throws -> FindPattern {
+    private func makePattern(_ values: [String]) throws -> FindPattern {
         do {
             // `--` only ends the options (so values may start with '-'); it is not a value.
             var needles = try values.filter { $0 != "--" }.map { try Needle.parse($0, width: width) }

@@ -6,8 +6,8 @@ public struct Heapscan: ParsableCommand {
         commandName: "heapscan",
         abstract: "Find what fills the heap of a C/C++ process, from its ELF core dump alone.",
         version: "0.1.0",
-        subcommands: [InfoCommand.self, FindCommand.self, WordsCommand.self, HeapCommand.self, LeaksCommand.self, ExplainCommand.self, ShowCommand.self, DiffCommand.self,
-                      TypesCommand.self])
+        subcommands: [InfoCommand.self, FindCommand.self, WordsCommand.self, HeapCommand.self, LeaksCommand.self, ExplainCommand.self,
+                      ShowCommand.self, DiffCommand.self, TypesCommand.self, SnapshotCommand.self])
 
     public init() {}
 }

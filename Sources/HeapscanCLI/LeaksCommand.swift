@@ -87,7 +87,7 @@ struct LeaksCommand: ParsableCommand {
         // The example worth explaining is a leaked one: why is it *not* anchored is the question.
         if let suspect = report.suspects.first(where: { ($0.leaked ?? 0) > 0 }) ?? report.suspects.first,
            let example = suspect.examples.first {
-            out.append("explain one: heapscan explain \(options.core) \(example)")
+            out.append("explain one: heapscan explain \(options.input.pid.map { "--pid \($0)" } ?? options.core ?? "-") \(example)")
         }
         for warning in report.warnings { out.append("warning: \(warning)") }
         return out.joined(separator: "\n")

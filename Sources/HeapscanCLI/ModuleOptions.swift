@@ -21,8 +21,15 @@ struct ModuleOptions: ParsableArguments {
     /// The core's modules, resolved to files; a path the user gave that does not exist is an error.
     func load(_ core: CoreFile) throws -> ModuleSet {
         var isDirectory: ObjCBool = false
-        if let executable, !FileManager.default.fileExists(atPath: executable) {
-            throw CLIError(path: executable, message: "no such executable (--exe)")
+        if let executable {
+            guard FileManager.default.fileExists(atPath: executable, isDirectory: &isDirectory) else {
+                throw CLIError(path: executable, message: "no such executable (--exe)")
+            }
+            // Checked here because libdwfl would block opening a FIFO.
+            var status = stat()
+            guard stat(executable, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+                throw CLIError(path: executable, message: "not a regular file (--exe)")
+            }
         }
         for (directory, option) in [(sysroot, "--sysroot")] + debugDirectories.map({ ($0, "--debug-dir") }) {
             guard let directory else { continue }

@@ -19,17 +19,19 @@ struct ShowCommand: ParsableCommand {
     @OptionGroup var modules: ModuleOptions
 
     @Argument(help: "An address inside the allocation (0x… or decimal).")
-    var address: String
+    var address: String?
 
     @Option(parsing: .unconditional, help: "Show at most this many bytes of the allocation.")
     var bytes = 256
 
     func run() throws {
+        let (coreName, rest) = options.input.shift(core: options.core, address.map { [$0] } ?? [])
+        guard let address = rest.first else { throw ValidationError("missing the address to show") }
         guard let value = RegionSelection.parseNumber(address) else {
             throw CLIError(path: nil, message: "bad address '\(address)' (use 0x… or a decimal number)")
         }
         guard bytes >= 0 else { throw CLIError(path: nil, message: "--bytes must be 0 or more") }
-        let core = try options.open()
+        let core = try options.input.open(coreName)
         let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds())
         guard analysis.table != nil else {
             throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")

@@ -27,8 +27,10 @@ struct WordsCommand: ParsableCommand {
         sampled per size (up to 1024 allocations spread over it).
         """)
 
-    @Argument(help: "The ELF core file.")
-    var core: String
+    @Argument(help: ArgumentHelp("The core (see `heapscan info --help`); left out with --pid.", valueName: "core"))
+    var core: String?
+
+    @OptionGroup var input: InputOptions
 
     @Option(help: "Word width in bytes: 4 or 8.")
     var width: Int = 8
@@ -63,13 +65,13 @@ struct WordsCommand: ParsableCommand {
             throw CLIError(path: nil, message: error.description)
         }
         _ = try regionOptions.selection()
-        let file = try CoreOptions.open(core)
+        let file = try input.open(core)
         let map = RegionMap(core: file)
         if byAllocation {
             try runByAllocation(file, map)
             return
         }
-        let regions = try regionOptions.select(in: map, core: core)
+        let regions = try regionOptions.select(in: map, core: file.path)
         let classifier = WordClassifier(map: map)
         let options = WordCensusOptions(width: width, top: top, skip: skipped, exact: exact, progress: true)
         let census = try WordHistogram.census(of: regions, classifier: classifier, options: options)

@@ -35,7 +35,7 @@ struct ModuleFileResolver {
         var result = Resolution(path: nil, buildID: nil, accepted: false, tried: [])
         for path in candidates(name: name, isExecutable: isExecutable, buildID: coreBuildID) {
             result.tried.append(path)
-            guard FileManager.default.isReadableFile(atPath: path) else { continue }
+            guard FileManager.default.isReadableFile(atPath: path), ElfImage.isRegularFile(path: path) else { continue }
             let fileBuildID = ElfImage.buildID(path: path)
             if coreBuildID == nil || fileBuildID == coreBuildID {
                 return Resolution(path: path, buildID: fileBuildID, accepted: true, tried: result.tried)
@@ -43,6 +43,13 @@ struct ModuleFileResolver {
             if result.path == nil {
                 result.path = path
                 result.buildID = fileBuildID
+            }
+        }
+        // Nothing on this machine fits: ask the debuginfod servers, if the user named any.
+        if name.hasPrefix("/"), let coreBuildID, let fetched = DebuginfodClient.executable(buildID: coreBuildID) {
+            result.tried.append("debuginfod")
+            if ElfImage.buildID(path: fetched) == coreBuildID {
+                return Resolution(path: fetched, buildID: coreBuildID, accepted: true, tried: result.tried)
             }
         }
         return result

@@ -36,7 +36,7 @@ public final class ModuleSet: @unchecked Sendable {
     public init(core: CoreFile, options: SymbolOptions = SymbolOptions()) throws {
         self.options = options
         elf_version(UInt32(EV_CURRENT))
-        coreDescriptor = open(core.path, O_RDONLY | O_CLOEXEC)
+        coreDescriptor = open(core.file.openablePath, O_RDONLY | O_CLOEXEC)
         guard coreDescriptor >= 0 else {
             throw Failure.libdwfl("cannot open \(core.path): \(String(cString: strerror(errno)))")
         }

@@ -26,6 +26,12 @@ public enum HeapscanProcess {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        return try collect(process)
+    }
+
+    /// Runs a prepared process (its own executable, stdin or environment) to its end,
+    /// collecting stdout and stderr.
+    public static func collect(_ process: Process) throws -> Result {
         let stdout = Pipe()
         let stderr = Pipe()
         process.standardOutput = stdout

@@ -1,0 +1,16 @@
+// The C surface of the four decompressors compressed cores come in: zstd (systemd-coredump's
+// default), xz, lz4 frames and gzip. CoreSources is the only Swift module that imports this.
+#include <zstd.h>
+#include <lzma.h>
+#include <lz4frame.h>
+#include <zlib.h>
+
+// zlib's inflateInit2 is a macro, which Swift cannot call; 16 + MAX_WBITS accepts the gzip
+// wrapper only, so a raw deflate stream is not mistaken for a gzip one.
+static inline int heapscan_inflate_init_gzip(z_stream *stream) {
+    return inflateInit2(stream, 16 + MAX_WBITS);
+}
+
+static inline unsigned heapscan_lz4f_version(void) { return LZ4F_VERSION; }
+
+static inline uint32_t heapscan_lzma_concatenated(void) { return LZMA_CONCATENATED; }
