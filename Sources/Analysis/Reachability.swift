@@ -61,21 +61,31 @@ public struct Reachability: @unchecked Sendable {
             }
         }
         let lookup = AllocationLookup(allocations)
-        let storage = UnsafeMutableBufferPointer<Allocation>.allocate(capacity: max(1, count))
-        _ = storage.initialize(from: allocations)
-        let scanner = PointerScanner(allocations: UnsafeBufferPointer(rebasing: storage[0..<count]), lookup: lookup,
-                                     used: used, allocatorOwned: allocatorOwned, memory: memory, layouts: layouts)
-        let loop = MarkLoop(scanner: scanner, recordChains: recordChains)
-        loop.run(roots: Self.pieces(of: roots))
-        states = loop.states
-
-        // Referenced at all: a pointer from any root or any used allocation, anchored or not.
         let referenced = AtomicBits(count: count)
-        let unreached = allocations.indices.filter { used.contains($0) && loop.states.state($0) == .unreached }
-        let rootPieces = referenceRoots.map(Self.pieces(of:)) ?? []
+        // The scanner reads the table in place (a copy would cost 24 bytes an allocation); the
+        // loop keeps only its states and parents once marking is done.
+        self.loop = allocations.withUnsafeBufferPointer { table in
+            let scanner = PointerScanner(allocations: table, lookup: lookup, used: used, allocatorOwned: allocatorOwned,
+                                         memory: memory, layouts: layouts)
+            let loop = MarkLoop(scanner: scanner, recordChains: recordChains)
+            loop.run(roots: Self.pieces(of: roots))
+            Self.findReferences(scanner: scanner, states: loop.states, roots: referenceRoots.map(Self.pieces(of:)) ?? [],
+                                into: referenced)
+            return loop
+        }
+        states = loop.states
+        self.referenced = referenced
+    }
+
+    /// Referenced at all: a pointer from any root or any used allocation, anchored or not, to an
+    /// allocation the mark phase did not reach. Allocations are handed out in blocks by index.
+    private static func findReferences(scanner: PointerScanner, states: MarkStates, roots: [MarkLoop.RootPiece],
+                                       into referenced: AtomicBits) {
+        let blockSize = 4096
+        let count = scanner.allocations.count
+        let blocks = (count + blockSize - 1) / blockSize
         let next = Atomic<Int>(0)
-        let total = rootPieces.count + unreached.count
-        let states = loop.states
+        let total = roots.count + blocks
         let workers = max(1, min(ParallelScan.defaultThreadCount, total))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var hint = -1
@@ -85,18 +95,17 @@ public struct Reachability: @unchecked Sendable {
             while true {
                 let position = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard position < total else { return }
-                if position < rootPieces.count {
-                    let piece = rootPieces[position]
-                    scanner.scanWords(piece.words, base: piece.base, from: -1, onHit: note)
-                } else {
-                    scanner.scanAllocation(unreached[position - rootPieces.count], state: .whole, limit: 0,
-                                           hint: &hint, onHit: note)
+                if position < roots.count {
+                    scanner.scanWords(roots[position].words, base: roots[position].base, from: -1, onHit: note)
+                    continue
+                }
+                let first = (position - roots.count) * blockSize
+                for index in first..<min(count, first + blockSize)
+                where scanner.used.contains(index) && states.state(index) == .unreached {
+                    scanner.scanAllocation(index, state: .whole, limit: 0, hint: &hint, onHit: note)
                 }
             }
         }
-        storage.deallocate()
-        self.referenced = referenced
-        self.loop = loop
     }
 
     /// Root ranges cut into pieces the workers can share, each starting on a word boundary.
