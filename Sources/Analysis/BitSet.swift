@@ -23,6 +23,10 @@ struct BitSet {
         return true
     }
 
+    mutating func remove(_ index: Int) {
+        words[index >> 6] &= ~(1 << UInt64(index & 63))
+    }
+
     var population: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
 }
 

@@ -99,7 +99,7 @@ public struct Classifier {
                 typeCache[first] = identity
             }
             if identity != nil {
-                typeGroups[first, default: SuspectGroup()].add(allocation, liveness: liveness)
+                typeGroups[first, default: SuspectGroup()].add(allocation, liveness: liveness, shape: leakShape(index))
             } else {
                 untyped.append(position)
             }
@@ -124,9 +124,9 @@ public struct Classifier {
             if !candidates.isEmpty, let keyIndex = withHead(of: allocation, window: options.magicWindow, hint: &hint, { head in
                 candidates.first { magics[$0].matches(head) }
             }) ?? nil {
-                magicGroups[keyIndex].add(allocation, liveness: liveness(index))
+                magicGroups[keyIndex].add(allocation, liveness: liveness(index), shape: leakShape(index))
             } else {
-                sizeGroups[number].add(allocation, liveness: liveness(index))
+                sizeGroups[number].add(allocation, liveness: liveness(index), shape: leakShape(index))
             }
         }
 
@@ -159,6 +159,11 @@ public struct Classifier {
     }
 
     private func liveness(_ index: Int) -> Liveness? { reachability?.liveness(ofAllocationAt: index) }
+
+    private func leakShape(_ index: Int) -> SuspectGroup.LeakShape {
+        guard let reachability else { return SuspectGroup.LeakShape(isRoot: false, inCycle: false) }
+        return SuspectGroup.LeakShape(isRoot: reachability.isLeakRoot(index), inCycle: reachability.isInLeakedCycle(index))
+    }
 
     private func withHead<T>(of allocation: Allocation, window: Int, hint: inout Int,
                              _ body: (UnsafeRawBufferPointer) -> T) -> T? {

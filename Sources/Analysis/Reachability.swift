@@ -27,7 +27,9 @@ public enum Liveness: String, Sendable, Codable {
 public struct Reachability: @unchecked Sendable {
     public let table: AllocationTable
     private let states: MarkStates
-    private let referenced: AtomicBits
+    /// Pointed to from a root the chosen kinds left out.
+    private let referencedByRoots: AtomicBits
+    private let components: LeakComponents
     private let loop: MarkLoop
 
     /// Where a pointer to an allocation was found.
@@ -62,6 +64,7 @@ public struct Reachability: @unchecked Sendable {
         }
         let lookup = AllocationLookup(allocations)
         let referenced = AtomicBits(count: count)
+        var components: LeakComponents?
         // The scanner reads the table in place (a copy would cost 24 bytes an allocation); the
         // loop keeps only its states and parents once marking is done.
         self.loop = allocations.withUnsafeBufferPointer { table in
@@ -71,38 +74,34 @@ public struct Reachability: @unchecked Sendable {
             loop.run(roots: Self.pieces(of: roots))
             Self.findReferences(scanner: scanner, states: loop.states, roots: referenceRoots.map(Self.pieces(of:)) ?? [],
                                 into: referenced)
+            var leaked: [Int32] = []
+            for index in 0..<count where used.contains(index) && loop.states.state(index) == .unreached {
+                leaked.append(Int32(index))
+            }
+            var hint = -1
+            components = LeakComponents(count: count, leaked: leaked) { index, body in
+                scanner.scanAllocation(index, state: .whole, limit: 0, hint: &hint) { _, _, _, target in
+                    if loop.states.state(target) == .unreached { body(target) }
+                }
+            }
             return loop
         }
         states = loop.states
-        self.referenced = referenced
+        referencedByRoots = referenced
+        self.components = components!
     }
 
-    /// Referenced at all: a pointer from any root or any used allocation, anchored or not, to an
-    /// allocation the mark phase did not reach. Allocations are handed out in blocks by index.
+    /// Leaked allocations a root of a kind left out points to (`--roots` chose fewer kinds).
     private static func findReferences(scanner: PointerScanner, states: MarkStates, roots: [MarkLoop.RootPiece],
                                        into referenced: AtomicBits) {
-        let blockSize = 4096
-        let count = scanner.allocations.count
-        let blocks = (count + blockSize - 1) / blockSize
+        guard !roots.isEmpty else { return }
         let next = Atomic<Int>(0)
-        let total = roots.count + blocks
-        let workers = max(1, min(ParallelScan.defaultThreadCount, total))
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            var hint = -1
-            let note: (UnsafeRawBufferPointer, Int, UInt64, Int) -> Void = { _, _, _, target in
-                if states.state(target) == .unreached { referenced.insert(target) }
-            }
+        DispatchQueue.concurrentPerform(iterations: max(1, min(ParallelScan.defaultThreadCount, roots.count))) { _ in
             while true {
                 let position = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard position < total else { return }
-                if position < roots.count {
-                    scanner.scanWords(roots[position].words, base: roots[position].base, from: -1, onHit: note)
-                    continue
-                }
-                let first = (position - roots.count) * blockSize
-                for index in first..<min(count, first + blockSize)
-                where scanner.used.contains(index) && states.state(index) == .unreached {
-                    scanner.scanAllocation(index, state: .whole, limit: 0, hint: &hint, onHit: note)
+                guard position < roots.count else { return }
+                scanner.scanWords(roots[position].words, base: roots[position].base, from: -1) { _, _, _, target in
+                    if states.state(target) == .unreached { referenced.insert(target) }
                 }
             }
         }
@@ -130,7 +129,7 @@ public struct Reachability: @unchecked Sendable {
     public func liveness(ofAllocationAt index: Int) -> Liveness? {
         guard table.allocations[index].isUsed else { return nil }
         if states.state(index) != .unreached { return .anchored }
-        return referenced.contains(index) ? .leaked : .unreferenced
+        return referencedByRoots.contains(index) || components.referenced.contains(index) ? .leaked : .unreferenced
     }
 
     public func reference(toAllocationAt index: Int) -> Reference? {
@@ -140,6 +139,13 @@ public struct Reachability: @unchecked Sendable {
     }
 
     public var anchoredCount: Int { states.reachedCount }
+
+    /// A leaked allocation where the program lost its objects: no other leaked allocation points
+    /// to it, or it stands for a cycle of leaked allocations nothing else points to.
+    public func isLeakRoot(_ index: Int) -> Bool { components.roots.contains(index) }
+
+    /// A leaked allocation kept alive only by a cycle of leaked allocations (e.g. shared_ptr).
+    public func isInLeakedCycle(_ index: Int) -> Bool { components.inCycles.contains(index) }
 
     /// Allocations pushed on the mark work list: each reached allocation once, plus a rescan
     /// when a vector buffer's limit grows or a buffer is reached as something else.

@@ -31,6 +31,11 @@ public struct Suspect: Sendable, Codable, Equatable {
     public var leaked: Int?
     /// Block bytes of the leaked allocations of the group.
     public var leakedBytes: UInt64?
+    /// Leaked allocations of the group where the program lost objects: nothing leaked points to
+    /// them, or they stand for a cycle of leaked objects (one per cycle).
+    public var leakRoots: Int?
+    /// Leaked allocations kept alive only by a cycle of leaked allocations.
+    public var inLeakedCycles: Int?
     /// Leaked and not referenced by anything at all (a subset of `leaked`).
     public var unreferenced: Int?
     /// Up to three allocation addresses, leaked ones first.

@@ -8,6 +8,14 @@ struct SuspectGroup {
     var anchored = 0
     var leaked = 0
     var leakedBytes: UInt64 = 0
+    var leakRoots = 0
+    var inLeakedCycles = 0
+
+    /// Where a leaked allocation sits in the leaked part of the heap.
+    struct LeakShape {
+        let isRoot: Bool
+        let inCycle: Bool
+    }
     var unreferenced = 0
     /// Usable sizes seen and how often; a group rarely has more than a few, so a short list
     /// beats hashing once per allocation.
@@ -15,7 +23,9 @@ struct SuspectGroup {
     var leakedExamples: [UInt64] = []
     var otherExamples: [UInt64] = []
 
-    mutating func add(_ allocation: Allocation, liveness: Liveness?) {
+    mutating func add(_ allocation: Allocation, liveness: Liveness?, shape: LeakShape) {
+        if shape.isRoot { leakRoots += 1 }
+        if shape.inCycle { inLeakedCycles += 1 }
         count += 1
         bytes += allocation.blockSize
         if let slot = sizeCounts.firstIndex(where: { $0.size == allocation.usableSize }) {
@@ -49,6 +59,7 @@ struct SuspectGroup {
                 bytes: bytes, share: usedBytes > 0 ? Double(bytes) / Double(usedBytes) : 0, objectSize: mostCommonSize,
                 anchored: reachabilityKnown ? anchored : nil, leaked: reachabilityKnown ? leaked : nil,
                 leakedBytes: reachabilityKnown ? leakedBytes : nil,
+                leakRoots: reachabilityKnown ? leakRoots : nil, inLeakedCycles: reachabilityKnown ? inLeakedCycles : nil,
                 unreferenced: reachabilityKnown ? unreferenced : nil,
                 examples: Array((leakedExamples + otherExamples).prefix(3)).map(hex), command: command)
     }

@@ -71,12 +71,14 @@ struct LeaksCommand: ParsableCommand {
             return out.joined(separator: "\n")
         }
         var table = TextTable([">#", "kind", "suspect", ">count", ">bytes", ">share", ">size", ">leaked", ">leaked%",
-                               ">anchored", "examples"])
+                               ">roots", ">cycles", ">anchored", "examples"])
         for (rank, suspect) in report.suspects.enumerated() {
             let leakedShare = suspect.leaked.map { suspect.count > 0 ? percent(Double($0) / Double(suspect.count)) : "0.0%" }
             table.add([String(rank + 1), suspect.kind.rawValue, suspect.name, String(suspect.count),
                        humanBytes(suspect.bytes), percent(suspect.share), String(suspect.objectSize),
-                       suspect.leaked.map(String.init) ?? "?", leakedShare ?? "?", suspect.anchored.map(String.init) ?? "?",
+                       suspect.leaked.map(String.init) ?? "?", leakedShare ?? "?",
+                       suspect.leakRoots.map(String.init) ?? "?", suspect.inLeakedCycles.map(String.init) ?? "?",
+                       suspect.anchored.map(String.init) ?? "?",
                        suspect.examples.joined(separator: " ")])
         }
         out.append(table.render())
