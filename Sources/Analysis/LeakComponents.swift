@@ -1,21 +1,26 @@
 /// The shape of the leaked part of the heap: which leaked allocations are where the program lost
-/// its objects (leak roots) and which are kept alive only by a cycle of leaked objects. Tarjan's
-/// strongly connected components over the leaked allocations, iterative, each allocation scanned
-/// once: a leak root is a leaked allocation no other leaked allocation points to, or one
-/// allocation (the lowest) of a component of several that nothing outside it points to.
+/// its objects (leak roots) and which are kept alive only by a cycle of leaked objects. A leak
+/// root is a leaked allocation nothing points to, or one allocation (the lowest) of a cycle of
+/// leaked allocations nothing outside it points to. Only referenced leaked allocations can be in
+/// a cycle, so Tarjan's strongly connected components run over those alone (iterative, each
+/// scanned once); a heap of unreferenced leaks costs nothing here.
 struct LeakComponents {
     /// One bit per allocation.
-    private(set) var roots: BitSet
+    private(set) var cycleRoots: BitSet
     private(set) var inCycles: BitSet
-    /// Leaked allocations some word of a used allocation points to (the same scan finds them).
-    private(set) var referenced: BitSet
+    /// Component of each candidate in a cycle, for `pointedToFromOutside`.
+    private var component: [UInt32]
+    private var componentHasIncoming: [Bool]
+    private var componentFirst: [Int32]
+    private var componentSize: [Int]
+    private let candidates: [Int32]
 
-    /// `leaked` lists the leaked allocations in ascending order; `successors(index, body)` calls
-    /// `body` with each leaked allocation that allocation `index` points to.
-    init(count: Int, leaked: [Int32], successors: (Int, (Int) -> Void) -> Void) {
-        roots = BitSet(count: count)
+    /// `candidates` lists the referenced leaked allocations in ascending order;
+    /// `successors(index, body)` calls `body` with each candidate allocation `index` points to.
+    init(count: Int, candidates leaked: [Int32], successors: (Int, (Int) -> Void) -> Void) {
+        cycleRoots = BitSet(count: count)
         inCycles = BitSet(count: count)
-        referenced = BitSet(count: count)
+        candidates = leaked
         let unvisited = UInt32.max
         let total = leaked.count
         var order = [UInt32](repeating: unvisited, count: total)
@@ -52,10 +57,7 @@ struct LeakComponents {
                 onStack.insert(node)
                 sccStack.append(Int32(node))
                 var next: [Int32] = []
-                successors(Int(leaked[node])) { target in
-                    referenced.insert(target)
-                    next.append(Int32(ordinal(target)))
-                }
+                successors(Int(leaked[node])) { target in next.append(Int32(ordinal(target))) }
                 return Frame(node: node, next: next)
             }
             frames.append(enter(start))
@@ -100,10 +102,36 @@ struct LeakComponents {
                 }
             }
         }
-        for ordinal in 0..<total {
-            let id = Int(component[ordinal])
-            if componentSize[id] > 1 { inCycles.insert(Int(leaked[ordinal])) }
-            if !componentHasIncoming[id] && componentFirst[id] == Int32(ordinal) { roots.insert(Int(leaked[ordinal])) }
+        for ordinal in 0..<total where componentSize[Int(component[ordinal])] > 1 {
+            inCycles.insert(Int(leaked[ordinal]))
+        }
+        self.component = component
+        self.componentHasIncoming = componentHasIncoming
+        self.componentFirst = componentFirst
+        self.componentSize = componentSize
+        finish()
+    }
+
+    var hasCycles: Bool { componentSize.contains { $0 > 1 } }
+
+    /// An allocation outside the candidates (an unreferenced leaked one) points to `index`, a
+    /// member of a cycle: that cycle was not where the objects were lost.
+    mutating func pointedToFromOutside(_ index: Int) {
+        var lower = 0
+        var upper = candidates.count
+        while lower < upper {
+            let middle = (lower + upper) >> 1
+            if Int(candidates[middle]) < index { lower = middle + 1 } else { upper = middle }
+        }
+        guard lower < candidates.count, Int(candidates[lower]) == index else { return }
+        componentHasIncoming[Int(component[lower])] = true
+    }
+
+    /// One root per cycle nothing outside points to; again after `pointedToFromOutside`.
+    mutating func finish() {
+        cycleRoots = BitSet(count: cycleRoots.count)
+        for (id, size) in componentSize.enumerated() where size > 1 && !componentHasIncoming[id] {
+            cycleRoots.insert(Int(candidates[Int(componentFirst[id])]))
         }
     }
 }

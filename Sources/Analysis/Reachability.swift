@@ -24,11 +24,11 @@ public enum Liveness: String, Sendable, Codable {
 /// everything else conservatively. The marking is a work list (`MarkLoop`), linear in what it
 /// visits. Memory: two bits per allocation for the marks and one for "referenced", plus the
 /// parent of each reached allocation when chains are wanted (`explain`).
-public struct Reachability: @unchecked Sendable {
+public final class Reachability: @unchecked Sendable {
     public let table: AllocationTable
     private let states: MarkStates
-    /// Pointed to from a root the chosen kinds left out.
-    private let referencedByRoots: AtomicBits
+    /// Pointed to by any root or used allocation.
+    private let referenced: AtomicBits
     private let components: LeakComponents
     private let loop: MarkLoop
 
@@ -74,34 +74,61 @@ public struct Reachability: @unchecked Sendable {
             loop.run(roots: Self.pieces(of: roots))
             Self.findReferences(scanner: scanner, states: loop.states, roots: referenceRoots.map(Self.pieces(of:)) ?? [],
                                 into: referenced)
-            var leaked: [Int32] = []
-            for index in 0..<count where used.contains(index) && loop.states.state(index) == .unreached {
-                leaked.append(Int32(index))
+            var candidates: [Int32] = []
+            for index in 0..<count where used.contains(index) && loop.states.state(index) == .unreached
+                && referenced.contains(index) {
+                candidates.append(Int32(index))
             }
             var hint = -1
-            components = LeakComponents(count: count, leaked: leaked) { index, body in
+            var shape = LeakComponents(count: count, candidates: candidates) { index, body in
                 scanner.scanAllocation(index, state: .whole, limit: 0, hint: &hint) { _, _, _, target in
-                    if loop.states.state(target) == .unreached { body(target) }
+                    if referenced.contains(target) && loop.states.state(target) == .unreached { body(target) }
                 }
             }
+            if shape.hasCycles {
+                // A cycle an unreferenced leaked allocation points into was lost through that one.
+                for index in 0..<count where used.contains(index) && loop.states.state(index) == .unreached
+                    && !referenced.contains(index) {
+                    scanner.scanAllocation(index, state: .whole, limit: 0, hint: &hint) { _, _, _, target in
+                        if shape.inCycles.contains(target) { shape.pointedToFromOutside(target) }
+                    }
+                }
+                shape.finish()
+            }
+            components = shape
             return loop
         }
         states = loop.states
-        referencedByRoots = referenced
+        self.referenced = referenced
         self.components = components!
     }
 
-    /// Leaked allocations a root of a kind left out points to (`--roots` chose fewer kinds).
+    /// Referenced at all: a pointer from any root or any used allocation, anchored or not, to an
+    /// allocation the mark phase did not reach. Allocations are handed out in blocks by index.
     private static func findReferences(scanner: PointerScanner, states: MarkStates, roots: [MarkLoop.RootPiece],
                                        into referenced: AtomicBits) {
-        guard !roots.isEmpty else { return }
+        let blockSize = 4096
+        let count = scanner.allocations.count
+        let blocks = (count + blockSize - 1) / blockSize
         let next = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: max(1, min(ParallelScan.defaultThreadCount, roots.count))) { _ in
+        let total = roots.count + blocks
+        let workers = max(1, min(ParallelScan.defaultThreadCount, total))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            var hint = -1
+            let note: (UnsafeRawBufferPointer, Int, UInt64, Int) -> Void = { _, _, _, target in
+                if states.state(target) == .unreached { referenced.insert(target) }
+            }
             while true {
                 let position = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard position < roots.count else { return }
-                scanner.scanWords(roots[position].words, base: roots[position].base, from: -1) { _, _, _, target in
-                    if states.state(target) == .unreached { referenced.insert(target) }
+                guard position < total else { return }
+                if position < roots.count {
+                    scanner.scanWords(roots[position].words, base: roots[position].base, from: -1, onHit: note)
+                    continue
+                }
+                let first = (position - roots.count) * blockSize
+                for index in first..<min(count, first + blockSize)
+                where scanner.used.contains(index) && states.state(index) == .unreached {
+                    scanner.scanAllocation(index, state: .whole, limit: 0, hint: &hint, onHit: note)
                 }
             }
         }
@@ -129,7 +156,7 @@ public struct Reachability: @unchecked Sendable {
     public func liveness(ofAllocationAt index: Int) -> Liveness? {
         guard table.allocations[index].isUsed else { return nil }
         if states.state(index) != .unreached { return .anchored }
-        return referencedByRoots.contains(index) || components.referenced.contains(index) ? .leaked : .unreferenced
+        return referenced.contains(index) ? .leaked : .unreferenced
     }
 
     public func reference(toAllocationAt index: Int) -> Reference? {
@@ -142,7 +169,10 @@ public struct Reachability: @unchecked Sendable {
 
     /// A leaked allocation where the program lost its objects: no other leaked allocation points
     /// to it, or it stands for a cycle of leaked allocations nothing else points to.
-    public func isLeakRoot(_ index: Int) -> Bool { components.roots.contains(index) }
+    public func isLeakRoot(_ index: Int) -> Bool {
+        guard table.allocations[index].isUsed, states.state(index) == .unreached else { return false }
+        return !referenced.contains(index) || components.cycleRoots.contains(index)
+    }
 
     /// A leaked allocation kept alive only by a cycle of leaked allocations (e.g. shared_ptr).
     public func isInLeakedCycle(_ index: Int) -> Bool { components.inCycles.contains(index) }
