@@ -108,6 +108,10 @@ public struct MutationFuzzer {
         defer { watchdog.stop() }
 
         var corpus = seeds
+        // Kept inputs are whole cores: the corpus is capped by bytes as well as by count, so a
+        // target with multi-megabyte cores stays well under a gigabyte.
+        let largest = max(seeds.map(\.bytes.count).max() ?? 1, 1)
+        let corpusLimit = max(seeds.count, min(512, (256 << 20) / largest))
         var seen = Set<String>()
         var stats = Stats(name: name)
         let start = Date()
@@ -125,7 +129,7 @@ public struct MutationFuzzer {
             watchdog.end()
             stats.slowestSeconds = max(stats.slowestSeconds, Date().timeIntervalSince(began))
             stats.executions += 1
-            if seen.insert(signature).inserted && corpus.count < 512 { corpus.append(input) }
+            if seen.insert(signature).inserted && corpus.count < corpusLimit { corpus.append(input) }
         }
         try? FileManager.default.removeItem(atPath: path)
         stats.seconds = Date().timeIntervalSince(start)
