@@ -28,10 +28,10 @@ struct SyntheticHeapCore {
         let notesOffset = headerSize
         let executableOffset = (notesOffset + UInt64(notes.count) + 4095) & ~4095
         let heapOffset = executableOffset + Self.executableSize
-        var header = elfHeader(programHeaders: 3)
-        header += programHeader(type: 4, flags: 4, offset: notesOffset, address: 0, size: UInt64(notes.count))
-        header += programHeader(type: 1, flags: 5, offset: executableOffset, address: Self.executableAddress, size: Self.executableSize)
-        header += programHeader(type: 1, flags: 6, offset: heapOffset, address: Self.heapAddress, size: heapSize)
+        var header = Self.elfHeader(programHeaders: 3)
+        header += Self.programHeader(type: 4, flags: 4, offset: notesOffset, address: 0, size: UInt64(notes.count))
+        header += Self.programHeader(type: 1, flags: 5, offset: executableOffset, address: Self.executableAddress, size: Self.executableSize)
+        header += Self.programHeader(type: 1, flags: 6, offset: heapOffset, address: Self.heapAddress, size: heapSize)
         header += notes
         header += [UInt8](repeating: 0, count: Int(executableOffset) - header.count)
         header += [UInt8](repeating: 0x90, count: Int(Self.executableSize))
@@ -67,7 +67,7 @@ struct SyntheticHeapCore {
         }
     }
 
-    private func elfHeader(programHeaders: Int) -> [UInt8] {
+    static func elfHeader(programHeaders: Int) -> [UInt8] {
         var out: [UInt8] = [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
         out += le(UInt16(4)) + le(UInt16(62)) + le(UInt32(1)) + le(UInt64(0)) + le(UInt64(64)) + le(UInt64(0))
         out += le(UInt32(0)) + le(UInt16(64)) + le(UInt16(56)) + le(UInt16(programHeaders))
@@ -75,20 +75,20 @@ struct SyntheticHeapCore {
         return out
     }
 
-    private func programHeader(type: UInt32, flags: UInt32, offset: UInt64, address: UInt64, size: UInt64) -> [UInt8] {
+    static func programHeader(type: UInt32, flags: UInt32, offset: UInt64, address: UInt64, size: UInt64) -> [UInt8] {
         le(type) + le(flags) + le(offset) + le(address) + le(UInt64(0)) + le(size) + le(size) + le(UInt64(1))
     }
 
     /// NT_FILE naming the executable mapping, so the region map labels it `file`.
     private func fileNote() -> [UInt8] {
-        var descriptor = le(UInt64(1)) + le(UInt64(4096))
-        descriptor += le(Self.executableAddress) + le(Self.executableAddress + Self.executableSize) + le(UInt64(0))
+        var descriptor = Self.le(UInt64(1)) + Self.le(UInt64(4096))
+        descriptor += Self.le(Self.executableAddress) + Self.le(Self.executableAddress + Self.executableSize) + Self.le(UInt64(0))
         descriptor += Array(Self.executablePath.utf8) + [0]
         while descriptor.count % 4 != 0 { descriptor.append(0) }
-        return le(UInt32(5)) + le(UInt32(descriptor.count)) + le(UInt32(0x4649_4c45)) + Array("CORE".utf8) + [0, 0, 0, 0] + descriptor
+        return Self.le(UInt32(5)) + Self.le(UInt32(descriptor.count)) + Self.le(UInt32(0x4649_4c45)) + Array("CORE".utf8) + [0, 0, 0, 0] + descriptor
     }
 
-    private func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    static func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
         withUnsafeBytes(of: value.littleEndian) { Array($0) }
     }
 }

@@ -23,4 +23,5 @@ if arguments.first == "jemalloc" {
     print("")
     for line in runCensusBench(repeats: 5) { print(line) }
     HeapWalkBench.run()
+    MarkBench.run()
 }
