@@ -71,6 +71,7 @@ extension LeakAnalysis {
             parts.append(reachability?.liveness(ofAllocationAt: index)?.rawValue ?? (target.isUsed ? "used" : "free"))
             return "\(hex(target.address)) +\(value - target.address) (\(parts.joined(separator: ", ")))"
         }
+        if let symbol = symbolize(value) { return symbol }
         if let region = regions.region(containing: value) {
             return "\(region.displayName)+\(hex(value - region.start)) (\(region.label.rawValue))"
         }

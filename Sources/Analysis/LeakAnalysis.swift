@@ -14,6 +14,8 @@ public struct LeakAnalysis {
     public let roots: RootSet?
     public let reachability: Reachability?
     public let typeOf: (UInt64) -> TypeIdentity?
+    /// "symbol+0x8 in module" for an address in a module, when its symbols cover it.
+    public let symbolize: (UInt64) -> String?
     public let rootKinds: [RootKind]
     /// What the core lacks that reachability depends on: without thread notes there are no
     /// register or stack roots, and a cut-short file loses roots and heap alike. Either way
@@ -31,6 +33,7 @@ public struct LeakAnalysis {
         self.core = core
         regions = RegionMap(core: core)
         var identifier: TypeIdentifier?
+        symbolize = { address in modules?.symbolize(address) }
         if let modules {
             let known = TypeIdentifier(modules: modules, memory: ProcessMemory(core: core, modules: modules))
             identifier = known
@@ -105,7 +108,8 @@ public struct LeakAnalysis {
     /// The chain from a root to the allocation containing `address`.
     public func explain(_ address: UInt64) -> ReferenceChain? {
         guard let reachability, let roots,
-              var chain = ReferenceChain(address: address, reachability: reachability, roots: roots) else { return nil }
+              var chain = ReferenceChain(address: address, reachability: reachability, roots: roots,
+                                         symbolize: symbolize) else { return nil }
         chain.core = core.path
         if chain.liveness != .anchored { chain.warnings = completenessWarnings }
         return chain

@@ -11,6 +11,9 @@ public struct ReferenceChain: Sendable, Codable {
         public let pointerAt: String
         /// Offset of that word inside the allocation holding it (nil when held by a root).
         public let offsetInHolder: UInt64?
+        /// The global or static variable holding the pointer, "g_registry+0x8 in server", when a
+        /// module's symbols cover it.
+        public var pointerAtSymbol: String? = nil
     }
 
     /// The core file's path, as every command's JSON names it.
@@ -26,7 +29,8 @@ public struct ReferenceChain: Sendable, Codable {
     public var warnings: [String] = []
 
     /// Builds the chain for the allocation containing `address`, or nil if none contains it.
-    public init?(address: UInt64, reachability: Reachability, roots: RootSet) {
+    public init?(address: UInt64, reachability: Reachability, roots: RootSet,
+                 symbolize: (UInt64) -> String? = { _ in nil }) {
         let table = reachability.table
         guard let targetIndex = table.index(containing: address),
               let liveness = reachability.liveness(ofAllocationAt: targetIndex) else { return nil }
@@ -53,8 +57,10 @@ public struct ReferenceChain: Sendable, Codable {
                 let location = root.kind == .register
                     ? root.registerNames[Int(reference.location / 8)]
                     : hex(reference.location)
-                links.append(Link(allocation: hex(allocation.address), size: allocation.usableSize,
-                                  pointerAt: location, offsetInHolder: nil))
+                var link = Link(allocation: hex(allocation.address), size: allocation.usableSize,
+                                pointerAt: location, offsetInHolder: nil)
+                if root.kind == .moduleData { link.pointerAtSymbol = symbolize(reference.location) }
+                links.append(link)
                 break
             }
             let holder = table.allocations[Int(reference.fromAllocation)]

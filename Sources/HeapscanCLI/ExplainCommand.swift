@@ -46,7 +46,8 @@ struct ExplainCommand: ParsableCommand {
         var out = ["\(chain.target) is anchored by \(article) \(kind.rawValue) root: \(name)", ""]
         var table = TextTable([">step", "pointer at", ">offset", "points into", ">size"])
         for (step, link) in chain.links.enumerated() {
-            table.add([String(step + 1), link.pointerAt, link.offsetInHolder.map { "+\($0)" } ?? "root",
+            table.add([String(step + 1), link.pointerAt + (link.pointerAtSymbol.map { " (\($0))" } ?? ""),
+                       link.offsetInHolder.map { "+\($0)" } ?? "root",
                        link.allocation, "\(link.size) B"])
         }
         out.append(table.render())
