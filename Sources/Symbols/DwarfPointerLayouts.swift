@@ -118,8 +118,27 @@ struct PointerLayoutBuilder {
                 failed = true
                 return
             }
+            if Self.isRawStorage(member: &child) {
+                // Bytes an object is constructed in (make_shared's control block, optional,
+                // small-buffer storage): whatever lives there may hold pointers.
+                var size: Dwarf_Word = 0
+                guard dwarf_aggregate_size(&typeDie, &size) == 0 else {
+                    failed = true
+                    return
+                }
+                mark(from: offset &+ memberOffset, bytes: size)
+                continue
+            }
             add(type: &typeDie, at: offset &+ memberOffset, depth: depth + 1)
         } while !failed && withUnsafeMutablePointer(to: &child, { dwarf_siblingof($0, $0) }) == 0
+    }
+
+    /// A member declared with `alignas` (as `__aligned_buffer` and `aligned_storage` are) or named
+    /// as libstdc++ names such storage is placement-new storage, not characters.
+    private static func isRawStorage(member: UnsafeMutablePointer<Dwarf_Die>) -> Bool {
+        if dwarf_hasattr(member, UInt32(DW_AT_alignment)) != 0 { return true }
+        guard let name = dwarf_diename(member).map({ String(cString: $0) }) else { return false }
+        return ["_M_storage", "__data", "_M_addr", "_M_pod_data", "__buf_"].contains(name)
     }
 
     private mutating func addArray(_ die: UnsafeMutablePointer<Dwarf_Die>, at offset: UInt64, depth: Int) {
