@@ -16,6 +16,8 @@ public struct LeakAnalysis {
     public let typeOf: (UInt64) -> TypeIdentity?
     /// "symbol+0x8 in module" for an address in a module, when its symbols cover it.
     public let symbolize: (UInt64) -> String?
+    /// "Class::member.path" of the member at an offset of an object whose first word is a vptr.
+    private let memberOf: (UInt64, UInt64) -> String?
     public let rootKinds: [RootKind]
     /// What the core lacks that reachability depends on: without thread notes there are no
     /// register or stack roots, and a cut-short file loses roots and heap alike. Either way
@@ -37,9 +39,15 @@ public struct LeakAnalysis {
         if let modules {
             let known = TypeIdentifier(modules: modules, memory: ProcessMemory(core: core, modules: modules))
             identifier = known
+            memberOf = { vptr, offset in
+                guard let type = known.primaryClass(of: vptr), let module = modules.module(containing: vptr) else { return nil }
+                return modules.memberPath(ofClass: type.name, in: module, offset: offset).map { "\(type.name)::\($0)" }
+                    ?? type.name
+            }
             typeOf = { vptr in known.primaryClass(of: vptr).map { TypeIdentity(name: $0.name, module: $0.module) } }
         } else {
             typeOf = { _ in nil }
+            memberOf = { _, _ in nil }
         }
         self.rootKinds = RootKind.allCases.filter(rootKinds.contains)
         completenessWarnings = Self.completeness(of: core)
@@ -108,8 +116,10 @@ public struct LeakAnalysis {
     /// The chain from a root to the allocation containing `address`.
     public func explain(_ address: UInt64) -> ReferenceChain? {
         guard let reachability, let roots,
-              var chain = ReferenceChain(address: address, reachability: reachability, roots: roots,
-                                         symbolize: symbolize) else { return nil }
+              var chain = ReferenceChain(address: address, reachability: reachability, roots: roots, symbolize: symbolize,
+                                         describeMember: { holder, offset in
+                                             core.addressSpace.readU64(holder).flatMap { memberOf($0, offset) }
+                                         }) else { return nil }
         chain.core = core.path
         if chain.liveness != .anchored { chain.warnings = completenessWarnings }
         return chain

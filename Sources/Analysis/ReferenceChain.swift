@@ -14,6 +14,9 @@ public struct ReferenceChain: Sendable, Codable {
         /// The global or static variable holding the pointer, "g_registry+0x8 in server", when a
         /// module's symbols cover it.
         public var pointerAtSymbol: String? = nil
+        /// The holder's type and the member holding the pointer, "Shard::timers._M_h._M_buckets",
+        /// when the holder's class has DWARF.
+        public var member: String? = nil
     }
 
     /// The core file's path, as every command's JSON names it.
@@ -30,7 +33,8 @@ public struct ReferenceChain: Sendable, Codable {
 
     /// Builds the chain for the allocation containing `address`, or nil if none contains it.
     public init?(address: UInt64, reachability: Reachability, roots: RootSet,
-                 symbolize: (UInt64) -> String? = { _ in nil }) {
+                 symbolize: (UInt64) -> String? = { _ in nil },
+                 describeMember: (_ holder: UInt64, _ offset: UInt64) -> String? = { _, _ in nil }) {
         let table = reachability.table
         guard let targetIndex = table.index(containing: address),
               let liveness = reachability.liveness(ofAllocationAt: targetIndex) else { return nil }
@@ -64,9 +68,11 @@ public struct ReferenceChain: Sendable, Codable {
                 break
             }
             let holder = table.allocations[Int(reference.fromAllocation)]
-            links.append(Link(allocation: hex(allocation.address), size: allocation.usableSize,
-                              pointerAt: hex(reference.location),
-                              offsetInHolder: reference.location &- holder.address))
+            let offset = reference.location &- holder.address
+            var link = Link(allocation: hex(allocation.address), size: allocation.usableSize,
+                            pointerAt: hex(reference.location), offsetInHolder: offset)
+            link.member = describeMember(holder.address, offset)
+            links.append(link)
             index = Int(reference.fromAllocation)
         }
         self.rootKind = rootKind

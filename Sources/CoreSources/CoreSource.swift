@@ -48,10 +48,15 @@ public enum CoreSource {
             guard try peekFormat(fd) != nil else { return try MappedFile(path: name) }
             return try spool(fd, name: name, knownSize: UInt64(status.st_size), options: options)
         case S_IFIFO, S_IFSOCK:
-            close(fd)
-            guard allowStream else { throw CoreError.cannotOpen(reason: "not a regular file (only the core of a one-core command may be a pipe)") }
-            // Reopened blocking: reading is now meant to wait for the writer, as `cat` would.
+            guard allowStream else {
+                close(fd)
+                throw CoreError.cannotOpen(reason: "not a regular file (only the core of a one-core command may be a pipe)")
+            }
+            // Reopened blocking: reading is now meant to wait for the writer, as `cat` would. The
+            // probe stays open until then: a writer that connected to it would otherwise see its
+            // only reader go away and die of SIGPIPE, leaving this open waiting forever.
             let stream = Glibc.open(name, O_RDONLY | O_CLOEXEC)
+            close(fd)
             guard stream >= 0 else { throw CoreError.cannotOpen(reason: SystemError.text()) }
             defer { close(stream) }
             return try spool(stream, name: name, knownSize: nil, options: options)

@@ -47,7 +47,7 @@ struct ExplainCommand: ParsableCommand {
         var table = TextTable([">step", "pointer at", ">offset", "points into", ">size"])
         for (step, link) in chain.links.enumerated() {
             table.add([String(step + 1), link.pointerAt + (link.pointerAtSymbol.map { " (\($0))" } ?? ""),
-                       link.offsetInHolder.map { "+\($0)" } ?? "root",
+                       link.offsetInHolder.map { "+\($0)" + (link.member.map { " \($0)" } ?? "") } ?? "root",
                        link.allocation, "\(link.size) B"])
         }
         out.append(table.render())

@@ -42,9 +42,12 @@ import TestFixtures
             let substituted = try InputVariants.shell("exec 9< <(zstd -dc '\(zst)'); \"$HEAPSCAN\" \(name) /dev/fd/9 \(tail)")
             #expect(try InputVariants.answer(substituted, "process substitution", input: "/dev/fd/9") == expected)
             let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("heapscan-fifo-\(getpid())-\(index)").path
+            // The writer connects before heapscan opens the FIFO (the sleep): the order in which a
+            // probe descriptor closed too early could kill it under load and leave heapscan waiting
+            // forever; the timeout turns any such hang into a failure instead of a stuck run.
             let throughFifo = try InputVariants.shell("""
-                rm -f '\(fifo)' && mkfifo '\(fifo)' && (cat '\(sample.path)' > '\(fifo)' &) && \
-                "$HEAPSCAN" \(name) '\(fifo)' \(tail); status=$?; rm -f '\(fifo)'; exit $status
+                rm -f '\(fifo)' && mkfifo '\(fifo)' && (cat '\(sample.path)' > '\(fifo)' &) && sleep 0.3 && \
+                timeout 120 "$HEAPSCAN" \(name) '\(fifo)' \(tail); status=$?; rm -f '\(fifo)'; exit $status
                 """)
             #expect(try InputVariants.answer(throughFifo, "FIFO", input: fifo) == expected)
         }
