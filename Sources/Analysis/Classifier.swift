@@ -190,6 +190,7 @@ public struct Classifier {
             bySize[number].append(index)
         }
         var hint = -1
+        let valueKind = ValueKind(memory: memory)
         var candidates: [MagicKey] = []
         // Per size number, the indices into `candidates` of that size's keys.
         var candidatesOfSize = [[Int]](repeating: [], count: bySize.count)
@@ -208,10 +209,11 @@ public struct Classifier {
                         // Halves of pointers are not magics.
                         let enclosing = head.loadUnaligned(fromByteOffset: offset & ~7, as: UInt64.self)
                         let inPointer = offset & ~7 + 8 <= head.count && memory.segment(containing: enclosing) != nil
-                        if !inPointer && ValueKind.isMagicCandidate(narrow, width: 4, memory: memory) {
+                        if !inPointer && valueKind.isMagicCandidate(narrow, width: 4,
+                                                                    enclosing: offset & ~7 + 8 <= head.count ? enclosing : nil) {
                             sampleCounts[MagicKey(blockSize: blockSize, width: 4, offset: offset, value: narrow), default: 0] += 1
                         }
-                        if let wide, ValueKind.isMagicCandidate(wide, width: 8, memory: memory) {
+                        if let wide, valueKind.isMagicCandidate(wide, width: 8) {
                             sampleCounts[MagicKey(blockSize: blockSize, width: 8, offset: offset, value: wide), default: 0] += 1
                         }
                     }

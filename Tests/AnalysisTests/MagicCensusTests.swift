@@ -29,3 +29,25 @@ struct MagicCensusTests {
         #expect(Set(census.rows.prefix(2).map(\.value)) == Set(magics.compactMap { $0["value"] as? String }))
     }
 }
+
+/// Values realistic heaps repeat without meaning anything are not magics; real magics are.
+@Suite struct MagicShapeTests {
+    @Test func dataShapesAreNotMagics() {
+        #expect(ValueKind.isShortText(0x33_3434, width: 8))
+        #expect(ValueKind.isPairOfSmallIntegers(0x3_0000_0001))
+        #expect(ValueKind.isPairOfSmallShorts(0x14_000a))
+        #expect(ValueKind.isSmallShorts(0x0014_000a_0000_0006))
+        #expect(ValueKind.isPlausibleDouble(0x3fb9_9999_9999_999a))   // 0.1
+        #expect(ValueKind.isPlausibleDouble(0x4059_0000_0000_0000))   // 100.0
+    }
+
+    @Test func theSamplesMagicsAreMagics() {
+        for magic: UInt64 in [0x5eed_0f1e_a4ed_0001, 0xb16a_110c_0800_0008, 0x4a45_4d00_0000_3000, 0xdead_beef_cafe_babe] {
+            #expect(!ValueKind.isPairOfSmallIntegers(magic) && !ValueKind.isSmallShorts(magic)
+                    && !ValueKind.isPlausibleDouble(magic) && !ValueKind.isShortText(magic, width: 8), "\(hex(magic))")
+        }
+        for magic: UInt64 in [0xa11c_0de5, 0xc0ff_ee11, 0x7ead_0003] {
+            #expect(!ValueKind.isPairOfSmallShorts(magic) && !ValueKind.isShortText(magic, width: 4), "\(hex(magic))")
+        }
+    }
+}
