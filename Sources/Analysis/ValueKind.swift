@@ -43,16 +43,7 @@ public struct ValueKind {
 
     /// Two or more printable characters and then only NULs: a short C string ("443").
     public static func isShortText(_ value: UInt64, width: Int) -> Bool {
-        var printable = 0
-        var rest = value
-        for _ in 0..<width {
-            let byte = rest & 0xff
-            if byte == 0 { break }
-            guard byte >= 0x20 && byte <= 0x7e else { return false }
-            printable += 1
-            rest >>= 8
-        }
-        return rest == 0 && printable >= 2
+        (WordClassifier.printablePrefix(value, width: width) ?? 0) >= 2
     }
 
     /// Two 32-bit fields each below 2^16: counters, ids, flags side by side.

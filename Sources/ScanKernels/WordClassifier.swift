@@ -73,17 +73,25 @@ public struct WordClassifier: Sendable {
     }
 
     /// `asciiText(value, width:) != nil`, without building the text (used inside scans).
+    @inline(__always)
     public static func isText(_ value: UInt64, width: Int) -> Bool {
+        guard let printable = printablePrefix(value, width: width) else { return false }
+        return printable * 2 >= width
+    }
+
+    /// How many printable ASCII bytes the word starts with, in memory order, when only NULs
+    /// follow them; nil when another byte does.
+    @inline(__always)
+    public static func printablePrefix(_ value: UInt64, width: Int) -> Int? {
         var printable = 0
         var rest = value
         for _ in 0..<width {
             let byte = rest & 0xff
             if byte == 0 { break }
-            guard byte >= 0x20 && byte <= 0x7e else { return false }
+            guard byte >= 0x20 && byte <= 0x7e else { return nil }
             printable += 1
             rest >>= 8
         }
-        // Only NULs may follow the printable prefix.
-        return rest == 0 && printable * 2 >= width
+        return rest == 0 ? printable : nil
     }
 }
