@@ -1,5 +1,6 @@
 import Allocators
 import ELFCore
+import ScanKernels
 
 /// Ranks what fills the heap: allocations grouped by C++ type (vtable in the first word), then
 /// by magic (a non-pointer value at a fixed offset shared by many allocations of one size), then
@@ -74,7 +75,14 @@ public struct Classifier {
         var typeGroups: [UInt64: SuspectGroup] = [:]
         var untyped: [Int32] = []
         var hint = -1
-        for index in allocations.indices where allocations[index].isUsed {
+        let progress = ProgressLine(total: UInt64(allocations.count), label: "classifying", unit: .allocations)
+        defer {
+            progress.advance(UInt64(allocations.count & 0xffff))
+            progress.finish()
+        }
+        for index in allocations.indices {
+            if index & 0xffff == 0xffff { progress.advance(0x10000) }
+            guard allocations[index].isUsed else { continue }
             let allocation = allocations[index]
             usedCount += 1
             usedBytes += allocation.blockSize

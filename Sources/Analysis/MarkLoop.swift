@@ -38,6 +38,7 @@ final class MarkLoop: @unchecked Sendable {
     private let waiting = Atomic<Int>(0)
     private let nextRoot = Atomic<Int>(0)
     private let totalPushes = Atomic<Int>(0)
+    private let progress = ProgressLine(total: nil, label: "marking", unit: .allocations)
 
     init(scanner: PointerScanner, recordChains: Bool) {
         self.scanner = scanner
@@ -58,6 +59,7 @@ final class MarkLoop: @unchecked Sendable {
     /// Marks everything reachable from `roots`. With chains recorded, one worker goes breadth
     /// first, so each chain `explain` prints is a shortest one and the same on every run.
     func run(roots: [RootPiece]) {
+        defer { progress.finish() }
         let workers = parents != nil ? 1 : max(1, ParallelScan.defaultThreadCount)
         if workers == 1 {
             work(roots: roots, workers: 1, breadthFirst: parents != nil)
@@ -74,7 +76,11 @@ final class MarkLoop: @unchecked Sendable {
         var head = 0
         var pushes = 0
         var hint = -1
-        defer { totalPushes.wrappingAdd(pushes, ordering: .relaxed) }
+        var unreported: UInt64 = 0
+        defer {
+            totalPushes.wrappingAdd(pushes, ordering: .relaxed)
+            progress.advance(unreported)
+        }
         busy.wrappingAdd(1, ordering: .relaxed)
 
         func reach(_ target: Int, words: UnsafeRawBufferPointer, slot: Int, value: UInt64, from reference: () -> Reachability.Reference) {
@@ -132,6 +138,11 @@ final class MarkLoop: @unchecked Sendable {
                     }
                 } else {
                     item = Int(stack.removeLast())
+                }
+                unreported += 1
+                if unreported == 4096 {
+                    progress.advance(unreported)
+                    unreported = 0
                 }
                 let state = states.state(item)
                 let limit = state == .limited ? limits.limit(item) : 0

@@ -113,6 +113,8 @@ public final class Reachability: @unchecked Sendable {
         let next = Atomic<Int>(0)
         let total = roots.count + blocks
         let workers = max(1, min(ParallelScan.defaultThreadCount, total))
+        let progress = ProgressLine(total: UInt64(count), label: "looking through leaked allocations", unit: .allocations)
+        defer { progress.finish() }
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var hint = -1
             let note: (UnsafeRawBufferPointer, Int, UInt64, Int) -> Void = { _, _, _, target in
@@ -130,6 +132,7 @@ public final class Reachability: @unchecked Sendable {
                 where scanner.used.contains(index) && states.state(index) == .unreached {
                     scanner.scanAllocation(index, state: .whole, limit: 0, hint: &hint, onHit: note)
                 }
+                progress.advance(UInt64(min(count, first + blockSize) - first))
             }
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CoreSources
 import ELFCore
 import Foundation
+import ScanKernels
 
 /// Where the core comes from when it is not a plain file: a live process, and where and how
 /// loudly a compressed or piped core is unpacked.
@@ -31,6 +32,8 @@ struct InputOptions: ParsableArguments {
     /// The core named `core`, or the snapshot of --pid. `allowStream` is false for the cores of
     /// a command that reads two: only one input can be stdin or a pipe.
     func open(_ core: String?, allowStream: Bool = true) throws -> CoreFile {
+        // Every later phase (walk, mark, classify) reports through ProgressLine.
+        if progress { ProgressLine.forced.store(true, ordering: .relaxed) }
         if let pid {
             if let core { throw ValidationError("give a core or --pid \(pid), not both ('\(core)')") }
             return try openProcess(pid)

@@ -153,3 +153,21 @@ struct LeakCertaintyTests {
         #expect(limited.stdout.hasSuffix("1100 patterns found.\n"))
     }
 }
+
+/// `--progress` reports each phase of `leaks` on stderr when stderr is not a terminal, and
+/// leaves stdout (the JSON) as it is without it.
+@Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc, g++ and gdb (make test installs them)"))
+struct LeaksProgressTests {
+    @Test func phasesGoToStderrOnly() throws {
+        let sample = try SampleCores.core("leaker")
+        let plain = try HeapscanProcess.run(["leaks", sample.path, "--format", "json"])
+        let reported = try HeapscanProcess.run(["leaks", sample.path, "--format", "json", "--progress"])
+        #expect(reported.status == 0)
+        #expect(reported.stdout == plain.stdout)
+        #expect(plain.stderr.isEmpty)
+        for phase in ["marking", "looking through leaked allocations", "classifying"] {
+            #expect(reported.stderr.contains("heapscan: \(phase): "), "no \(phase) line in \(reported.stderr)")
+        }
+        #expect(reported.stderr.split(separator: "\n").count < 20)
+    }
+}
