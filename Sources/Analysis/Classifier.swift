@@ -22,6 +22,9 @@ public struct Classifier {
         public var magicWindow = 64
         /// Leaked bytes first (the leak hunt), or total bytes (what fills the heap).
         public var ranking = Ranking.leaked
+        /// How the suggested follow-up commands name the input ("--pid 1234"); the core's path
+        /// when nil.
+        public var inputArgument: String?
 
         public init() {}
     }
@@ -63,6 +66,7 @@ public struct Classifier {
     }
 
     public func classify(corePath: String, options: Options = Options(), rootKinds: [RootKind] = []) -> Report {
+        let input = options.inputArgument ?? corePath
         let allocations = table.allocations
         var usedBytes: UInt64 = 0
         var usedCount = 0
@@ -144,20 +148,20 @@ public struct Classifier {
             let identity = typeCache[vtable]!!
             suspects.append(group.suspect(kind: .type, name: identity.name, value: hex(vtable), width: 8, offset: 0,
                                           module: identity.module, usedBytes: usedBytes, reachabilityKnown: known,
-                                          command: "heapscan find \(corePath) \(hex(vtable)) --width 8 --context 64 --limit 20"))
+                                          command: "heapscan find \(input) \(hex(vtable)) --width 8 --context 64 --limit 20"))
         }
         for (keyIndex, key) in magics.enumerated() where magicGroups[keyIndex].count >= options.minimumCount {
             suspects.append(magicGroups[keyIndex].suspect(
                 kind: .magic, name: "\(hex(key.value)) at +\(key.offset) of \(key.blockSize)-byte blocks",
                 value: hex(key.value), width: key.width, offset: UInt64(key.offset), module: nil,
                 usedBytes: usedBytes, reachabilityKnown: known,
-                command: "heapscan find \(corePath) \(hex(key.value)) --width \(key.width) --context 64 --limit 20"))
+                command: "heapscan find \(input) \(hex(key.value)) --width \(key.width) --context 64 --limit 20"))
         }
         for (blockSize, group) in zip(sizeNumbers.sizes, sizeGroups) where group.count >= options.minimumCount {
             let example = group.leakedExamples.first ?? group.otherExamples.first ?? 0
             suspects.append(group.suspect(kind: .size, name: "\(blockSize)-byte blocks", value: nil, width: nil,
                                           offset: nil, module: nil, usedBytes: usedBytes, reachabilityKnown: known,
-                                          command: "heapscan show \(corePath) \(hex(example))"))
+                                          command: "heapscan show \(input) \(hex(example))"))
         }
         suspects.sort(by: options.ranking == .leaked && known ? Suspect.leaksRankBefore : Suspect.ranksBefore)
         return Report(core: corePath, allocator: table.allocator, method: table.method, reachabilityKnown: known,

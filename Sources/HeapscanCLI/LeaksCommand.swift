@@ -46,6 +46,7 @@ struct LeaksCommand: ParsableCommand {
         classifierOptions.leakedOnly = leakedOnly
         classifierOptions.minimumCount = minCount
         classifierOptions.ranking = by
+        classifierOptions.inputArgument = options.input.pid.map { "--pid \($0)" }
         guard var report = analysis.classify(options: classifierOptions) else {
             throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }

@@ -21,6 +21,8 @@ struct LiveProcessTests {
             let row = try #require(suspects.first { $0["kind"] as? String == "magic" && $0["value"] as? String == value })
             #expect((row["leaked"] as? NSNumber)?.intValue == (type["leaked"] as? NSNumber)?.intValue, "\(value)")
             #expect((row["anchored"] as? NSNumber)?.intValue == (type["anchored"] as? NSNumber)?.intValue, "\(value)")
+            // The follow-up command reads the same process again.
+            #expect(row["command"] as? String == "heapscan find --pid \(sample.pid) \(value) --width 4 --context 64 --limit 20")
         }
         let leakedTotal = types.reduce(0) { $0 + ((($1["leaked"] as? NSNumber)?.intValue) ?? 0) }
         #expect((report["leakedAllocations"] as? NSNumber)?.intValue == leakedTotal)
@@ -37,7 +39,10 @@ struct LiveProcessTests {
             let fromGcore = try InputVariants.answer(
                 HeapscanProcess.run([command[0], gcorePath] + command.dropFirst() + ["--format", "json"]),
                 "\(command[0]) gcore", input: gcorePath)
-            #expect(live == fromGcore, "\(command[0]) differs between --pid and gcore")
+            // Follow-up commands name the input as it was given: --pid N here, the path there.
+            let sameInput = live.replacingOccurrences(of: "--pid \(sample.pid)", with: "CORE")
+                .replacingOccurrences(of: "--CORE", with: "CORE")
+            #expect(sameInput == fromGcore, "\(command[0]) differs between --pid and gcore")
         }
         #expect(sample.isRunning)
     }
