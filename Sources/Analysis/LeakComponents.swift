@@ -1,3 +1,5 @@
+import ELFCore
+
 /// The shape of the leaked part of the heap: which leaked allocations are where the program lost
 /// its objects (leak roots) and which are kept alive only by a cycle of leaked objects. A leak
 /// root is a leaked allocation nothing points to, or one allocation (the lowest) of a cycle of
@@ -33,15 +35,7 @@ struct LeakComponents {
         var sccStack: [Int32] = []
         var counter: UInt32 = 0
 
-        func ordinal(_ index: Int) -> Int {
-            var lower = 0
-            var upper = leaked.count
-            while lower < upper {
-                let middle = (lower + upper) >> 1
-                if Int(leaked[middle]) < index { lower = middle + 1 } else { upper = middle }
-            }
-            return lower
-        }
+        func ordinal(_ index: Int) -> Int { leaked.firstIndex(keyAtLeast: UInt64(index), key: { UInt64($0) }) }
 
         struct Frame {
             let node: Int
@@ -117,12 +111,7 @@ struct LeakComponents {
     /// An allocation outside the candidates (an unreferenced leaked one) points to `index`, a
     /// member of a cycle: that cycle was not where the objects were lost.
     mutating func pointedToFromOutside(_ index: Int) {
-        var lower = 0
-        var upper = candidates.count
-        while lower < upper {
-            let middle = (lower + upper) >> 1
-            if Int(candidates[middle]) < index { lower = middle + 1 } else { upper = middle }
-        }
+        let lower = candidates.firstIndex(keyAtLeast: UInt64(index), key: { UInt64($0) })
         guard lower < candidates.count, Int(candidates[lower]) == index else { return }
         componentHasIncoming[Int(component[lower])] = true
     }

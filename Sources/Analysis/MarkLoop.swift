@@ -118,7 +118,7 @@ final class MarkLoop: @unchecked Sendable {
             let next = nextRoot.wrappingAdd(1, ordering: .relaxed).oldValue
             guard next < roots.count else { break }
             let root = roots[next]
-            scanner.scanWords(root.words, base: root.base == 0 ? 0 : root.base, from: -1) { words, slot, value, target in
+            scanner.scanWords(root.words, base: root.base, from: -1) { words, slot, value, target in
                 reach(target, words: words, slot: slot, value: value) {
                     Reachability.Reference(fromAllocation: -1, rootIndex: root.rootIndex,
                                            location: root.base &+ UInt64(slot &* 8))

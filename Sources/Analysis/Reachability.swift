@@ -56,7 +56,7 @@ public final class Reachability: @unchecked Sendable {
         for index in allocations.indices where allocations[index].isUsed { used.insert(index) }
         var allocatorOwned = BitSet(count: count)
         for range in table.allocatorState {
-            var index = allocations.firstIndex(atOrAfter: range.lowerBound)
+            var index = allocations.firstIndex(keyAtLeast: range.lowerBound, key: \.address)
             while index < count && allocations[index].address < range.upperBound {
                 allocatorOwned.insert(index)
                 index += 1
@@ -183,17 +183,4 @@ public final class Reachability: @unchecked Sendable {
     /// Allocations pushed on the mark work list: each reached allocation once, plus a rescan
     /// when a vector buffer's limit grows or a buffer is reached as something else.
     public var markPushes: Int { loop.pushes }
-}
-
-extension Array where Element == Allocation {
-    /// Index of the first allocation starting at or after `address` (count when none), O(log n).
-    func firstIndex(atOrAfter address: UInt64) -> Int {
-        var low = 0
-        var high = count
-        while low < high {
-            let middle = (low + high) >> 1
-            if self[middle].address < address { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
 }

@@ -31,33 +31,21 @@ extension ModuleSet {
         guard tag == Int(DW_TAG_structure_type) || tag == Int(DW_TAG_class_type) || tag == Int(DW_TAG_union_type) else {
             return nil
         }
-        var child = Dwarf_Die()
-        guard dwarf_child(&peeled, &child) == 0 else { return nil }
-        repeat {
-            let childTag = Int(dwarf_tag(&child))
-            guard childTag == Int(DW_TAG_member) || childTag == Int(DW_TAG_inheritance),
-                  dwarf_hasattr(&child, UInt32(DW_AT_external)) == 0,
-                  dwarf_hasattr(&child, UInt32(DW_AT_declaration)) == 0 else { continue }
-            var location: Dwarf_Word = 0
-            var attribute = Dwarf_Attribute()
-            if dwarf_attr(&child, UInt32(DW_AT_data_member_location), &attribute) != nil,
-               dwarf_formudata(&attribute, &location) != 0 { continue }
-            var typeAttribute = Dwarf_Attribute()
-            var memberType = Dwarf_Die()
+        var path: String?
+        DwarfDataMembers.forEach(of: &peeled) { member in
             var size: Dwarf_Word = 0
-            guard dwarf_attr_integrate(&child, UInt32(DW_AT_type), &typeAttribute) != nil,
-                  dwarf_formref_die(&typeAttribute, &memberType) != nil,
-                  dwarf_aggregate_size(&memberType, &size) == 0,
-                  offset >= location, offset - location < size else { continue }
-            let inner = memberPath(in: &memberType, offset: offset - location, depth: depth + 1)
-            if childTag == Int(DW_TAG_inheritance) {
-                let base = dwarf_diename(&memberType).map { String(cString: $0) } ?? "base"
-                return inner.map { "\(base)::\($0)" } ?? base
+            guard dwarf_aggregate_size(member.type, &size) == 0, offset >= member.offset, offset - member.offset < size
+            else { return true }
+            let inner = memberPath(in: member.type, offset: offset - member.offset, depth: depth + 1)
+            if member.isBase {
+                let base = dwarf_diename(member.type).map { String(cString: $0) } ?? "base"
+                path = inner.map { "\(base)::\($0)" } ?? base
+            } else {
+                let name = dwarf_diename(member.entry).map { String(cString: $0) } ?? "(anonymous)"
+                path = inner.map { $0.hasPrefix("[") ? name + $0 : name + "." + $0 } ?? name
             }
-            let name = dwarf_diename(&child).map { String(cString: $0) } ?? "(anonymous)"
-            guard let inner else { return name }
-            return inner.hasPrefix("[") ? name + inner : name + "." + inner
-        } while withUnsafeMutablePointer(to: &child, { dwarf_siblingof($0, $0) }) == 0
-        return nil
+            return false
+        }
+        return path
     }
 }

@@ -90,47 +90,24 @@ struct PointerLayoutBuilder {
             mark(from: offset, bytes: 8)
             return
         }
-        var child = Dwarf_Die()
-        guard dwarf_child(die, &child) == 0 else { return }
-        repeat {
-            let tag = Int(dwarf_tag(&child))
-            guard tag == Int(DW_TAG_member) || tag == Int(DW_TAG_inheritance) else { continue }
-            if dwarf_hasattr(&child, UInt32(DW_AT_external)) != 0 || dwarf_hasattr(&child, UInt32(DW_AT_declaration)) != 0 {
-                continue
-            }
-            if tag == Int(DW_TAG_inheritance) && dwarf_hasattr(&child, UInt32(DW_AT_virtuality)) != 0 {
-                failed = true
-                return
-            }
-            var memberOffset: Dwarf_Word = 0
-            var attribute = Dwarf_Attribute()
-            if dwarf_attr(&child, UInt32(DW_AT_data_member_location), &attribute) != nil,
-               dwarf_formudata(&attribute, &memberOffset) != 0 {
-                failed = true
-                return
-            }
+        let readable = DwarfDataMembers.forEach(of: die) { member in
             // Bit-fields are integers narrower than a pointer.
-            if dwarf_hasattr(&child, UInt32(DW_AT_bit_size)) != 0 { continue }
-            var typeAttribute = Dwarf_Attribute()
-            var typeDie = Dwarf_Die()
-            guard dwarf_attr_integrate(&child, UInt32(DW_AT_type), &typeAttribute) != nil,
-                  dwarf_formref_die(&typeAttribute, &typeDie) != nil else {
-                failed = true
-                return
-            }
-            if Self.isRawStorage(member: &child) {
+            guard !member.isBitField else { return true }
+            if Self.isRawStorage(member: member.entry) {
                 // Bytes an object is constructed in (make_shared's control block, optional,
                 // small-buffer storage): whatever lives there may hold pointers.
                 var size: Dwarf_Word = 0
-                guard dwarf_aggregate_size(&typeDie, &size) == 0 else {
+                guard dwarf_aggregate_size(member.type, &size) == 0 else {
                     failed = true
-                    return
+                    return false
                 }
-                mark(from: offset &+ memberOffset, bytes: size)
-                continue
+                mark(from: offset &+ member.offset, bytes: size)
+                return true
             }
-            add(type: &typeDie, at: offset &+ memberOffset, depth: depth + 1)
-        } while !failed && withUnsafeMutablePointer(to: &child, { dwarf_siblingof($0, $0) }) == 0
+            add(type: member.type, at: offset &+ member.offset, depth: depth + 1)
+            return !failed
+        }
+        if !readable { failed = true }
     }
 
     /// A member declared with `alignas` (as `__aligned_buffer` and `aligned_storage` are) or named
