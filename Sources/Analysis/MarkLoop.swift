@@ -83,21 +83,28 @@ final class MarkLoop: @unchecked Sendable {
         }
         busy.wrappingAdd(1, ordering: .relaxed)
 
-        func reach(_ target: Int, words: UnsafeRawBufferPointer, slot: Int, value: UInt64, from reference: () -> Reachability.Reference) {
+        func reach(_ target: Int, words: UnsafeRawBufferPointer, slot: Int, value: UInt64,
+                   evidence found: PointerScanner.Evidence, from reference: () -> Reachability.Reference) {
             guard states.state(target) != .whole else { return }
             let allocations = scanner.allocations
-            if ContainerShapes.isVectorTail(words, slot: slot, value: value, allocationAt: { pointer in
-                let index = scanner.lookup.find(pointer)
-                return index >= 0 ? allocations[index] : nil
-            }) { return }
             var evidence = BlockState.whole
             var grew = false
-            if value == allocations[target].address {
-                if ContainerShapes.isStringBuffer(words, slot: slot, target: allocations[target], memory: scanner.memory) {
-                    evidence = .characters
-                } else if let length = ContainerShapes.vectorLength(words, slot: slot, target: allocations[target]) {
-                    evidence = .limited
-                    grew = limits.widen(target, to: length)
+            switch found {
+            case let .live(lo, hi):
+                evidence = .limited
+                grew = limits.widen(target, lo: lo, hi: hi)
+            case .word:
+                if ContainerShapes.isVectorTail(words, slot: slot, value: value, allocationAt: { pointer in
+                    let index = scanner.lookup.find(pointer)
+                    return index >= 0 ? allocations[index] : nil
+                }) { return }
+                if value == allocations[target].address {
+                    if ContainerShapes.isStringBuffer(words, slot: slot, target: allocations[target], memory: scanner.memory) {
+                        evidence = .characters
+                    } else if let length = ContainerShapes.vectorLength(words, slot: slot, target: allocations[target]) {
+                        evidence = .limited
+                        grew = limits.widen(target, lo: 0, hi: length)
+                    }
                 }
             }
             guard let previous = states.raise(target, to: evidence) else {
@@ -118,8 +125,8 @@ final class MarkLoop: @unchecked Sendable {
             let next = nextRoot.wrappingAdd(1, ordering: .relaxed).oldValue
             guard next < roots.count else { break }
             let root = roots[next]
-            scanner.scanWords(root.words, base: root.base, from: -1) { words, slot, value, target in
-                reach(target, words: words, slot: slot, value: value) {
+            scanner.scanWords(root.words, base: root.base, from: -1) { words, slot, value, target, evidence in
+                reach(target, words: words, slot: slot, value: value, evidence: evidence) {
                     Reachability.Reference(fromAllocation: -1, rootIndex: root.rootIndex,
                                            location: root.base &+ UInt64(slot &* 8))
                 }
@@ -145,10 +152,10 @@ final class MarkLoop: @unchecked Sendable {
                     unreported = 0
                 }
                 let state = states.state(item)
-                let limit = state == .limited ? limits.limit(item) : 0
+                let live = state == .limited ? limits.range(item) : BufferLimits.Range(lo: 0, hi: 0)
                 let holder = scanner.allocations[item].address
-                scanner.scanAllocation(item, state: state, limit: limit, hint: &hint) { words, slot, value, target in
-                    reach(target, words: words, slot: slot, value: value) {
+                scanner.scanAllocation(item, state: state, live: live, hint: &hint) { words, slot, value, target, evidence in
+                    reach(target, words: words, slot: slot, value: value, evidence: evidence) {
                         Reachability.Reference(fromAllocation: Int32(item), rootIndex: -1,
                                                location: holder &+ UInt64(slot &* 8))
                     }

@@ -8,7 +8,8 @@ enum BlockState: UInt64 {
     case unreached = 0
     /// Reached only as a `std::string`'s heap buffer: characters, never scanned.
     case characters = 1
-    /// Reached only as a `std::vector`'s buffer: scanned up to `finish`, not its spare capacity.
+    /// Reached only as a container's buffer (a vector's, a deque's map or block): scanned over its
+    /// live range, not its spare capacity or popped slots.
     case limited = 2
     /// Reached through any other pointer: scanned whole (through its layout when typed).
     case whole = 3

@@ -14,11 +14,22 @@ struct PointerScanner: @unchecked Sendable {
     let memory: AddressSpace
     let layouts: TypedLayouts
 
-    /// Conservative: every aligned word, except a short string's local buffer.
-    /// `onHit(words, slot, value, target)` runs for each word pointing into another used allocation.
+    /// What the words around a pointer say about the block it points to.
+    enum Evidence {
+        /// A plain word: the mark loop's own tests (string, vector) decide, else the whole block.
+        case word
+        /// A recognised container's header: only bytes `lo..<hi` of the block are live.
+        case live(lo: UInt64, hi: UInt64)
+    }
+
+    /// `(words, slot, value, target, evidence)`: the word at `slot` of `words` holds `value`,
+    /// which points into used allocation `target`.
+    typealias Hit = (UnsafeRawBufferPointer, Int, UInt64, Int, Evidence) -> Void
+
+    /// Conservative: every aligned word, except a short string's local buffer and a deque
+    /// header's cursors. `onHit` runs for each word pointing into another used allocation.
     @inline(__always)
-    func scanWords(_ words: UnsafeRawBufferPointer, base: UInt64, from: Int,
-                   onHit: (UnsafeRawBufferPointer, Int, UInt64, Int) -> Void) {
+    func scanWords(_ words: UnsafeRawBufferPointer, base: UInt64, from: Int, onHit: Hit) {
         let wordCount = words.count / 8
         var skipThrough = -1
         var slot = 0
@@ -29,57 +40,79 @@ struct PointerScanner: @unchecked Sendable {
             }
             if slot > skipThrough {
                 let index = lookup.find(value)
-                if index >= 0 && index != from && used.contains(index) { onHit(words, slot, value, index) }
+                if index >= 0 && index != from && used.contains(index) {
+                    skipThrough = max(skipThrough, report(words, slot: slot, value: value, target: index, onHit: onHit))
+                }
             }
             slot &+= 1
         }
     }
 
     /// The words of allocation `index` that can hold pointers: none for a string buffer, the
-    /// first `limit` bytes of a vector buffer, the pointer members of each element of a typed
+    /// live range of a container's buffer, the pointer members of each element of a typed
     /// object or array, else every word. Slack past a typed object is skipped only when the
     /// block is no larger than the allocator makes one for that size.
-    func scanAllocation(_ index: Int, state: BlockState, limit: UInt64, hint: inout Int,
-                        onHit: (UnsafeRawBufferPointer, Int, UInt64, Int) -> Void) {
+    func scanAllocation(_ index: Int, state: BlockState, live: BufferLimits.Range, hint: inout Int, onHit: Hit) {
         guard !allocatorOwned.contains(index) else { return }
         let allocation = allocations[index]
         var length = allocation.usableSize
+        var skipped = 0
         switch state {
         case .unreached, .whole: break
         case .characters: return
-        case .limited: length = min(length, limit)
+        case .limited:
+            guard !live.isEmpty else { return }
+            length = min(length, live.hi)
+            skipped = Int(clamping: live.lo) & ~7
         }
-        guard length >= 8, let words = memory.prefixView(at: allocation.address, upTo: Int(clamping: length), hint: &hint)
-        else { return }
+        guard let words = memory.prefixView(at: allocation.address, upTo: Int(clamping: length), hint: &hint),
+              skipped + 8 <= words.count else { return }
+        guard skipped > 0 else {
+            scanElements(words, base: allocation.address, from: index, limited: state == .limited, onHit: onHit)
+            return
+        }
+        // The live part is scanned in place, so that slots keep their offsets in the block.
+        let live = UnsafeRawBufferPointer(rebasing: words[skipped...])
+        scanElements(live, base: allocation.address &+ UInt64(skipped), from: index, limited: true) { _, slot, value, target, evidence in
+            onHit(words, slot &+ skipped / 8, value, target, evidence)
+        }
+    }
+
+    /// Through the layout of the dynamic type the first word names, else word by word. A
+    /// container's live range holds whole elements, so nothing past the last one is scanned.
+    private func scanElements(_ words: UnsafeRawBufferPointer, base: UInt64, from: Int, limited: Bool, onHit: Hit) {
         if !layouts.isEmpty, let layout = layouts.layout(forFirstWord: words.loadUnaligned(as: UInt64.self)),
            layout.size >= 8, layout.size <= UInt64(words.count) {
-            scanTyped(words, base: allocation.address, from: index, layout: layout,
-                      tight: state == .limited || ContainerShapes.isTightlySized(
-                        usable: allocation.usableSize,
-                        request: allocation.usableSize / layout.size * layout.size),
+            scanTyped(words, base: base, from: from, layout: layout,
+                      tight: limited || ContainerShapes.isTightlySized(
+                        usable: UInt64(words.count), request: UInt64(words.count) / layout.size * layout.size),
                       onHit: onHit)
         } else {
-            scanWords(words, base: allocation.address, from: index, onHit: onHit)
+            scanWords(words, base: base, from: from, onHit: onHit)
         }
     }
 
     /// Elements of one dynamic type laid end to end (one object, or a `std::vector` of them);
     /// an element whose first word is another vptr, and any untight tail, are scanned whole.
     private func scanTyped(_ words: UnsafeRawBufferPointer, base: UInt64, from: Int, layout: PointerLayout, tight: Bool,
-                           onHit: (UnsafeRawBufferPointer, Int, UInt64, Int) -> Void) {
+                           onHit: Hit) {
         let size = Int(layout.size)
         let vptr = words.loadUnaligned(as: UInt64.self)
         let elements = words.count / size
         var element = 0
+        var skipThrough = -1
         while element < elements {
             let offset = element &* size
             if element > 0 && words.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != vptr { break }
             for pointerSlot in layout.pointerSlots {
                 let slot = offset / 8 &+ Int(pointerSlot)
                 guard slot &* 8 &+ 8 <= words.count else { break }
+                guard slot > skipThrough else { continue }
                 let value = words.loadUnaligned(fromByteOffset: slot &* 8, as: UInt64.self)
                 let index = lookup.find(value)
-                if index >= 0 && index != from && used.contains(index) { onHit(words, slot, value, index) }
+                if index >= 0 && index != from && used.contains(index) {
+                    skipThrough = max(skipThrough, report(words, slot: slot, value: value, target: index, onHit: onHit))
+                }
             }
             element &+= 1
         }
@@ -88,8 +121,35 @@ struct PointerScanner: @unchecked Sendable {
         // Whatever is not an element of the type is scanned as untyped memory, in place so that
         // slots keep their meaning for the container tests.
         let tail = UnsafeRawBufferPointer(rebasing: words[rest...])
-        scanWords(tail, base: base &+ UInt64(rest), from: from) { _, slot, value, target in
-            onHit(words, slot &+ rest / 8, value, target)
+        scanWords(tail, base: base &+ UInt64(rest), from: from) { _, slot, value, target, evidence in
+            onHit(words, slot &+ rest / 8, value, target, evidence)
         }
+    }
+
+    /// Reports the pointer at `slot`, or, when it starts a deque header, the live ranges of the
+    /// deque's map and end blocks in its place; returns the last slot it accounted for.
+    @inline(__always)
+    private func report(_ words: UnsafeRawBufferPointer, slot: Int, value: UInt64, target: Int, onHit: Hit) -> Int {
+        if value == allocations[target].address, (slot &+ 10) &* 8 <= words.count,
+           words.loadUnaligned(fromByteOffset: (slot &+ 1) &* 8, as: UInt64.self) &- 8 < 1 << 32 {
+            return reportDeque(words, slot: slot, map: target, onHit: onHit)
+        }
+        onHit(words, slot, value, target, .word)
+        return slot
+    }
+
+    private func reportDeque(_ words: UnsafeRawBufferPointer, slot: Int, map: Int, onHit: Hit) -> Int {
+        guard let deque = ContainerShapes.dequeRanges(
+            words, slot: slot, map: allocations[map], mapIndex: map, memory: memory,
+            allocationIndex: { lookup.find($0) }, allocations: allocations),
+            used.contains(deque.first.index), deque.last.map({ used.contains($0.index) }) ?? true
+        else {
+            onHit(words, slot, allocations[map].address, map, .word)
+            return slot
+        }
+        for (range, at) in [(deque.map, slot), (deque.first, slot &+ 3)] + (deque.last.map { [($0, slot &+ 7)] } ?? []) {
+            onHit(words, at, allocations[range.index].address, range.index, .live(lo: range.lo, hi: range.hi))
+        }
+        return slot &+ 9
     }
 }

@@ -81,7 +81,7 @@ public final class Reachability: @unchecked Sendable {
             }
             var hint = -1
             var shape = LeakComponents(count: count, candidates: candidates) { index, body in
-                scanner.scanAllocation(index, state: .whole, limit: 0, hint: &hint) { _, _, _, target in
+                scanner.scanAllocation(index, state: .whole, live: .init(lo: 0, hi: 0), hint: &hint) { _, _, _, target, _ in
                     if referenced.contains(target) && loop.states.state(target) == .unreached { body(target) }
                 }
             }
@@ -89,7 +89,7 @@ public final class Reachability: @unchecked Sendable {
                 // A cycle an unreferenced leaked allocation points into was lost through that one.
                 for index in 0..<count where used.contains(index) && loop.states.state(index) == .unreached
                     && !referenced.contains(index) {
-                    scanner.scanAllocation(index, state: .whole, limit: 0, hint: &hint) { _, _, _, target in
+                    scanner.scanAllocation(index, state: .whole, live: .init(lo: 0, hi: 0), hint: &hint) { _, _, _, target, _ in
                         if shape.inCycles.contains(target) { shape.pointedToFromOutside(target) }
                     }
                 }
@@ -117,7 +117,7 @@ public final class Reachability: @unchecked Sendable {
         defer { progress.finish() }
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var hint = -1
-            let note: (UnsafeRawBufferPointer, Int, UInt64, Int) -> Void = { _, _, _, target in
+            let note: PointerScanner.Hit = { _, _, _, target, _ in
                 if states.state(target) == .unreached { referenced.insert(target) }
             }
             while true {
@@ -130,7 +130,7 @@ public final class Reachability: @unchecked Sendable {
                 let first = (position - roots.count) * blockSize
                 for index in first..<min(count, first + blockSize)
                 where scanner.used.contains(index) && states.state(index) == .unreached {
-                    scanner.scanAllocation(index, state: .whole, limit: 0, hint: &hint, onHit: note)
+                    scanner.scanAllocation(index, state: .whole, live: .init(lo: 0, hi: 0), hint: &hint, onHit: note)
                 }
                 progress.advance(UInt64(min(count, first + blockSize) - first))
             }

@@ -140,6 +140,56 @@ import TestFixtures
         #expect(try heap.analyse().liveness(ofAllocationAt: 1) == .anchored)
     }
 
+    /// A deque of pointers on the stack: a map of 8 entries (blocks 0), blocks of 8 elements for
+    /// its first, middle and last nodes (1, 2, 3), each element pointing at a 24-byte object
+    /// (4 ... 27), and a stale map entry naming an old block (28) that points at object 29.
+    /// Three elements were popped from the front, six slots of the last block are not used yet.
+    struct PoppedDeque {
+        var heap = Heap(sizes: [64, 64, 64, 64] + [UInt64](repeating: 24, count: 24) + [64, 24])
+        var header: [UInt64]
+
+        init() {
+            let blocks = heap.addresses
+            for node in 0..<3 { heap.contents[1 + node] = (0..<8).map { blocks[4 + 8 * node + $0] } }
+            heap.contents[0] = [0, 0, blocks[1], blocks[2], blocks[3], 0, blocks[28], 0]
+            heap.contents[28] = [blocks[29]]
+            let (map, first, last) = (blocks[0], blocks[1], blocks[3])
+            header = [map, 8, first + 3 * 8, first, first + 64, map + 16, last + 2 * 8, last, last + 64, map + 32]
+            heap.stackWords = header
+        }
+
+        func leaked(_ reachability: Reachability) -> [Int] {
+            (0..<heap.sizes.count).filter { reachability.liveness(ofAllocationAt: $0)?.isLeaked == true }
+        }
+    }
+
+    @Test func aDequesPoppedAndUnusedSlotsAreNotScanned() throws {
+        let deque = PoppedDeque()
+        #expect(deque.leaked(try deque.heap.analyse()) == [4, 5, 6] + Array(22...29))
+    }
+
+    @Test func aDequeWithOneBlockScansFromItsStartToItsFinish() throws {
+        var deque = PoppedDeque()
+        let blocks = deque.heap.addresses
+        let (map, first) = (blocks[0], blocks[1])
+        deque.heap.contents[0] = [0, 0, first, 0, 0, 0, 0, 0]
+        deque.heap.stackWords = [map, 8, first + 2 * 8, first, first + 64, map + 16, first + 5 * 8, first, first + 64, map + 16]
+        #expect(deque.leaked(try deque.heap.analyse()) == [2, 3, 4, 5] + Array(9...29))
+    }
+
+    @Test func aDequeBlockAlsoReachedOtherwiseIsScannedWhole() throws {
+        var deque = PoppedDeque()
+        let blocks = deque.heap.addresses
+        deque.heap.stackWords += [blocks[1], blocks[3] + 8]
+        #expect(deque.leaked(try deque.heap.analyse()) == [28, 29])
+    }
+
+    @Test func aDequeHeaderWhoseNodeDoesNotNameItsBlockIsScannedAsWords() throws {
+        var deque = PoppedDeque()
+        deque.heap.contents[0]![2] = 0
+        #expect(deque.leaked(try deque.heap.analyse()).isEmpty)
+    }
+
     /// Every allocation is pushed on the work list once, however deep the chain: a chain of
     /// 20 000 nodes costs the pushes of 20 000 objects hung off one array.
     @Test func markingVisitsEachAllocationOnceOnADeepChain() throws {
