@@ -42,9 +42,9 @@ struct ServiceVariant: Sendable, CustomTestStringConvertible {
     static let jemallocKernel = ServiceVariant(sample: "service-jemalloc", strip: nil, kernel: true,
                                                plantedLeakRankedFirstToday: true, falselyAnchoredCeiling: jemallocTypedCeiling)
 
-    // The most seen (typed and container-aware marking with deque cursors, 2026-12-03), plus a margin of about 10 %
-    // and 1, rounded up to a multiple of 5: addresses, and so stale words, vary a little between
-    // runs. With DWARF, objects with a vtable are scanned through their layout ("Typed"); stripped
+    // The most seen (typed and container-aware marking with deque cursors, 2026-12-03), plus a
+    // margin of about 10 % and 1, rounded up to a multiple of 5: addresses, and so stale words,
+    // vary a little between runs. With DWARF, objects with a vtable are scanned through their layout ("Typed"); stripped
     // binaries get the container rules only. Conservative marking had 188 of 615 (glibc) and
     // about 200 (jemalloc) here; before deques were recognised, 35 (glibc, -g). Lower these as
     // the verdicts improve; never raise them.
