@@ -26,13 +26,16 @@ struct PointerScanner: @unchecked Sendable {
     /// which points into used allocation `target`.
     typealias Hit = (UnsafeRawBufferPointer, Int, UInt64, Int, Evidence) -> Void
 
-    /// Conservative: every aligned word, except a short string's local buffer and a deque
-    /// header's cursors. `onHit` runs for each word pointing into another used allocation.
+    /// Conservative: every aligned word in `slots` (all by default), except a short string's
+    /// local buffer and a deque header's cursors. Words past `slots` still count as context: a
+    /// header cut by a live range's end must be recognised as it is in a whole scan, or its
+    /// cursors would anchor the stale slots of its blocks for good. `onHit` runs for each word
+    /// pointing into another used allocation.
     @inline(__always)
-    func scanWords(_ words: UnsafeRawBufferPointer, base: UInt64, from: Int, onHit: Hit) {
-        let wordCount = words.count / 8
+    func scanWords(_ words: UnsafeRawBufferPointer, base: UInt64, from: Int, slots: Range<Int>? = nil, onHit: Hit) {
+        let wordCount = slots?.upperBound ?? words.count / 8
         var skipThrough = -1
-        var slot = 0
+        var slot = slots?.lowerBound ?? 0
         while slot < wordCount {
             let value = words.loadUnaligned(fromByteOffset: slot &* 8, as: UInt64.self)
             if value &- (base &+ UInt64(slot &* 8)) == 16 && ContainerShapes.isShortString(words, slot: slot) {
@@ -55,26 +58,24 @@ struct PointerScanner: @unchecked Sendable {
     func scanAllocation(_ index: Int, state: BlockState, live: BufferLimits.Range, hint: inout Int, onHit: Hit) {
         guard !allocatorOwned.contains(index) else { return }
         let allocation = allocations[index]
-        var length = allocation.usableSize
-        var skipped = 0
-        switch state {
-        case .unreached, .whole: break
-        case .characters: return
-        case .limited:
-            guard !live.isEmpty else { return }
-            length = min(length, live.hi)
-            skipped = Int(clamping: live.lo) & ~7
-        }
-        guard let words = memory.prefixView(at: allocation.address, upTo: Int(clamping: length), hint: &hint),
-              skipped + 8 <= words.count else { return }
-        guard skipped > 0 else {
-            scanElements(words, base: allocation.address, from: index, limited: state == .limited, onHit: onHit)
+        guard state != .characters, state != .limited || !live.isEmpty,
+              let words = memory.prefixView(at: allocation.address, upTo: Int(clamping: allocation.usableSize), hint: &hint)
+        else { return }
+        guard state == .limited else {
+            scanElements(words, base: allocation.address, from: index, limited: false, onHit: onHit)
             return
         }
-        // The live part is scanned in place, so that slots keep their offsets in the block.
-        let live = UnsafeRawBufferPointer(rebasing: words[skipped...])
-        scanElements(live, base: allocation.address &+ UInt64(skipped), from: index, limited: true) { _, slot, value, target, evidence in
-            onHit(words, slot &+ skipped / 8, value, target, evidence)
+        let first = Int(clamping: live.lo) / 8
+        let end = min(words.count, Int(clamping: live.hi)) / 8
+        guard first < end else { return }
+        if !layouts.isEmpty, layouts.layout(forFirstWord: words.loadUnaligned(fromByteOffset: first * 8, as: UInt64.self)) != nil {
+            // Typed elements, scanned in place so that slots keep their offsets in the block.
+            let elements = UnsafeRawBufferPointer(rebasing: words[(first * 8)..<(end * 8)])
+            scanElements(elements, base: allocation.address &+ UInt64(first * 8), from: index, limited: true) { _, slot, value, target, evidence in
+                onHit(words, slot &+ first, value, target, evidence)
+            }
+        } else {
+            scanWords(words, base: allocation.address, from: index, slots: first..<end, onHit: onHit)
         }
     }
 

@@ -184,6 +184,20 @@ import TestFixtures
         #expect(deque.leaked(try deque.heap.analyse()) == [28, 29])
     }
 
+    /// The block holding the header is first scanned as a vector buffer that ends inside the
+    /// header, then reached whole: the cut header must not anchor the deque's stale slots.
+    @Test func aDequeHeaderCutByALiveRangeIsStillADeque() throws {
+        var deque = PoppedDeque()
+        deque.heap.sizes += [120, 24, 24]
+        let blocks = deque.heap.addresses
+        let (holder, a, b) = (blocks[30], blocks[31], blocks[32])
+        deque.heap.contents[30] = [0, 0, 0, 0] + deque.header + [0]
+        deque.heap.contents[31] = [b]
+        deque.heap.contents[32] = [holder]
+        deque.heap.stackWords = [a, holder, holder + 64, holder + 120]
+        #expect(deque.leaked(try deque.heap.analyse()) == [4, 5, 6] + Array(22...29))
+    }
+
     @Test func aDequeHeaderWhoseNodeDoesNotNameItsBlockIsScannedAsWords() throws {
         var deque = PoppedDeque()
         deque.heap.contents[0]![2] = 0
