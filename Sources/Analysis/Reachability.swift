@@ -40,8 +40,10 @@ public final class Reachability: @unchecked Sendable {
         public let rootIndex: Int32
         /// Address of the word holding the pointer (register index × 8 for register roots).
         public let location: UInt64
+        /// How the mark phase knew that word for a pointer.
+        public let edge: EdgeKind
 
-        static let none = Reference(fromAllocation: -2, rootIndex: -1, location: 0)
+        static let none = Reference(fromAllocation: -2, rootIndex: -1, location: 0, edge: .conservative)
         var isSet: Bool { fromAllocation != -2 }
     }
 

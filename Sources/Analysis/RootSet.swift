@@ -26,6 +26,8 @@ public struct RootRange: @unchecked Sendable {
     public let bytes: UnsafeRawBufferPointer
     /// Register names, for `.register` roots only, parallel to the 8-byte words of `bytes`.
     public let registerNames: [String]
+    /// The thread whose registers or stack this is.
+    public var threadID: Int32? = nil
 }
 
 /// The roots of a core for a chosen set of root kinds.
@@ -46,7 +48,8 @@ public final class RootSet: @unchecked Sendable {
                 }
                 registerStorage.append(storage)
                 ranges.append(RootRange(kind: .register, name: "registers of thread \(thread.tid)", start: 0,
-                                        bytes: UnsafeRawBufferPointer(storage), registerNames: thread.registers.map(\.name)))
+                                        bytes: UnsafeRawBufferPointer(storage), registerNames: thread.registers.map(\.name),
+                                        threadID: thread.tid))
             }
         }
         // The allocator's bookkeeping is no root, wherever it lives.
@@ -60,7 +63,9 @@ public final class RootSet: @unchecked Sendable {
                 if let tid = region.threadID, let sp = stackPointers[tid], region.contains(sp) {
                     start = sp & ~7
                 }
-                ranges.append(Self.range(.stack, region.displayName, region, from: start, to: region.presentEnd))
+                var stack = Self.range(.stack, region.displayName, region, from: start, to: region.presentEnd)
+                stack.threadID = region.threadID
+                ranges.append(stack)
             case .file where kinds.contains(.moduleData) && region.isWritable:
                 // Allocator state kept in module data (glibc's main_arena) is not a root.
                 for piece in Self.subtract(excluded, from: region.start..<region.presentEnd) {

@@ -65,6 +65,11 @@ struct LeakerSampleTests {
                 let links = chain["links"] as? [[String: Any]] ?? []
                 #expect(links.count >= minimumLinks, "\(key) \(address)")
                 #expect(links.last?["allocation"] as? String == address)
+                if rootKind == "stack" {
+                    // The unwinder names the frame whose locals hold the pointer.
+                    let frame = links.first?["frame"] as? String ?? ""
+                    #expect(frame.hasPrefix("frame #") && frame.contains("stack_worker"), "\(key): frame '\(frame)'")
+                }
             }
             let leaked = try #require(type["example_leaked"] as? String)
             let chain = try HeapscanProcess.json(["explain", sample.path, leaked])
