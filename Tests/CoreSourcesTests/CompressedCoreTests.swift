@@ -53,8 +53,9 @@ import TestFixtures
         }
     }
 
-    /// --tmpdir unpacks into a file there that is unlinked at once: same answer, nothing left.
-    @Test func tmpdirGivesTheSameAnswerAndLeavesNothing() throws {
+    /// --tmpdir unpacks into a file there that is unlinked at once, and so does running short of
+    /// memory (in $TMPDIR, said in one line): same answer, nothing left.
+    @Test func tmpdirAndShortMemoryGiveTheSameAnswerAndLeaveNothing() throws {
         let sample = try SampleCores.core("leaker")
         let zst = try #require(try InputVariants.compress(sample.path, name: "leaker-tmpdir")["zst"])
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("heapscan-spool-\(getpid())").path
@@ -66,16 +67,7 @@ import TestFixtures
         let missing = try HeapscanProcess.run(["heap", zst, "--tmpdir", directory + "/none"])
         #expect(missing.status == 1)
         #expect(missing.stderr.hasPrefix("heapscan: \(zst): cannot create a file in \(directory)/none (--tmpdir): "), "\(missing.stderr)")
-    }
 
-    /// When memory runs short the core moves from memory to an unlinked file in $TMPDIR: the
-    /// same answer, one line saying so, nothing left behind.
-    @Test func shortMemoryMovesTheCoreToTmpdir() throws {
-        let sample = try SampleCores.core("leaker")
-        let zst = try #require(try InputVariants.compress(sample.path, name: "leaker-short-memory")["zst"])
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("heapscan-short-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let moved = try InputVariants.shell("HEAPSCAN_MEMORY_AVAILABLE=0 TMPDIR='\(directory)' \"$HEAPSCAN\" heap '\(zst)' --format json")
         #expect(try InputVariants.answer(moved, "heap with memory short", input: zst) == Self.answers(sample.path)[1])
         #expect(moved.stderr == "heapscan: \(zst): memory is short: the core goes to an unlinked file in \(directory) instead (--tmpdir DIR chooses where)\n")
