@@ -81,15 +81,7 @@ public struct AllocationTable: Sendable {
 
     /// Sorted, overlapping and touching ranges joined.
     public static func mergedRanges(_ ranges: [Range<UInt64>]) -> [Range<UInt64>] {
-        var merged: [Range<UInt64>] = []
-        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where !range.isEmpty {
-            if let last = merged.last, range.lowerBound <= last.upperBound {
-                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
-            } else {
-                merged.append(range)
-            }
-        }
-        return merged
+        AddressRanges.merged(ranges)
     }
 
     /// Index of the allocation whose usable range contains `pointer` (start or interior), O(log n).
