@@ -1,5 +1,6 @@
 import ELFCore
 import Regions
+import ScanKernels
 
 /// glibc malloc (2.27 and later, 64-bit) read from a core without libc symbols.
 public enum GlibcHeap {
@@ -261,6 +262,14 @@ private struct Walker {
         jobs.sort { $0.start < $1.start }
 
         var localWarnings: [String] = []
+        let walkedBytes = jobs.reduce(UInt64(0)) { total, job in
+            guard case .heap(let arenaIndex, let heapIndex) = job.job else { return total }
+            let heap = arenas[arenaIndex].heaps[heapIndex]
+            let presentEnd = memory.segment(containing: heap.start).map { min($0.presentEnd, heap.end) } ?? heap.start
+            return total &+ (presentEnd > heap.start ? presentEnd - heap.start : 0)
+        }
+        let progress = ProgressLine(total: walkedBytes, label: "walking glibc heaps")
+        defer { progress.finish() }
         let allocations = [Allocation](unsafeUninitializedCapacity: capacity) { buffer, count in
             guard let output = buffer.baseAddress else { return }
             for (_, job) in jobs {
@@ -281,7 +290,7 @@ private struct Walker {
                     let skipped = skipping[heap.firstChunk] ?? 0
                     let outcome = GlibcChunkWalk.walk(bytes: view, base: heap.start, first: heap.firstChunk + skipped, top: top,
                                                       limit: heap.end, arena: Int32(arenaIndex),
-                                                      output: output, count: &count)
+                                                      output: output, count: &count, progress: progress)
                     for skip in outcome.skipped {
                         localWarnings.append(skip.problem + "; \(skip.to - skip.from) bytes up to \(hex(skip.to)) skipped, where a consistent chain of chunks leads to top")
                     }

@@ -95,7 +95,7 @@ extension AllocationTable {
                 continue
             }
             var moved = allocation
-            if moved.arena >= 0 { moved.arena += offset }
+            if moved.arena >= 0 { moved.arena = moved.arena + offset <= Allocation.maximumArena ? moved.arena + offset : -1 }
             combined.append(moved)
         }
         var notes = warnings + other.warnings

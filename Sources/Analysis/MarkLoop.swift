@@ -120,8 +120,7 @@ final class MarkLoop: @unchecked Sendable {
             let root = roots[next]
             scanner.scanWords(root.words, base: root.base, from: -1) { words, slot, value, target in
                 reach(target, words: words, slot: slot, value: value) {
-                    Reachability.Reference(fromAllocation: -1, rootIndex: root.rootIndex,
-                                           location: root.base &+ UInt64(slot &* 8))
+                    Reachability.Reference(rootIndex: root.rootIndex, location: root.base &+ UInt64(slot &* 8))
                 }
             }
         }
@@ -149,8 +148,7 @@ final class MarkLoop: @unchecked Sendable {
                 let holder = scanner.allocations[item].address
                 scanner.scanAllocation(item, state: state, limit: limit, hint: &hint) { words, slot, value, target in
                     reach(target, words: words, slot: slot, value: value) {
-                        Reachability.Reference(fromAllocation: Int32(item), rootIndex: -1,
-                                               location: holder &+ UInt64(slot &* 8))
+                        Reachability.Reference(fromAllocation: item, location: holder &+ UInt64(slot &* 8))
                     }
                 }
                 if workers > 1 && stack.count > 2 * Self.chunkSize && pooled.load(ordering: .relaxed) == 0

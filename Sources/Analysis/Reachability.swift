@@ -33,16 +33,32 @@ public final class Reachability: @unchecked Sendable {
     private let loop: MarkLoop
 
     /// Where a pointer to an allocation was found.
+    /// 16 bytes, as `explain` keeps one per allocation: the holder's index is 32 bits unsigned
+    /// (4 G allocations) and `rootIndex` tells roots, allocations and "not reached" apart.
     public struct Reference: Sendable {
-        /// Index of the allocation holding the pointer, or -1 for a root.
-        public let fromAllocation: Int32
-        /// Index into the root set's ranges when `fromAllocation` is -1.
+        private let holder: UInt32
+        /// Index into the root set's ranges; -1 when an allocation holds the pointer.
         public let rootIndex: Int32
         /// Address of the word holding the pointer (register index × 8 for register roots).
         public let location: UInt64
 
-        static let none = Reference(fromAllocation: -2, rootIndex: -1, location: 0)
-        var isSet: Bool { fromAllocation != -2 }
+        init(fromAllocation index: Int, location: UInt64) {
+            holder = UInt32(index)
+            rootIndex = -1
+            self.location = location
+        }
+
+        init(rootIndex: Int32, location: UInt64) {
+            holder = 0
+            self.rootIndex = rootIndex
+            self.location = location
+        }
+
+        /// Index of the allocation holding the pointer, or -1 for a root.
+        public var fromAllocation: Int { rootIndex == -1 ? Int(holder) : -1 }
+
+        static let none = Reference(rootIndex: -2, location: 0)
+        var isSet: Bool { rootIndex != -2 }
     }
 
     /// `referenceRoots` (all root kinds, when `roots` is a subset) are looked through too when
@@ -74,10 +90,10 @@ public final class Reachability: @unchecked Sendable {
             loop.run(roots: Self.pieces(of: roots))
             Self.findReferences(scanner: scanner, states: loop.states, roots: referenceRoots.map(Self.pieces(of:)) ?? [],
                                 into: referenced)
-            var candidates: [Int32] = []
+            var candidates: [UInt32] = []
             for index in 0..<count where used.contains(index) && loop.states.state(index) == .unreached
                 && referenced.contains(index) {
-                candidates.append(Int32(index))
+                candidates.append(UInt32(index))
             }
             var hint = -1
             var shape = LeakComponents(count: count, candidates: candidates) { index, body in

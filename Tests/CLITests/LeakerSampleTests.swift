@@ -165,9 +165,23 @@ struct LeaksProgressTests {
         #expect(reported.status == 0)
         #expect(reported.stdout == plain.stdout)
         #expect(plain.stderr.isEmpty)
-        for phase in ["marking", "looking through leaked allocations", "classifying"] {
+        for phase in ["walking glibc heaps", "marking", "looking through leaked allocations", "classifying"] {
             #expect(reported.stderr.contains("heapscan: \(phase): "), "no \(phase) line in \(reported.stderr)")
         }
         #expect(reported.stderr.split(separator: "\n").count < 20)
+    }
+
+    @Test func diffReportsTheWalkOfEachCore() throws {
+        let sample = try SampleCores.core("leaker")
+        let plain = try HeapscanProcess.run(["diff", sample.path, sample.path, "--format", "json"])
+        let reported = try HeapscanProcess.run(["diff", sample.path, sample.path, "--format", "json", "--progress"])
+        #expect(reported.status == 0)
+        #expect(reported.stdout == plain.stdout)
+        #expect(plain.stderr.isEmpty)
+        let lines = reported.stderr.split(separator: "\n")
+        for phase in ["walking glibc heaps", "marking", "classifying"] {
+            #expect(lines.filter { $0.hasPrefix("heapscan: \(phase): ") }.count == 2, "not one \(phase) line per core in \(reported.stderr)")
+        }
+        #expect(lines.allSatisfy { $0.hasPrefix("heapscan: ") })
     }
 }
