@@ -83,7 +83,7 @@ public struct AllocationTable: Sendable {
     public let method: String
     /// Names of arenas, indexed by `Allocation.arena`.
     public let arenas: [String]
-    public let allocations: [Allocation]
+    public let allocations: AllocationList
     public let warnings: [String]
     /// Address ranges the allocator manages (heaps, slabs, extents, mmapped chunks), sorted,
     /// half-open. Memory outside them is not allocator-owned: for reachability it is a root,
@@ -95,17 +95,30 @@ public struct AllocationTable: Sendable {
     /// it is neither a root nor scanned.
     public let allocatorState: [Range<UInt64>]
 
-    public init(allocator: String, method: String, arenas: [String], allocations: [Allocation], warnings: [String],
+    public init(allocator: String, method: String, arenas: [String], allocations: AllocationList, warnings: [String],
                 managedRanges: [Range<UInt64>] = [], allocatorState: [Range<UInt64>] = []) {
         self.allocator = allocator
         self.method = method
         self.arenas = arenas
-        // Walkers usually produce address order already; checking is O(n), sorting is not.
-        let isSorted = zip(allocations, allocations.dropFirst()).allSatisfy { $0.address <= $1.address }
-        self.allocations = isSorted ? allocations : allocations.sorted { $0.address < $1.address }
+        // Walkers usually produce address order already; checking is O(n), sorting is not, and
+        // sorting happens in place (a sorted copy would double the table at its peak).
+        var list = allocations
+        if !zip(list, list.dropFirst()).allSatisfy({ $0.address <= $1.address }) {
+            list.withUnsafeMutableBufferPointer { buffer in
+                var buffer = buffer
+                buffer.sort { $0.address < $1.address }
+            }
+        }
+        self.allocations = list
         self.warnings = warnings
         self.managedRanges = managedRanges.sorted { $0.lowerBound < $1.lowerBound }
         self.allocatorState = Self.mergedRanges(allocatorState)
+    }
+
+    public init(allocator: String, method: String, arenas: [String], allocations: [Allocation], warnings: [String],
+                managedRanges: [Range<UInt64>] = [], allocatorState: [Range<UInt64>] = []) {
+        self.init(allocator: allocator, method: method, arenas: arenas, allocations: AllocationList(allocations),
+                  warnings: warnings, managedRanges: managedRanges, allocatorState: allocatorState)
     }
 
     /// Sorted, overlapping and touching ranges joined.

@@ -89,6 +89,7 @@ extension AllocationTable {
         let offset = Int32(arenas.count)
         var dropped = 0
         var combined = allocations
+        combined.reserveCapacity(allocations.count + other.allocations.count)
         for allocation in other.allocations {
             if managesAddress(allocation.address) {
                 dropped += 1

@@ -27,13 +27,13 @@ struct AllocationLookup: @unchecked Sendable {
 
     /// The table itself, shared rather than copied into start/end arrays: those would cost 16
     /// bytes per allocation, and evenly spaced buckets never read it.
-    private let allocations: [Allocation]
+    private let allocations: AllocationList
     private let buckets: [Bucket]
     private let mask: Int
     static let bucketShift: UInt64 = 12
     private static let irregular = UInt32.max
 
-    init(_ allocations: [Allocation]) {
+    init(_ allocations: AllocationList) {
         self.allocations = allocations
         var bucketCount = 0
         var previous = UInt64.max

@@ -29,6 +29,7 @@ final class MarkLoop: @unchecked Sendable {
     let limits = BufferLimits()
     /// How each allocation was first reached; nil unless chains are recorded.
     let parents: UnsafeMutableBufferPointer<Reachability.Reference>?
+    private let parentMemory: BulkMemory?
     private let pool = Mutex<[[UInt32]]>([])
     private let pooled = Atomic<Int>(0)
     /// Workers holding work (scanning roots or a stack); a worker that has not started yet is
@@ -40,19 +41,23 @@ final class MarkLoop: @unchecked Sendable {
     private let totalPushes = Atomic<Int>(0)
     private let progress = ProgressLine(total: nil, label: "marking", unit: .allocations)
 
-    init(scanner: PointerScanner, recordChains: Bool) {
+    /// `inFile`: the mark state and parents go in a file mapping, as the table did.
+    init(scanner: PointerScanner, recordChains: Bool, inFile: Bool) {
         self.scanner = scanner
-        states = MarkStates(count: scanner.allocations.count)
+        let count = scanner.allocations.count
+        states = MarkStates(count: count, inFile: inFile)
         if recordChains {
-            let parents = UnsafeMutableBufferPointer<Reachability.Reference>.allocate(capacity: scanner.allocations.count)
+            let memory = BulkMemory(byteCount: count * MemoryLayout<Reachability.Reference>.stride, inFile: inFile)
+            let parents = UnsafeMutableBufferPointer(
+                start: memory.base.bindMemory(to: Reachability.Reference.self, capacity: count), count: count)
             parents.initialize(repeating: .none)
             self.parents = parents
+            parentMemory = memory
         } else {
             parents = nil
+            parentMemory = nil
         }
     }
-
-    deinit { parents?.deallocate() }
 
     var pushes: Int { totalPushes.load(ordering: .relaxed) }
 

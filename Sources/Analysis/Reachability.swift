@@ -79,14 +79,15 @@ public final class Reachability: @unchecked Sendable {
             }
         }
         let lookup = AllocationLookup(allocations)
-        let referenced = AtomicBits(count: count)
+        let inFile = allocations.isFileBacked
+        let referenced = AtomicBits(count: count, inFile: inFile)
         var components: LeakComponents?
-        // The scanner reads the table in place (a copy would cost 24 bytes an allocation); the
+        // The scanner reads the table in place (a copy would cost 16 bytes an allocation); the
         // loop keeps only its states and parents once marking is done.
         self.loop = allocations.withUnsafeBufferPointer { table in
             let scanner = PointerScanner(allocations: table, lookup: lookup, used: used, allocatorOwned: allocatorOwned,
                                          memory: memory, layouts: layouts)
-            let loop = MarkLoop(scanner: scanner, recordChains: recordChains)
+            let loop = MarkLoop(scanner: scanner, recordChains: recordChains, inFile: inFile)
             loop.run(roots: Self.pieces(of: roots))
             Self.findReferences(scanner: scanner, states: loop.states, roots: referenceRoots.map(Self.pieces(of:)) ?? [],
                                 into: referenced)

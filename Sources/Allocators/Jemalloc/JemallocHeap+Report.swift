@@ -188,7 +188,7 @@ extension JemallocHeap {
         let arenaIndices = Set(extents.filter { $0.state == .active }.map(\.arena)).sorted()
         var position: [Int: Int32] = [:]
         for (offset, arena) in arenaIndices.enumerated() { position[arena] = Int32(offset) }
-        var allocations: [Allocation] = []
+        var allocations = AllocationList()
         // Sized up front: tens of millions of regions would otherwise be copied on each doubling,
         // with old and new buffers alive together at the peak.
         allocations.reserveCapacity(extents.reduce(0) { total, extent in
@@ -237,7 +237,7 @@ extension JemallocHeap {
     /// Every extent's `edata_t` (its `e_addr` names the slab's first region, used or not) and
     /// the allocations jemalloc made for its thread caches' stacks (their slots keep pointers to
     /// regions popped long ago).
-    func allocatorState(among allocations: [Allocation]) -> [Range<UInt64>] {
+    func allocatorState(among allocations: AllocationList) -> [Range<UInt64>] {
         var ranges = extents.map { $0.edata..<($0.edata &+ UInt64(JemallocLayout.edataSize)) }
         for cache in threadCaches {
             for bin in cache.bins {
