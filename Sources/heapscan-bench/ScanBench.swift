@@ -110,9 +110,10 @@ func runScanBench(_ arguments: [String]) throws {
 func shapeRows(_ shape: SyntheticHeapCore.Shape, options: BenchOptions) throws -> [BenchRow] {
     var synthetic = SyntheticHeapCore(heapSize: options.size)
     synthetic.shape = shape
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("heapscan-bench-shape-\(getpid()).core").path
+    let path = options.corePath.map { "\($0).\(shape)" }
+        ?? FileManager.default.temporaryDirectory.appendingPathComponent("heapscan-bench-shape-\(getpid()).core").path
     try synthetic.write(to: path)
-    defer { try? FileManager.default.removeItem(atPath: path) }
+    defer { if options.corePath == nil { try? FileManager.default.removeItem(atPath: path) } }
     let core = try CoreFile(path: path)
     let map = RegionMap(core: core)
     let plan = ScanPlan(regions: map.select(.heapOnly))
