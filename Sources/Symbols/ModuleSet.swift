@@ -22,6 +22,8 @@ public final class ModuleSet: @unchecked Sendable {
     let handles: [OpaquePointer?]
     private let coreDescriptor: Int32
     private let coreElf: OpaquePointer
+    /// libelf maps the core a second time; reads there past a new end are caught like ours.
+    private let coreElfGuard: MappingGuard?
 
     public enum Failure: Error, CustomStringConvertible {
         case libdwfl(String)
@@ -45,10 +47,16 @@ public final class ModuleSet: @unchecked Sendable {
             throw Failure.libdwfl("elf_begin: \(String(cString: elf_errmsg(-1)))")
         }
         coreElf = elf
+        var rawSize = 0
+        let raw = elf_rawfile(elf, &rawSize)
+        coreElfGuard = raw.flatMap {
+            MappingGuard(watching: UnsafeRawBufferPointer(start: $0, count: rawSize), name: core.path)
+        }
         do {
             coreSession = try DwflSession(debuginfoPath: options.debuginfoPath)
             fileSession = try DwflSession(debuginfoPath: options.debuginfoPath)
         } catch {
+            coreElfGuard?.stop()
             elf_end(elf)
             close(coreDescriptor)
             throw error
@@ -102,6 +110,7 @@ public final class ModuleSet: @unchecked Sendable {
     }
 
     deinit {
+        coreElfGuard?.stop()
         elf_end(coreElf)
         close(coreDescriptor)
     }
