@@ -58,8 +58,34 @@ struct PointerScanner: @unchecked Sendable {
                         usable: allocation.usableSize,
                         request: allocation.usableSize / layout.size * layout.size),
                       onHit: onHit)
-        } else {
-            scanWords(words, base: allocation.address, from: index, onHit: onHit)
+            return
+        }
+        if state != .limited {
+            for offset in layouts.objectOffsets where offset &+ 8 <= UInt64(words.count) {
+                guard let layout = layouts.layout(forFirstWord: words.loadUnaligned(fromByteOffset: Int(offset), as: UInt64.self)),
+                      layout.size >= 8, offset &+ layout.size <= UInt64(words.count) else { continue }
+                scanBehindHeader(words, offset: Int(offset), base: allocation.address, from: index, layout: layout,
+                                 usable: allocation.usableSize, onHit: onHit)
+                return
+            }
+        }
+        scanWords(words, base: allocation.address, from: index, onHit: onHit)
+    }
+
+    /// An object at `offset` behind an allocator header: the header conservatively (it may hold
+    /// an owner pointer), the object through its layout. Slots stay those of the whole block.
+    private func scanBehindHeader(_ words: UnsafeRawBufferPointer, offset: Int, base: UInt64, from: Int,
+                                  layout: PointerLayout, usable: UInt64,
+                                  onHit: (UnsafeRawBufferPointer, Int, UInt64, Int) -> Void) {
+        scanWords(UnsafeRawBufferPointer(rebasing: words[..<offset]), base: base, from: from) { _, slot, value, target in
+            onHit(words, slot, value, target)
+        }
+        let space = usable &- UInt64(offset)
+        let shift = offset / 8
+        scanTyped(UnsafeRawBufferPointer(rebasing: words[offset...]), base: base &+ UInt64(offset), from: from, layout: layout,
+                  tight: ContainerShapes.isTightlySized(usable: usable, request: UInt64(offset) &+ space / layout.size * layout.size)) {
+            _, slot, value, target in
+            onHit(words, slot &+ shift, value, target)
         }
     }
 
