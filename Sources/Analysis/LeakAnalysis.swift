@@ -131,6 +131,15 @@ public struct LeakAnalysis {
         return (type, offset)
     }
 
+    /// "Class::member.path" of the word at `offset` of the allocation at `holder`, whose object
+    /// starts at its first word or behind an allocator header.
+    func member(ofAllocationAt holder: UInt64, offset: UInt64) -> String? {
+        guard let table, let index = table.index(containing: holder),
+              let object = objectType(of: table.allocations[index]), offset >= object.offset,
+              let vptr = core.addressSpace.readU64(holder + object.offset) else { return nil }
+        return memberOf(vptr, offset - object.offset)
+    }
+
     /// "THD", or "THD at +24" for an object behind an allocator header.
     public func objectTypeName(of allocation: Allocation) -> String? {
         objectType(of: allocation).map { ObjectOffsets.name($0.type.name, offset: $0.offset) }
@@ -152,9 +161,8 @@ public struct LeakAnalysis {
     public func explain(_ address: UInt64) -> ReferenceChain? {
         guard let reachability, let roots,
               var chain = ReferenceChain(address: address, reachability: reachability, roots: roots, symbolize: symbolize,
-                                         describeMember: { holder, offset in
-                                             core.addressSpace.readU64(holder).flatMap { memberOf($0, offset) }
-                                         }) else { return nil }
+                                         describeMember: { holder, offset in member(ofAllocationAt: holder, offset: offset) }
+        ) else { return nil }
         chain.core = core.path
         if chain.liveness != .anchored { chain.warnings = completenessWarnings }
         return chain

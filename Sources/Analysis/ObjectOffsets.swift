@@ -4,8 +4,9 @@ import ELFCore
 /// Where C++ objects start inside allocations whose first word is no vptr: an allocator wrapper
 /// that puts a header before each object (MySQL's and MariaDB's my_malloc: 24 bytes) moves every
 /// vptr to one small fixed offset. Per block size, the offset chosen is the one where a primary
-/// vtable address point recurs in the most blocks; a size with a single such block takes an
-/// offset that recurs in some other size (the wrapper's header is the same for every size).
+/// vtable address point recurs in the most blocks (of a sample of up to `sampleSize` of that size);
+/// a size with a single such block takes an offset that recurs in some other size (the wrapper's
+/// header is the same for every size).
 public struct ObjectOffsets: Sendable {
     /// Block size → where the object starts in blocks of that size.
     private let offsetByBlockSize: [UInt64: UInt64]
@@ -14,6 +15,8 @@ public struct ObjectOffsets: Sendable {
 
     /// Headers are small; a vptr further in is a member object's, not the allocation's.
     public static let maximumOffset: UInt64 = 64
+    /// Allocations examined per block size, spread over all of that size.
+    static let sampleSize = 4096
 
     public static let none = ObjectOffsets(byBlockSize: [:])
 
@@ -47,10 +50,24 @@ public struct ObjectOffsets: Sendable {
             return answer
         }
         let slots = Int(Self.maximumOffset / 8)
-        // Per block size, how many blocks have their first vptr at each word offset 1...slots.
+        // The offsets are found in a spread-out sample of each size (the callers then test every
+        // allocation of a chosen size exactly): reading the head of every block would cost a
+        // heap of tens of millions of small blocks a third of a second.
+        var sizeNumbers = SizeNumbering()
+        var population: [Int] = []
+        for allocation in table.allocations where allocation.isUsed && allocation.usableSize >= 16 {
+            let number = sizeNumbers.number(of: allocation.blockSize)
+            if number == population.count { population.append(0) }
+            population[number] += 1
+        }
+        var seen = [Int](repeating: 0, count: population.count)
+        // Per block size, how many sampled blocks have their first vptr at each word offset 1...slots.
         var hits: [UInt64: [Int]] = [:]
         var hint = -1
         for allocation in table.allocations where allocation.isUsed && allocation.usableSize >= 16 {
+            let number = sizeNumbers.number(of: allocation.blockSize)
+            seen[number] += 1
+            guard (seen[number] - 1) % max(1, population[number] / Self.sampleSize) == 0 else { continue }
             let length = Int(min(allocation.usableSize, Self.maximumOffset + 8))
             guard let head = memory.prefixView(at: allocation.address, upTo: length, hint: &hint), head.count >= 16,
                   !isVptr(head.loadUnaligned(as: UInt64.self)) else { continue }

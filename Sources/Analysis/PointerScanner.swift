@@ -60,7 +60,7 @@ struct PointerScanner: @unchecked Sendable {
                       onHit: onHit)
             return
         }
-        if state != .limited {
+        if layouts.hasObjectOffsets && state != .limited {
             for offset in layouts.objectOffsets where offset &+ 8 <= UInt64(words.count) {
                 guard let layout = layouts.layout(forFirstWord: words.loadUnaligned(fromByteOffset: Int(offset), as: UInt64.self)),
                       layout.size >= 8, offset &+ layout.size <= UInt64(words.count) else { continue }

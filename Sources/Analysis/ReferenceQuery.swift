@@ -20,8 +20,9 @@ public struct ReferenceQuery: Sendable, Codable {
         /// Offset of the word in the holder's allocation (an object behind an allocator header
         /// starts at the offset its owner names); nil for a root.
         public let offset: UInt64?
-        /// The root's kind, for a root.
+        /// The root's kind and name ("stack of thread 12"), for a root.
         public let rootKind: RootKind?
+        public var rootName: String? = nil
         /// The global holding the pointer ("g_cache+0x8 in server"), when symbols cover it.
         public let symbol: String?
         /// The allocation pointed into, its owner, and where in it the pointer points.
@@ -110,8 +111,8 @@ extension LeakAnalysis {
                     : hex(range.start &+ UInt64(skip + slot * 8))
                 let symbol = range.kind == .register ? nil : symbolize(range.start &+ UInt64(skip + slot * 8))
                 note(.init(location: location, holder: nil, owner: "\(range.kind.rawValue): \(range.name)", offset: nil, rootKind: range.kind,
-                           symbol: symbol, target: hex(low), targetOwner: targetOwner, targetOffset: targetOffset(value),
-                           liveness: nil))
+                           rootName: range.name, symbol: symbol, target: hex(low), targetOwner: targetOwner,
+                           targetOffset: targetOffset(value), liveness: nil))
             }
         }
         var hint = -1

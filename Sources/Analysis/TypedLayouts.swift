@@ -10,11 +10,14 @@ public struct TypedLayouts: Sendable {
     private let highest: UInt64
     /// Where objects start in allocations whose first word is no vptr (`ObjectOffsets`), ascending.
     let objectOffsets: [UInt64]
+    /// `!objectOffsets.isEmpty`, read once per scanned allocation without touching the array.
+    let hasObjectOffsets: Bool
 
     public static let none = TypedLayouts([:])
 
     public init(_ byVptr: [UInt64: PointerLayout], objectOffsets: [UInt64] = []) {
         self.objectOffsets = objectOffsets
+        hasObjectOffsets = !objectOffsets.isEmpty
         let sorted = byVptr.sorted { $0.key < $1.key }
         vptrs = sorted.map(\.key)
         layouts = sorted.map(\.value)

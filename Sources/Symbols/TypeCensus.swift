@@ -100,7 +100,9 @@ public struct TypeCensus: Sendable {
                   let hit = identifier.identify(vptr), hit.isPrimary else { return }
             tally.add(hit, count: 1)
             sizes[hit.classIndex, default: [:]][usableSize, default: 0] += 1
-            offsets[hit.classIndex, default: [:]][offset, default: 0] += 1
+            // Only the offsets of objects behind a header are counted: most objects start at 0,
+            // and a hash update per object would cost a large heap a fifth of a second.
+            if offset != 0 { offsets[hit.classIndex, default: [:]][offset, default: 0] += 1 }
             // Base-class subobjects' vptrs inside the object, as the word scan reports them.
             guard let body = memory.view(at: start, count: Int(clamping: usableSize), hint: &hint) else { return }
             for offset in stride(from: 8, to: body.count - 7, by: 8) {
@@ -117,7 +119,9 @@ public struct TypeCensus: Sendable {
                   let common = histogram.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }) else { continue }
             let objects = entries[index].objects
             entries[index].size = .allocation(common.key, share: Double(common.value) / Double(max(objects, 1)), objects: objects)
-            if let place = offsets[classIndex]?.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }) {
+            if let behindHeaders = offsets[classIndex],
+               let place = behindHeaders.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }),
+               place.value > objects - behindHeaders.values.reduce(0, +) {
                 entries[index].objectOffset = place.key
             }
         }

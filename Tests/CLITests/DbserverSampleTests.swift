@@ -71,3 +71,20 @@ struct DbserverSampleTests {
         #expect(view["liveness"] as? String != "anchored")
     }
 }
+
+extension DbserverSampleTests {
+    /// explain names the member holding each pointer in a holder behind a header, counted from
+    /// the object's start: the anchored temporary tables hang off THD::tmp_tables, one after
+    /// another through ha_maria::next_tmp.
+    @Test func explainNamesMembersOfObjectsBehindTheHeader() throws {
+        let sample = try SampleCores.core("dbserver")
+        let planted = try #require(try classes(sample).first { $0.name == "ha_maria" })
+        for object in planted.anchoredAddresses.prefix(8) {
+            let chain = try HeapscanProcess.json(["explain", sample.path, "0x" + String(object, radix: 16)])
+            let links = try #require(chain["links"] as? [[String: Any]])
+            let last = try #require(links.last)
+            let member = last["member"] as? String
+            #expect(member == "THD::tmp_tables" || member == "ha_maria::next_tmp", "\(links)")
+        }
+    }
+}

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestFixtures
 
-/// `refs` on the leaker sample, whose anchored objects are held in known places: a global array
+/// `refs` and `explain --all` on the leaker sample, whose anchored objects are held in known places: a global array
 /// (one module-data root word), a heap list node (one word at +8 of a 24-byte Node), and whose
 /// leaked objects nothing points to.
 @Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc, g++ and gdb (make test installs them)"))
@@ -49,6 +49,31 @@ struct RefsCommandTests {
             let toLeaked = try refs(sample.path, leaked)
             #expect(number(toLeaked, "total") == 0, "\(name)")
             #expect(toLeaked["liveness"] as? String == "unreferenced")
+        }
+    }
+
+    /// explain --all: the global and stack anchors are one root word each; a chained object is held
+    /// by its list node (+8), which the chain from g_chain_heads reaches; a leaked one has no path.
+    @Test func explainAllListsEveryAnchorPath() throws {
+        let sample = try SampleCores.core("leaker")
+        for type in sample.truth["types"] as? [[String: Any]] ?? [] {
+            let name = type["name"] as? String ?? "?"
+            for (key, rootKind, minimumLinks) in [("example_anchored_global", "module-data", 1),
+                                                  ("example_anchored_stack", "stack", 1),
+                                                  ("example_anchored_chain", "module-data", 2)] {
+                let address = try #require(type[key] as? String)
+                let result = try HeapscanProcess.json(["explain", sample.path, address, "--all"])
+                #expect(number(result, "total") == 1, "\(name) \(key)")
+                let path = try #require((result["paths"] as? [[String: Any]])?.first, "\(name) \(key)")
+                #expect(path["rootKind"] as? String == rootKind, "\(name) \(key)")
+                let links = try #require(path["links"] as? [[String: Any]])
+                #expect(links.count >= minimumLinks, "\(name) \(key)")
+                #expect(links.last?["allocation"] as? String == address)
+                if key == "example_anchored_chain" { #expect(number(links.last, "offsetInHolder") == 8) }
+            }
+            let leaked = try #require(type["example_leaked"] as? String)
+            let none = try HeapscanProcess.json(["explain", sample.path, leaked, "--all"])
+            #expect(number(none, "total") == 0 && (none["paths"] as? [Any])?.isEmpty == true, "\(name)")
         }
     }
 
