@@ -70,6 +70,9 @@ struct LeaksCommand: ParsableCommand {
         var heapLine = "used       \(report.usedAllocations) allocations, \(humanBytes(report.usedBytes))"
         if let leaked = report.leakedAllocations, let bytes = report.leakedBytes {
             heapLine += "; leaked \(leaked) allocations, \(humanBytes(bytes))"
+            if let unreferenced = report.unreferencedAllocations, unreferenced > 0 {
+                heapLine += " (\(unreferenced) unreferenced)"
+            }
         }
         out.append(heapLine)
         out.append("roots      " + (report.reachabilityKnown ? report.rootKinds.joined(separator: ", ") : "unknown (no allocator walk)"))
