@@ -116,7 +116,7 @@ extension LeaksCommand {
         var parts: [String] = []
         if omitted.smallGroups > 0 {
             parts.append("\(omitted.smallGroups) group\(omitted.smallGroups == 1 ? "" : "s") under \(omitted.minimumCount) allocations "
-                         + "and \(percent(omitted.minimumShare)) of the used bytes (\(omitted.smallAllocations) allocations, "
+                         + "and \(percent(omitted.minimumShare)) of the used bytes (\(omitted.smallAllocations) allocation\(omitted.smallAllocations == 1 ? "" : "s"), "
                          + "\(humanBytes(omitted.smallBytes)); --min-count 1 shows them)")
         }
         if omitted.groupsPastTop > 0 {
