@@ -60,7 +60,7 @@ extension LeakAnalysis {
         return view
     }
 
-    private func describeTarget(of value: UInt64) -> String? {
+    func describeTarget(of value: UInt64) -> String? {
         guard value >= 4096 else { return nil }
         if let table, let index = table.index(containing: value) {
             let target = table.allocations[index]
