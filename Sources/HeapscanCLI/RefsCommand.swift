@@ -30,8 +30,12 @@ struct RefsCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "List at most this many references (the groups count all of them).")
     var limit = 20
 
+    @Option(parsing: .unconditional, help: "With --incoming, follow references back this many levels (groups only past the first).")
+    var depth = 1
+
     func run() throws {
         guard limit >= 0 else { throw CLIError(path: nil, message: "--limit must be 0 or more") }
+        guard depth >= 1, depth <= 16 else { throw CLIError(path: nil, message: "--depth must be from 1 to 16") }
         let (coreName, rest) = options.input.shift(core: options.core, address.map { [$0] } ?? [])
         guard let address = rest.first else { throw ValidationError("missing the address") }
         guard let value = RegionSelection.parseNumber(address) else {
@@ -42,7 +46,8 @@ struct RefsCommand: ParsableCommand {
         guard analysis.table != nil else {
             throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }
-        guard let query = analysis.references(of: value, direction: direction, limit: limit == 0 ? Int.max : limit) else {
+        guard let query = analysis.references(of: value, direction: direction, limit: limit == 0 ? Int.max : limit,
+                                                   depth: depth) else {
             throw CLIError(path: core.path, message: "\(hex(value)) is not inside a used allocation")
         }
         switch options.format {
@@ -73,6 +78,15 @@ struct RefsCommand: ParsableCommand {
         out.append(table.render())
         if query.references.count < query.total {
             out.append("\(query.total - query.references.count) more (--limit 0 lists all)")
+        }
+        for (level, groups) in query.deeper.enumerated() {
+            out.append("")
+            out.append("level \(level + 2): who points at the holders of level \(level + 1)")
+            var table = TextTable(["owner", ">offset", ">count", ">share"])
+            for group in groups {
+                table.add([group.owner, group.offset.map { "+\($0)" } ?? "", String(group.count), percent(group.share)])
+            }
+            out.append(table.render())
         }
         return out.joined(separator: "\n")
     }

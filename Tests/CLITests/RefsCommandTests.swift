@@ -77,6 +77,24 @@ struct RefsCommandTests {
         }
     }
 
+    /// --depth: a chained object's node is held by the node pushed after it (Node::next at +0),
+    /// and that one by the next; a global anchor's only holder is a root, so there is no level 2.
+    @Test func depthFollowsTheListBackwards() throws {
+        let sample = try SampleCores.core("leaker")
+        let nodeSize = try #require(sample.int("chain_node_size"))
+        let nodeBlock = "\(max(32, (nodeSize + 8 + 15) / 16 * 16))-byte blocks"
+        let type = try #require((sample.truth["types"] as? [[String: Any]])?.first)
+        let chained = try refs(sample.path, try #require(type["example_anchored_chain"] as? String), ["--depth", "3"])
+        let levels = try #require(chained["deeper"] as? [[[String: Any]]])
+        #expect(levels.count == 2)
+        for level in levels {
+            #expect(level.count == 1 && level.first?["owner"] as? String == nodeBlock && number(level.first, "offset") == 0
+                    && number(level.first, "count") == 1, "\(level)")
+        }
+        let global = try refs(sample.path, try #require(type["example_anchored_global"] as? String), ["--depth", "3"])
+        #expect((global["deeper"] as? [Any])?.isEmpty == true)
+    }
+
     @Test func anAddressOutsideEveryAllocationIsAnError() throws {
         let sample = try SampleCores.core("leaker")
         let result = try HeapscanProcess.run(["refs", sample.path, "0x10"])
