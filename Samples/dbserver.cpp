@@ -373,14 +373,20 @@ static const ClassRow g_rows[NCLASSES] = {
     {"Vio", sizeof(Vio), 0},
 };
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+static const size_t kHandlerTableOffset = offsetof(handler, table);
+#pragma GCC diagnostic pop
+
 static __attribute__((noinline)) void print_truth(long scale)
 {
     Verdicts counts[NCLASSES] = {};
     count_verdicts(counts, NCLASSES);
     out("{\"pid\":%d,\"program\":\"dbserver\",\"threads\":%d,\"workers\":%d,\"scale\":%ld,\"seed\":%llu,"
-        "\"queries_per_worker\":%ld,\"header_size\":%zu,\"header_magic\":%u,\"planted_leak\":\"ha_maria\",\"classes\":[",
+        "\"queries_per_worker\":%ld,\"header_size\":%zu,\"header_magic\":%u,\"planted_leak\":\"ha_maria\","
+        "\"table_size\":%zu,\"tables\":%d,\"handler_table_offset\":%zu,\"classes\":[",
         (int)getpid(), kWorkers + 1, kWorkers, scale, (unsigned long long)g_seed, g_queries_per_worker,
-        sizeof(my_memory_header), kHeaderMagic);
+        sizeof(my_memory_header), kHeaderMagic, sizeof(TABLE), kWorkers * (kTables + 1), kHandlerTableOffset);
     for (int t = 0; t < NCLASSES; t++) {
         const ClassRow &row = g_rows[t];
         out("%s{\"name\":\"%s\",\"size\":%zu,\"offset\":%zu,", t ? "," : "", row.name, row.size, row.offset);

@@ -20,6 +20,9 @@ public struct Classifier {
         public var minimumCount = 8
         /// Groups with at least this share of the used bytes are reported whatever their count.
         public var minimumShare = 0.01
+        /// Name each untyped group's most common owner: the typed object field pointing into
+        /// its allocations (one more read of every typed object, 8 bytes an allocation).
+        public var owners = false
         /// How many allocations of one size are sampled to find magic candidates.
         public var magicSampleSize = 1024
         /// How many leading bytes of an allocation are searched for a magic.
@@ -120,6 +123,7 @@ public struct Classifier {
         }
         var untyped: [Int32] = []
         var hint = -1
+        var owners = options.owners ? BlockOwners(table: table) : nil
         let progress = ProgressLine(total: UInt64(allocations.count), label: "classifying", unit: .allocations)
         defer {
             progress.advance(UInt64(allocations.count & 0xffff))
@@ -158,6 +162,10 @@ public struct Classifier {
             }
             if let key {
                 typeGroups[key, default: SuspectGroup()].add(allocation, liveness: liveness, shape: leakShape(index))
+                if owners != nil, let object = memory.view(at: allocation.address + key.offset,
+                                                            count: Int(allocation.usableSize - key.offset), hint: &hint) {
+                    owners!.scan(object, of: index, vptr: key.vptr, offset: key.offset)
+                }
             } else {
                 untyped.append(position)
             }
@@ -183,8 +191,10 @@ public struct Classifier {
                 candidates.first { magics[$0].matches(head) }
             }) ?? nil {
                 magicGroups[keyIndex].add(allocation, liveness: liveness(index), shape: leakShape(index))
+                magicGroups[keyIndex].add(owner: owners?.owner(of: index))
             } else {
                 sizeGroups[number].add(allocation, liveness: liveness(index), shape: leakShape(index))
+                sizeGroups[number].add(owner: owners?.owner(of: index))
             }
         }
 
@@ -211,18 +221,27 @@ public struct Classifier {
                                           module: identity.module, usedBytes: usedBytes, reachabilityKnown: known,
                                           command: "heapscan find \(input) \(hex(key.vptr)) --width 8 --context 64 --limit 20"))
         }
+        // "Channel +24": the owner's type and the field's offset in the object.
+        func named(_ suspect: Suspect, _ group: SuspectGroup) -> Suspect {
+            guard let owners, let top = group.mostCommonOwner, let type = typeCache[owners.types[Int(top.owner.type)].vptr] ?? nil
+            else { return suspect }
+            var named = suspect
+            named.owner = "\(type.name) +\(top.owner.field)"
+            named.ownerShare = Double(top.count) / Double(max(1, group.count))
+            return named
+        }
         for (keyIndex, key) in magics.enumerated() where shown(magicGroups[keyIndex]) {
-            suspects.append(magicGroups[keyIndex].suspect(
+            suspects.append(named(magicGroups[keyIndex].suspect(
                 kind: .magic, name: "\(hex(key.value)) at +\(key.offset) of \(key.blockSize)-byte blocks",
                 value: hex(key.value), width: key.width, offset: UInt64(key.offset), module: nil,
                 usedBytes: usedBytes, reachabilityKnown: known,
-                command: "heapscan find \(input) \(hex(key.value)) --width \(key.width) --context 64 --limit 20"))
+                command: "heapscan find \(input) \(hex(key.value)) --width \(key.width) --context 64 --limit 20"), magicGroups[keyIndex]))
         }
         for (blockSize, group) in zip(sizeNumbers.sizes, sizeGroups) where shown(group) {
             let example = group.leakedExamples.first ?? group.otherExamples.first ?? 0
-            suspects.append(group.suspect(kind: .size, name: "\(blockSize)-byte blocks", value: nil, width: nil,
-                                          offset: nil, module: nil, usedBytes: usedBytes, reachabilityKnown: known,
-                                          command: "heapscan show \(input) \(hex(example))"))
+            suspects.append(named(group.suspect(kind: .size, name: "\(blockSize)-byte blocks", value: nil, width: nil,
+                                                offset: nil, module: nil, usedBytes: usedBytes, reachabilityKnown: known,
+                                                command: "heapscan show \(input) \(hex(example))"), group))
         }
         suspects.sort(by: options.ranking == .leaked && known ? Suspect.leaksRankBefore : Suspect.ranksBefore)
         return Report(core: corePath, allocator: table.allocator, method: table.method, reachabilityKnown: known,

@@ -39,6 +39,10 @@ public struct Suspect: Sendable, Codable, Equatable {
     public var inLeakedCycles: Int?
     /// Leaked and not referenced by anything at all (a subset of `leaked`).
     public var unreferenced: Int?
+    /// With `--owners`: the typed object field that most often points into the group's
+    /// allocations ("Channel +24"), and the share of the group it holds.
+    public var owner: String?
+    public var ownerShare: Double?
     /// Up to three allocation addresses, leaked ones first.
     public var examples: [String]
     /// The command that shows these objects.

@@ -30,6 +30,9 @@ struct LeaksCommand: ParsableCommand {
     @Flag(help: "Rank only allocations that are not reachable from a root.")
     var leakedOnly = false
 
+    @Flag(help: "Name each untyped group's most common owner: the typed object field pointing into its allocations.")
+    var owners = false
+
     @Option(help: "Rank by leaked bytes (leaked) or by all bytes of the group (total).")
     var by: Classifier.Ranking = .leaked
 
@@ -52,6 +55,7 @@ struct LeaksCommand: ParsableCommand {
         classifierOptions.leakedOnly = leakedOnly
         classifierOptions.minimumCount = minCount
         classifierOptions.minimumShare = minShare / 100
+        classifierOptions.owners = owners
         classifierOptions.ranking = by
         classifierOptions.inputArgument = options.input.pid.map { "--pid \($0)" }
         guard var report = analysis.classify(options: classifierOptions) else {
@@ -83,15 +87,20 @@ struct LeaksCommand: ParsableCommand {
             return out.joined(separator: "\n")
         }
         var table = TextTable([">#", "kind", "suspect", ">count", ">bytes", ">share", ">size", ">leaked", ">leaked%",
-                               ">roots", ">cycles", ">anchored", "examples"])
+                               ">roots", ">cycles", ">anchored"] + (owners ? ["owner"] : []) + ["examples"])
         for (rank, suspect) in report.suspects.enumerated() {
             let leakedShare = suspect.leaked.map { suspect.count > 0 ? percent(Double($0) / Double(suspect.count)) : "0.0%" }
-            table.add([String(rank + 1), suspect.kind.rawValue, suspect.name, String(suspect.count),
-                       humanBytes(suspect.bytes), percent(suspect.share), String(suspect.objectSize),
-                       suspect.leaked.map(String.init) ?? "?", leakedShare ?? "?",
-                       suspect.leakRoots.map(String.init) ?? "?", suspect.inLeakedCycles.map(String.init) ?? "?",
-                       suspect.anchored.map(String.init) ?? "?",
-                       suspect.examples.joined(separator: " ")])
+            var row: [String] = [String(rank + 1), suspect.kind.rawValue, suspect.name, String(suspect.count),
+                                 humanBytes(suspect.bytes), percent(suspect.share), String(suspect.objectSize),
+                                 suspect.leaked.map(String.init) ?? "?", leakedShare ?? "?",
+                                 suspect.leakRoots.map(String.init) ?? "?", suspect.inLeakedCycles.map(String.init) ?? "?",
+                                 suspect.anchored.map(String.init) ?? "?"]
+            if owners {
+                let share: String = percent(suspect.ownerShare ?? 0)
+                row.append(suspect.owner.map { "\($0) \(share)" } ?? "")
+            }
+            row.append(suspect.examples.joined(separator: " "))
+            table.add(row)
         }
         out.append(table.render())
         if let line = omittedLine(report.omitted) { out.append(line) }

@@ -88,3 +88,23 @@ extension DbserverSampleTests {
         }
     }
 }
+
+extension DbserverSampleTests {
+    /// leaks --owners names the TABLEs (my_malloc'd, no vptr) by the handler field pointing at
+    /// them: most of them are an ha_innobase's `table`.
+    @Test func ownersNameUntypedBlocksByTheFieldHoldingThem() throws {
+        let sample = try SampleCores.core("dbserver")
+        let tableSize = try #require(sample.int("table_size"))
+        let header = try #require(sample.int("header_size"))
+        let field = try #require(sample.int("handler_table_offset"))
+        let block = max(32, (tableSize + header + 8 + 15) / 16 * 16)
+        let report = try HeapscanProcess.json(["leaks", sample.path, "--owners", "--top", "0"])
+        let suspects = try #require(report["suspects"] as? [[String: Any]])
+        let tables = try #require(suspects.first { $0["name"] as? String == "\(block)-byte blocks" })
+        #expect(tables["owner"] as? String == "ha_innobase +\(field)", "\(tables)")
+        #expect(((tables["ownerShare"] as? NSNumber)?.doubleValue ?? 0) > 0.3)
+        // Without the flag nothing is named.
+        let plain = try HeapscanProcess.json(["leaks", sample.path, "--top", "0"])
+        #expect((plain["suspects"] as? [[String: Any]])?.allSatisfy { $0["owner"] == nil } == true)
+    }
+}
