@@ -121,7 +121,7 @@ public struct Classifier {
             typeCache[word] = identity
             return identity
         }
-        var untyped: [Int32] = []
+        var untyped: [UInt32] = []
         var hint = -1
         var owners = options.owners ? BlockOwners(table: table) : nil
         let progress = ProgressLine(total: UInt64(allocations.count), label: "classifying", unit: .allocations)
@@ -145,7 +145,7 @@ public struct Classifier {
                 unreferencedBytes += allocation.blockSize
             }
             guard !options.leakedOnly || liveness?.isLeaked == true else { continue }
-            let position = Int32(index)
+            let position = UInt32(index)
             guard allocation.usableSize >= 8,
                   let first = memory.view(at: allocation.address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self) else {
                 untyped.append(position)
@@ -277,15 +277,15 @@ public struct Classifier {
     /// Magic candidates: per block size, values that recur at one offset in a spread-out sample
     /// of its allocations, then counted exactly over all of them. Ordered so each allocation is
     /// attributed to the most common key it carries.
-    func findMagics(in indices: [Int32], options: Options) -> [MagicKey] {
+    func findMagics(in indices: [UInt32], options: Options) -> [MagicKey] {
         countMagics(in: indices, options: options).map(\.key)
     }
 
     /// Magic candidates with their exact counts, most common first.
-    func countMagics(in indices: [Int32], options: Options) -> [(key: MagicKey, count: Int)] {
+    func countMagics(in indices: [UInt32], options: Options) -> [(key: MagicKey, count: Int)] {
         let allocations = table.allocations
         var sizeNumbers = SizeNumbering()
-        var bySize: [[Int32]] = []
+        var bySize: [[UInt32]] = []
         for index in indices {
             let number = sizeNumbers.number(of: allocations[Int(index)].blockSize)
             if number == bySize.count { bySize.append([]) }

@@ -60,7 +60,7 @@ struct ExplainCommand: ParsableCommand {
                 : "\(chain.target) is leaked and unreferenced: no pointer to it anywhere"] + notes).joined(separator: "\n")
         }
         let article = kind.rawValue.first.map { "aeiou".contains($0) } == true ? "an" : "a"
-        return (["\(chain.target) is anchored by \(article) \(kind.rawValue) root: \(name)", ""] + links(chain))
+        return (["\(chain.target) is anchored by \(article) \(kind.rawValue) root: \(name)", ""] + links(chain) + Self.edgeLegend)
             .joined(separator: "\n")
     }
 
@@ -72,17 +72,22 @@ struct ExplainCommand: ParsableCommand {
             out += links(chain)
         }
         if paths.paths.count < paths.total { out.append("\(paths.total - paths.paths.count) more (--limit 0 lists all)") }
+        if !paths.paths.isEmpty { out += Self.edgeLegend }
         out += paths.warnings.map { "warning: \($0)" }
         return out.joined(separator: "\n")
     }
 
     private func links(_ chain: ReferenceChain) -> [String] {
-        var table = TextTable([">step", "pointer at", ">offset", "points into", ">size"])
+        var table = TextTable([">step", "pointer at", ">offset", "points into", ">size", "edge"])
         for (step, link) in chain.links.enumerated() {
-            table.add([String(step + 1), link.pointerAt + (link.pointerAtSymbol.map { " (\($0))" } ?? ""),
-                       link.offsetInHolder.map { "+\($0)" + (link.member.map { " \($0)" } ?? "") } ?? "root",
-                       link.allocation, "\(link.size) B"])
+            let place = link.pointerAtSymbol ?? link.frame ?? link.member
+            table.add([String(step + 1), link.pointerAt + (place.map { " (\($0))" } ?? ""),
+                       link.offsetInHolder.map { "+\($0)" } ?? "root", link.allocation, "\(link.size) B", link.edge.rawValue])
         }
         return [table.render()]
     }
+
+    static let edgeLegend = ["", "edge: precise = a pointer member of a type DWARF describes",
+                             "      recognised = a string's, vector's or deque's pointer known by its shape",
+                             "      conservative = a word that looks like a pointer"]
 }
