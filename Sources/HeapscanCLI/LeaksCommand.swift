@@ -31,26 +31,21 @@ struct LeaksCommand: ParsableCommand {
     @Option(help: "Rank by leaked bytes (leaked) or by all bytes of the group (total).")
     var by: Classifier.Ranking = .leaked
 
-    @Option(parsing: .unconditional, help: "Show at most this many suspects (0 shows all).")
-    var top = 20
-
-    @Option(parsing: .unconditional, help: "Ignore groups with fewer allocations than this.")
-    var minCount = 8
+    @OptionGroup var suspectOptions: SuspectOptions
 
     func run() throws {
-        guard top >= 0 else { throw CLIError(path: nil, message: "--top must be 0 or more") }
-        guard minCount > 0 else { throw CLIError(path: nil, message: "--min-count must be at least 1") }
+        try suspectOptions.check()
         let core = try options.open()
         let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds())
         var classifierOptions = Classifier.Options()
         classifierOptions.leakedOnly = leakedOnly
-        classifierOptions.minimumCount = minCount
+        classifierOptions.minimumCount = suspectOptions.minCount
         classifierOptions.ranking = by
         classifierOptions.inputArgument = options.input.pid.map { "--pid \($0)" }
         guard var report = analysis.classify(options: classifierOptions) else {
             throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }
-        if top > 0 { report.suspects = Array(report.suspects.prefix(top)) }
+        if suspectOptions.top > 0 { report.suspects = Array(report.suspects.prefix(suspectOptions.top)) }
         switch options.format {
         case .json: try printJSON(report)
         case .text: print(render(report))
@@ -68,7 +63,7 @@ struct LeaksCommand: ParsableCommand {
         out.append("roots      " + (report.reachabilityKnown ? report.rootKinds.joined(separator: ", ") : "unknown (no allocator walk)"))
         out.append("")
         if report.suspects.isEmpty {
-            out.append("no group of \(minCount) or more allocations")
+            out.append("no group of \(suspectOptions.minCount) or more allocations")
             return out.joined(separator: "\n")
         }
         var table = TextTable([">#", "kind", "suspect", ">count", ">bytes", ">share", ">size", ">leaked", ">leaked%",
