@@ -3,6 +3,9 @@ import ELFCore
 
 /// Growth per group since the baseline core, the rows `diff` prints, largest byte growth first.
 struct GrowthTable {
+    /// A core has a size group for every block size, so the rows stop here to keep the page small.
+    static let maximumRows = 200
+
     let diff: GrowthDiff
 
     var node: BodyNode {
@@ -12,7 +15,7 @@ struct GrowthTable {
         let head = element("thead", [:], [element("tr", [:], headers.map { title, numeric in
             element("th", attributes: [("data-type", numeric ? "number" : "text"), ("title", "sort by \(title)")], [textNode(title)])
         })])
-        let rows = diff.rows.map { row -> BodyNode in
+        let rows = diff.rows.prefix(Self.maximumRows).map { row -> BodyNode in
             func cell(_ key: String, _ value: String, _ text: String) -> BodyNode {
                 element("td", attributes: [("data-key", key), ("data-value", value), ("class", "number")], [textNode(text)])
             }
@@ -30,6 +33,9 @@ struct GrowthTable {
                      row.growth.map { "\(($0 * 100).rounded() / 100)x" } ?? "new"),
             ])
         }
-        return element("table", ["class": "sortable", "id": "growth-table"], [head, element("tbody", [:], rows)])
+        let table = element("table", ["class": "sortable", "id": "growth-table"], [head, element("tbody", [:], rows)])
+        guard diff.rows.count > Self.maximumRows else { return table }
+        return element("div", [:], [table, element("p", ["class": "note"], [textNode(
+            "\(diff.rows.count - Self.maximumRows) more groups changed less: heapscan diff OLD NEW --top 0 lists them all.")])])
     }
 }

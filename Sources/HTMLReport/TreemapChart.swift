@@ -67,7 +67,7 @@ struct TreemapChart {
         }
         // About 6.5 units a character at 11 units: label only what fits.
         let characters = Int((rect.width - 6) / 6.5)
-        if rect.height >= 30, characters >= 4 {
+        if rect.height >= 30, characters >= 8 {
             children.append(element("text", attributes: [("x", svgNumber(rect.x + 3)), ("y", svgNumber(rect.y + 13)),
                                                          ("class", "tile-label")],
                                     [textNode(elided(tile.name, to: characters))]))
