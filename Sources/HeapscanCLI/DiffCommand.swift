@@ -3,7 +3,13 @@ import ArgumentParser
 import ELFCore
 import Foundation
 
-struct DiffCommand: ParsableCommand {
+struct DiffCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan diff core.1000 core.2000", "what grew between two cores of one program"),
+        HelpExample("heapscan diff core.1000 --pid 1234", "what grew since a core, in the running process"),
+        HelpExample("heapscan diff core.1000 core.2000 --top 0 --format json", "every changed group, as JSON"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "diff",
         abstract: "Show what grew between two cores of one program, largest byte growth first.")

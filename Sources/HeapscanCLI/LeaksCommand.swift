@@ -4,7 +4,14 @@ import ELFCore
 
 extension Classifier.Ranking: ExpressibleByArgument {}
 
-struct LeaksCommand: ParsableCommand {
+struct LeaksCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan leaks core.1234", "start here: what fills the heap, leaked bytes first"),
+        HelpExample("heapscan leaks core.1234 --leaked-only --top 5", "only allocations no root reaches"),
+        HelpExample("heapscan leaks core.1234 --by total --format json", "what fills the heap by bytes, as JSON"),
+        HelpExample("heapscan leaks --pid 1234", "a running process"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "leaks",
         abstract: "Rank what fills the heap: C++ types, magics and sizes, leaked vs anchored.",

@@ -4,7 +4,13 @@ import ELFCore
 import Foundation
 import HTMLReport
 
-struct ReportCommand: ParsableCommand {
+struct ReportCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan report core.1234 -o heap.html", "one HTML page to share: treemap, suspects, sizes"),
+        HelpExample("heapscan report core.2000 --baseline core.1000 -o growth.html", "the same, with what grew since core.1000"),
+        HelpExample("heapscan report --pid 1234 -o now.html", "a running process"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write one self-contained HTML page of the heap: what fills it, the top suspects, sizes, regions.",
@@ -15,11 +21,6 @@ struct ReportCommand: ParsableCommand {
         to sort), a histogram of block sizes, a map of the address space on a log scale, and a few \
         example objects per suspect as `show` prints them. With --baseline it adds the growth per \
         group since the earlier core, the numbers `diff` prints.
-
-        Examples:
-          heapscan report core.1234 -o heap.html
-          heapscan report core.5678 --baseline core.1234 -o growth.html
-          heapscan report --pid 1234 -o now.html
         """)
 
     @Argument(help: ArgumentHelp("The core (as for leaks); left out with --pid.", valueName: "core"))
@@ -41,12 +42,12 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var suspectOptions: SuspectOptions
 
-    @Option(parsing: .unconditional, help: "Example objects shown per listed suspect.")
-    var examples = 2
+    @Option(name: .customLong("examples"), parsing: .unconditional, help: "Example objects shown per listed suspect (0 to 3).")
+    var examplesPerSuspect = 2
 
     func run() throws {
         try suspectOptions.check()
-        guard (0...3).contains(examples) else { throw CLIError(path: nil, message: "--examples must be 0 to 3") }
+        guard (0...3).contains(examplesPerSuspect) else { throw CLIError(path: nil, message: "--examples must be 0 to 3") }
         // Two inputs: neither may be a stream, as for diff.
         let core = try input.open(core, allowStream: baseline == nil)
         let moduleSet = try modules.load(core)
@@ -70,7 +71,7 @@ struct ReportCommand: ParsableCommand {
                                 new: groups)
         }
         let content = ReportContent(analysis: analysis, leaks: leaks, groups: groups, tableRows: suspectOptions.top,
-                                    examplesPerSuspect: examples, growth: growth)
+                                    examplesPerSuspect: examplesPerSuspect, growth: growth)
         let page = Data(ReportPage(content: content).render().utf8)
         if output == "-" {
             FileHandle.standardOutput.write(page)

@@ -3,15 +3,18 @@ import ArgumentParser
 import ELFCore
 import Regions
 
-struct ShowCommand: ParsableCommand {
+struct ShowCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan show core.1234 0x55d0c1a2b3c0", "an example address leaks printed, word by word"),
+        HelpExample("heapscan show core.1234 0x55d0c1a2b3c0 --bytes 1024", "more of a large allocation"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show the allocation containing an address: allocator, size, leaked or anchored, type and words.",
         discussion: """
         Each word is shown with what it points into: another allocation (its type and whether it is \
         anchored or leaked) or a mapped region. Start from an example address `leaks` prints.
-
-        Example: heapscan show core.1234 0x55d0c1a2b3c0
         """)
 
     @OptionGroup var options: CoreOptions
