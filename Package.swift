@@ -48,6 +48,6 @@ let package = Package(
         .testTarget(name: "JemallocTests", dependencies: ["Allocators", "Analysis", "ELFCore", "Regions", "TestFixtures"]),
         .testTarget(name: "CoreSourcesTests", dependencies: ["CoreSources", "ELFCore", "TestFixtures"]),
         .testTarget(name: "CLITests", dependencies: ["HeapscanCLI", "ELFCore", "TestFixtures"]),
-        .testTarget(name: "HTMLReportTests", dependencies: ["HTMLReport", "TestFixtures"]),
+        .testTarget(name: "HTMLReportTests", dependencies: ["HTMLReport", "Analysis", "TestFixtures"]),
     ]
 )

@@ -22,7 +22,12 @@ public struct ReportContent {
     public var groups: Classifier.Report
     /// How many suspects the table lists; the treemap shows them all.
     public var tableRows: Int
-    /// Per listed suspect, in rank order: its example allocations as `show` sees them.
+    /// Suspects past this rank get no examples, so `--top 0` on a heap of thousands of groups
+    /// keeps the page small.
+    public static let maximumExampleSuspects = 20
+
+    /// Per listed suspect, in rank order up to `maximumExampleSuspects`: its example
+    /// allocations as `show` sees them.
     public var examples: [[AllocationView]]
     public var sizes: SizeHistogram
     public var regions: [RegionRow]
@@ -44,7 +49,7 @@ public struct ReportContent {
         self.leaks = leaks
         self.groups = groups
         self.tableRows = tableRows > 0 ? min(tableRows, leaks.suspects.count) : leaks.suspects.count
-        examples = leaks.suspects.prefix(self.tableRows).map { suspect in
+        examples = leaks.suspects.prefix(min(self.tableRows, Self.maximumExampleSuspects)).map { suspect in
             suspect.examples.prefix(examplesPerSuspect).compactMap { example in
                 guard example.hasPrefix("0x"), let address = UInt64(example.dropFirst(2), radix: 16) else { return nil }
                 return analysis.view(of: address, maxBytes: exampleBytes)

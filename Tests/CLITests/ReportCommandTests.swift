@@ -46,8 +46,10 @@ struct ReportCommandTests {
         }
     }
 
-    @Test func reportIsStrictHTMLWithTheCountsOfLeaks() throws {
-        let sample = try SampleCores.core("leaker")
+    /// The service sample's names are C++ templates: `<`, `>` and `,` must come through whole.
+    @Test(arguments: ["leaker", "service"])
+    func reportIsStrictHTMLWithTheCountsOfLeaks(_ sampleName: String) throws {
+        let sample = try SampleCores.core(sampleName)
         let leaks = try HeapscanProcess.json(["leaks", sample.path])
         let suspects = try #require(leaks["suspects"] as? [[String: Any]])
         #expect(suspects.contains { (($0["leaked"] as? NSNumber)?.intValue ?? 0) > 0 }, "the leaker sample leaks")
