@@ -34,6 +34,27 @@ struct ReportInBrowserTests {
         #expect(png.count > 50_000, "\(png.count) bytes")
     }
 
+    /// Clicking a header sorts: the page's own script, run by the browser, with one click
+    /// added at the end of a copy of the page.
+    @Test func clickingAHeaderSortsTheSuspects() throws {
+        let sample = try SampleCores.core("service")
+        let page = temporaryFile(".html")
+        defer { try? FileManager.default.removeItem(atPath: page) }
+        #expect(try HeapscanProcess.run(["report", sample.path, "-o", page]).status == 0)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        let click = "<script>document.querySelector(\"#suspect-table th:nth-child(4)\").click();</script></body>"
+        try html.replacingOccurrences(of: "</body>", with: click).write(toFile: page, atomically: true, encoding: .utf8)
+        let loaded = try HeadlessChromium.run(page, ["--dump-dom"])
+        #expect(loaded.console.isEmpty, "\(loaded.console)")
+        let before = try ReportCommandTests.rows("suspect-table", in: try StrictHTML.parse(html))
+        let after = try ReportCommandTests.rows("suspect-table", in: try StrictHTML.parse(loaded.stdout))
+        let counts = { (rows: [[String: HTMLElement]]) in rows.compactMap { $0["count"]?.attributes["data-value"].flatMap { Int($0) } } }
+        #expect(counts(after).count == counts(before).count)
+        #expect(counts(after) == counts(before).sorted(by: >))
+        #expect(counts(after) != counts(before), "leaks' order is not already by count, or the click proved nothing")
+        #expect(Set(after.compactMap { $0["name"]?.textContent }) == Set(before.compactMap { $0["name"]?.textContent }))
+    }
+
     /// The check above would see a broken script or a fetch: this page has both.
     @Test func theConsoleCheckSeesAScriptErrorAndABlockedFetch() throws {
         let page = temporaryFile(".html")
