@@ -19,6 +19,7 @@ enum PageAssets {
     svg .address, svg .region-name { font: 11px ui-monospace, monospace; fill: #333; }
     svg .grid { stroke: #ddd; stroke-width: 1; }
     table { border-collapse: collapse; margin: 0.5em 0; }
+    div.scroll { overflow-x: auto; }
     th, td { padding: 2px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
     th { background: #f3f3f3; cursor: pointer; user-select: none; white-space: nowrap; }
     td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }

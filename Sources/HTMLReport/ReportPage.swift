@@ -29,13 +29,13 @@ public struct ReportPage {
                 : [element("p", ["class": "note"], [textNode(
                     "As heapscan leaks ranks them: leaked bytes first. roots: leaked objects nothing leaked points to (where "
                     + "the program lost them); cycles: leaked objects kept only by a leaked cycle. Click a header to sort.")]),
-                   SuspectTable(suspects: listed, exampleAnchors: anchors).node]),
+                   scrolling(SuspectTable(suspects: listed, exampleAnchors: anchors).node)]),
         ]
         if let growth = content.growth {
             sections.append(section("growth", "Growth since the baseline", [
                 element("p", ["class": "mono"], [textNode(
                     "\(growth.old) → \(growth.new): used heap \(humanBytes(growth.oldUsedBytes)) → \(humanBytes(growth.newUsedBytes))")]),
-                growth.rows.isEmpty ? element("p", [:], [textNode("no group changed")]) : GrowthTable(diff: growth).node,
+                growth.rows.isEmpty ? element("p", [:], [textNode("no group changed")]) : scrolling(GrowthTable(diff: growth).node),
             ]))
         }
         sections.append(section("sizes", "Block sizes", [element("p", ["class": "note"], [textNode(
@@ -104,6 +104,9 @@ public struct ReportPage {
             element("span", [:], [element("i", attributes: [("style", "background: \(colour)")]), textNode(name)])
         })
     }
+
+    /// A wide table scrolls inside the page instead of running past its right edge.
+    private func scrolling(_ table: BodyNode) -> BodyNode { element("div", ["class": "scroll"], [table]) }
 
     private func section(_ id: String, _ title: String, _ children: [BodyNode]) -> BodyNode {
         element("section", attributes: [("id", id)], [element("h2", [:], [textNode(title)])] + children)
