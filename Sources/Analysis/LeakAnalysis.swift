@@ -69,10 +69,13 @@ public struct LeakAnalysis {
             reachability = nil
         } else {
             table = walked
-            let roots = RootSet(core: core, regions: regions, table: walked, kinds: rootKinds)
+            // Module data is scanned through its variables' types where DWARF gives them.
+            let nonPointerData = modules.map { modules in modules.modules.flatMap(modules.nonPointerDataRanges(of:)) } ?? []
+            let roots = RootSet(core: core, regions: regions, table: walked, kinds: rootKinds, nonPointerData: nonPointerData)
             self.roots = roots
             // "Unreferenced" means no pointer anywhere, whichever roots anchor.
-            let everywhere = rootKinds == Set(RootKind.allCases) ? nil : RootSet(core: core, regions: regions, table: walked)
+            let everywhere = rootKinds == Set(RootKind.allCases)
+                ? nil : RootSet(core: core, regions: regions, table: walked, nonPointerData: nonPointerData)
             var layouts = TypedLayouts.none
             if let identifier {
                 let vptrs = Self.firstWordsInModules(of: walked, memory: core.addressSpace, modules: regions.moduleRanges)

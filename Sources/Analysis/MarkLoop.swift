@@ -29,6 +29,7 @@ final class MarkLoop: @unchecked Sendable {
     let limits = BufferLimits()
     /// How each allocation was first reached; nil unless chains are recorded.
     let parents: UnsafeMutableBufferPointer<Reachability.Reference>?
+    private let parentMemory: BulkMemory?
     private let pool = Mutex<[[UInt32]]>([])
     private let pooled = Atomic<Int>(0)
     /// Workers holding work (scanning roots or a stack); a worker that has not started yet is
@@ -40,19 +41,23 @@ final class MarkLoop: @unchecked Sendable {
     private let totalPushes = Atomic<Int>(0)
     private let progress = ProgressLine(total: nil, label: "marking", unit: .allocations)
 
-    init(scanner: PointerScanner, recordChains: Bool) {
+    /// `inFile`: the mark state and parents go in a file mapping, as the table did.
+    init(scanner: PointerScanner, recordChains: Bool, inFile: Bool) {
         self.scanner = scanner
-        states = MarkStates(count: scanner.allocations.count)
+        let count = scanner.allocations.count
+        states = MarkStates(count: count, inFile: inFile)
         if recordChains {
-            let parents = UnsafeMutableBufferPointer<Reachability.Reference>.allocate(capacity: scanner.allocations.count)
+            let memory = BulkMemory(byteCount: count * MemoryLayout<Reachability.Reference>.stride, inFile: inFile)
+            let parents = UnsafeMutableBufferPointer(
+                start: memory.base.bindMemory(to: Reachability.Reference.self, capacity: count), count: count)
             parents.initialize(repeating: .none)
             self.parents = parents
+            parentMemory = memory
         } else {
             parents = nil
+            parentMemory = nil
         }
     }
-
-    deinit { parents?.deallocate() }
 
     var pushes: Int { totalPushes.load(ordering: .relaxed) }
 
@@ -131,8 +136,7 @@ final class MarkLoop: @unchecked Sendable {
             let root = roots[next]
             scanner.scanWords(root.words, base: root.base, from: -1) { words, slot, value, target, evidence in
                 reach(target, words: words, slot: slot, value: value, evidence: evidence) { edge in
-                    Reachability.Reference(fromAllocation: -1, rootIndex: root.rootIndex,
-                                           location: root.base &+ UInt64(slot &* 8), edge: edge)
+                    Reachability.Reference(rootIndex: root.rootIndex, location: root.base &+ UInt64(slot &* 8), edge: edge)
                 }
             }
         }
@@ -160,8 +164,7 @@ final class MarkLoop: @unchecked Sendable {
                 let holder = scanner.allocations[item].address
                 scanner.scanAllocation(item, state: state, live: live, hint: &hint) { words, slot, value, target, evidence in
                     reach(target, words: words, slot: slot, value: value, evidence: evidence) { edge in
-                        Reachability.Reference(fromAllocation: Int32(item), rootIndex: -1,
-                                               location: holder &+ UInt64(slot &* 8), edge: edge)
+                        Reachability.Reference(fromAllocation: item, location: holder &+ UInt64(slot &* 8), edge: edge)
                     }
                 }
                 if workers > 1 && stack.count > 2 * Self.chunkSize && pooled.load(ordering: .relaxed) == 0

@@ -37,7 +37,10 @@ public final class RootSet: @unchecked Sendable {
     /// Register values live here, since they are not in mapped memory.
     private var registerStorage: [UnsafeMutableRawBufferPointer] = []
 
-    public init(core: CoreFile, regions: RegionMap, table: AllocationTable, kinds: Set<RootKind> = Set(RootKind.allCases)) {
+    /// `nonPointerData`: words of module data that hold no pointer by their variables' DWARF
+    /// types (`ModuleSet.nonPointerDataRanges`), left out of the module-data roots.
+    public init(core: CoreFile, regions: RegionMap, table: AllocationTable, kinds: Set<RootKind> = Set(RootKind.allCases),
+                nonPointerData: [Range<UInt64>] = []) {
         self.kinds = kinds
         var ranges: [RootRange] = []
         if kinds.contains(.register) {
@@ -54,6 +57,7 @@ public final class RootSet: @unchecked Sendable {
         }
         // The allocator's bookkeeping is no root, wherever it lives.
         let excluded = AllocationTable.mergedRanges(table.managedRanges + table.allocatorState)
+        let excludedData = AllocationTable.mergedRanges(excluded + nonPointerData)
         let stackPointers = Dictionary(core.threads.map { ($0.tid, $0.stackPointer) }, uniquingKeysWith: { first, _ in first })
         for region in regions.regions where !region.bytes.isEmpty {
             switch region.label {
@@ -68,7 +72,7 @@ public final class RootSet: @unchecked Sendable {
                 ranges.append(stack)
             case .file where kinds.contains(.moduleData) && region.isWritable:
                 // Allocator state kept in module data (glibc's main_arena) is not a root.
-                for piece in Self.subtract(excluded, from: region.start..<region.presentEnd) {
+                for piece in Self.subtract(excludedData, from: region.start..<region.presentEnd) {
                     ranges.append(Self.range(.moduleData, region.displayName, region, from: piece.lowerBound, to: piece.upperBound))
                 }
             case .heap where kinds.contains(.anonymous):

@@ -23,16 +23,15 @@ public struct SizeHistogram: Sendable, Equatable {
         var bytes = [UInt64](repeating: 0, count: 64)
         var leakedCounts = [Int](repeating: 0, count: 64)
         var leakedBytes = [UInt64](repeating: 0, count: 64)
-        table.allocations.withUnsafeBufferPointer { allocations in
-            for index in allocations.indices where allocations[index].isUsed {
-                let size = allocations[index].blockSize
-                let bucket = size == 0 ? 0 : 63 - size.leadingZeroBitCount
-                counts[bucket] += 1
-                bytes[bucket] &+= size
-                if reachability?.liveness(ofAllocationAt: index)?.isLeaked == true {
-                    leakedCounts[bucket] += 1
-                    leakedBytes[bucket] &+= size
-                }
+        let allocations = table.allocations
+        for index in allocations.indices where allocations[index].isUsed {
+            let size = allocations[index].blockSize
+            let bucket = size == 0 ? 0 : 63 - size.leadingZeroBitCount
+            counts[bucket] += 1
+            bytes[bucket] &+= size
+            if reachability?.liveness(ofAllocationAt: index)?.isLeaked == true {
+                leakedCounts[bucket] += 1
+                leakedBytes[bucket] &+= size
             }
         }
         guard let first = counts.firstIndex(where: { $0 > 0 }), let last = counts.lastIndex(where: { $0 > 0 }) else {
