@@ -1,9 +1,9 @@
 import Allocators
 import ELFCore
 
-/// libstdc++'s `std::string` and `std::vector` as they look in memory, recognised without
+/// libstdc++'s `std::string`, `std::vector` and `std::deque` as they look in memory, recognised without
 /// debuginfo so the mark phase can skip the stale bytes they imply: a string's characters, a
-/// vector's spare capacity, a short string's unused local buffer. Each test asks for several
+/// vector's spare capacity, a deque's popped slots, a short string's unused local buffer. Each test asks for several
 /// facts at once, because skipping bytes that hold a live pointer would call a live object leaked.
 enum ContainerShapes {
     /// A heap block returned for `request` bytes: glibc rounds up to 16, jemalloc to a size class
@@ -62,6 +62,70 @@ enum ContainerShapes {
             return true
         }
         return false
+    }
+
+    /// The live parts of a `std::deque`'s blocks, as its header says.
+    struct DequeRanges {
+        /// The map of block pointers between the first and the last block: the end entries are
+        /// `first` and `last` themselves, which the header delivers with their own ranges.
+        var map: LiveRange
+        var first: LiveRange
+        /// Nil when the deque's elements all sit in its first block.
+        var last: LiveRange?
+    }
+
+    /// Bytes `lo..<hi` of allocation `index` hold the container's elements; lo == hi for none.
+    struct LiveRange {
+        let index: Int
+        let lo: UInt64
+        let hi: UInt64
+    }
+
+    /// `words[slot...]` is a `std::deque` {map, map_size, start{cur, first, last, node},
+    /// finish{cur, first, last, node}} whose map is the start of `map`: both nodes inside the
+    /// map and pointing at their blocks, equal block sizes, cursors inside their blocks, blocks and
+    /// map sized for what they hold. Popped elements stay in a deque's blocks (the cursors move
+    /// past them), so only [start.cur, finish.cur) is live.
+    static func dequeRanges(_ words: UnsafeRawBufferPointer, slot: Int, map: Allocation, mapIndex: Int,
+                            memory: AddressSpace, allocationIndex: (UInt64) -> Int,
+                            allocations: UnsafeBufferPointer<Allocation>) -> DequeRanges? {
+        guard (slot + 10) * 8 <= words.count else { return nil }
+        @inline(__always) func word(_ at: Int) -> UInt64 {
+            words.loadUnaligned(fromByteOffset: (slot + at) * 8, as: UInt64.self)
+        }
+        // libstdc++ starts every map at 8 entries.
+        let mapSize = word(1)
+        guard mapSize >= 8, mapSize <= map.usableSize / 8,
+              isTightlySized(usable: map.usableSize, request: mapSize * 8) else { return nil }
+        let (startCur, startFirst, startLast, startNode) = (word(2), word(3), word(4), word(5))
+        let (finishCur, finishFirst, finishLast, finishNode) = (word(6), word(7), word(8), word(9))
+        let mapEnd = map.address + mapSize * 8
+        guard startNode >= map.address, startNode <= finishNode, finishNode < mapEnd,
+              (startNode - map.address) & 7 == 0, (finishNode - map.address) & 7 == 0,
+              startFirst <= startCur, startCur < startLast, finishFirst <= finishCur, finishCur < finishLast,
+              startLast - startFirst == finishLast - finishFirst, startLast - startFirst <= 1 << 24,
+              memory.readU64(startNode) == startFirst, memory.readU64(finishNode) == finishFirst
+        else { return nil }
+        let blockBytes = startLast - startFirst
+        func block(_ first: UInt64) -> Int? {
+            let index = allocationIndex(first)
+            guard index >= 0, allocations[index].address == first,
+                  isTightlySized(usable: allocations[index].usableSize, request: blockBytes) else { return nil }
+            return index
+        }
+        guard let firstBlock = block(startFirst) else { return nil }
+        let lo = (startCur - startFirst) & ~7
+        if startNode == finishNode {
+            guard finishFirst == startFirst, startCur <= finishCur else { return nil }
+            return DequeRanges(map: LiveRange(index: mapIndex, lo: 0, hi: 0),
+                               first: LiveRange(index: firstBlock, lo: lo, hi: (finishCur - startFirst + 7) & ~7),
+                               last: nil)
+        }
+        guard let lastBlock = block(finishFirst), lastBlock != firstBlock else { return nil }
+        let inner = startNode + 8 - map.address
+        return DequeRanges(map: LiveRange(index: mapIndex, lo: inner, hi: max(inner, finishNode - map.address)),
+                           first: LiveRange(index: firstBlock, lo: lo, hi: blockBytes),
+                           last: LiveRange(index: lastBlock, lo: 0, hi: (finishCur - finishFirst + 7) & ~7))
     }
 
     /// `words[slot]` points 16 bytes past itself, at a short string's local buffer {pointer,

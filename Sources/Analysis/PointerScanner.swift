@@ -14,14 +14,30 @@ struct PointerScanner: @unchecked Sendable {
     let memory: AddressSpace
     let layouts: TypedLayouts
 
-    /// Conservative: every aligned word, except a short string's local buffer.
-    /// `onHit(words, slot, value, target)` runs for each word pointing into another used allocation.
+    /// What the words around a pointer say about the block it points to.
+    enum Evidence: Equatable {
+        /// A plain word: the mark loop's own tests (string, vector) decide, else the whole block.
+        case word
+        /// A pointer member of a typed object: as a plain word, but known to be a pointer.
+        case member
+        /// A recognised container's header: only bytes `lo..<hi` of the block are live.
+        case live(lo: UInt64, hi: UInt64)
+    }
+
+    /// `(words, slot, value, target, evidence)`: the word at `slot` of `words` holds `value`,
+    /// which points into used allocation `target`.
+    typealias Hit = (UnsafeRawBufferPointer, Int, UInt64, Int, Evidence) -> Void
+
+    /// Conservative: every aligned word in `slots` (all by default), except a short string's
+    /// local buffer and a deque header's cursors. Words past `slots` still count as context: a
+    /// header cut by a live range's end must be recognised as it is in a whole scan, or its
+    /// cursors would anchor the stale slots of its blocks for good. `onHit` runs for each word
+    /// pointing into another used allocation.
     @inline(__always)
-    func scanWords(_ words: UnsafeRawBufferPointer, base: UInt64, from: Int,
-                   onHit: (UnsafeRawBufferPointer, Int, UInt64, Int) -> Void) {
-        let wordCount = words.count / 8
+    func scanWords(_ words: UnsafeRawBufferPointer, base: UInt64, from: Int, slots: Range<Int>? = nil, onHit: Hit) {
+        let wordCount = slots?.upperBound ?? words.count / 8
         var skipThrough = -1
-        var slot = 0
+        var slot = slots?.lowerBound ?? 0
         while slot < wordCount {
             let value = words.loadUnaligned(fromByteOffset: slot &* 8, as: UInt64.self)
             if value &- (base &+ UInt64(slot &* 8)) == 16 && ContainerShapes.isShortString(words, slot: slot) {
@@ -29,57 +45,78 @@ struct PointerScanner: @unchecked Sendable {
             }
             if slot > skipThrough {
                 let index = lookup.find(value)
-                if index >= 0 && index != from && used.contains(index) { onHit(words, slot, value, index) }
+                if index >= 0 && index != from && used.contains(index) {
+                    skipThrough = max(skipThrough, report(words, slot: slot, value: value, target: index, as: .word, onHit: onHit))
+                }
             }
             slot &+= 1
         }
     }
 
     /// The words of allocation `index` that can hold pointers: none for a string buffer, the
-    /// first `limit` bytes of a vector buffer, the pointer members of each element of a typed
+    /// live range of a container's buffer, the pointer members of each element of a typed
     /// object or array, else every word. Slack past a typed object is skipped only when the
     /// block is no larger than the allocator makes one for that size.
-    func scanAllocation(_ index: Int, state: BlockState, limit: UInt64, hint: inout Int,
-                        onHit: (UnsafeRawBufferPointer, Int, UInt64, Int) -> Void) {
+    func scanAllocation(_ index: Int, state: BlockState, live: BufferLimits.Range, hint: inout Int, onHit: Hit) {
         guard !allocatorOwned.contains(index) else { return }
         let allocation = allocations[index]
-        var length = allocation.usableSize
-        switch state {
-        case .unreached, .whole: break
-        case .characters: return
-        case .limited: length = min(length, limit)
-        }
-        guard length >= 8, let words = memory.prefixView(at: allocation.address, upTo: Int(clamping: length), hint: &hint)
+        guard state != .characters, state != .limited || !live.isEmpty,
+              let words = memory.prefixView(at: allocation.address, upTo: Int(clamping: allocation.usableSize), hint: &hint)
         else { return }
+        guard state == .limited else {
+            scanElements(words, base: allocation.address, from: index, limited: false, onHit: onHit)
+            return
+        }
+        let first = Int(clamping: live.lo) / 8
+        let end = min(words.count, Int(clamping: live.hi)) / 8
+        guard first < end else { return }
+        if !layouts.isEmpty, layouts.layout(forFirstWord: words.loadUnaligned(fromByteOffset: first * 8, as: UInt64.self)) != nil {
+            // Typed elements, scanned in place so that slots keep their offsets in the block.
+            let elements = UnsafeRawBufferPointer(rebasing: words[(first * 8)..<(end * 8)])
+            scanElements(elements, base: allocation.address &+ UInt64(first * 8), from: index, limited: true) { _, slot, value, target, evidence in
+                onHit(words, slot &+ first, value, target, evidence)
+            }
+        } else {
+            scanWords(words, base: allocation.address, from: index, slots: first..<end, onHit: onHit)
+        }
+    }
+
+    /// Through the layout of the dynamic type the first word names, else word by word. A
+    /// container's live range holds whole elements, so nothing past the last one is scanned.
+    private func scanElements(_ words: UnsafeRawBufferPointer, base: UInt64, from: Int, limited: Bool, onHit: Hit) {
         if !layouts.isEmpty, let layout = layouts.layout(forFirstWord: words.loadUnaligned(as: UInt64.self)),
            layout.size >= 8, layout.size <= UInt64(words.count) {
-            scanTyped(words, base: allocation.address, from: index, layout: layout,
-                      tight: state == .limited || ContainerShapes.isTightlySized(
-                        usable: allocation.usableSize,
-                        request: allocation.usableSize / layout.size * layout.size),
+            scanTyped(words, base: base, from: from, layout: layout,
+                      tight: limited || ContainerShapes.isTightlySized(
+                        usable: UInt64(words.count), request: UInt64(words.count) / layout.size * layout.size),
                       onHit: onHit)
         } else {
-            scanWords(words, base: allocation.address, from: index, onHit: onHit)
+            scanWords(words, base: base, from: from, onHit: onHit)
         }
     }
 
     /// Elements of one dynamic type laid end to end (one object, or a `std::vector` of them);
     /// an element whose first word is another vptr, and any untight tail, are scanned whole.
     private func scanTyped(_ words: UnsafeRawBufferPointer, base: UInt64, from: Int, layout: PointerLayout, tight: Bool,
-                           onHit: (UnsafeRawBufferPointer, Int, UInt64, Int) -> Void) {
+                           onHit: Hit) {
         let size = Int(layout.size)
         let vptr = words.loadUnaligned(as: UInt64.self)
         let elements = words.count / size
         var element = 0
+        var skipThrough = -1
         while element < elements {
             let offset = element &* size
             if element > 0 && words.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != vptr { break }
-            for pointerSlot in layout.pointerSlots {
+            for (position, pointerSlot) in layout.pointerSlots.enumerated() {
                 let slot = offset / 8 &+ Int(pointerSlot)
                 guard slot &* 8 &+ 8 <= words.count else { break }
+                guard slot > skipThrough else { continue }
                 let value = words.loadUnaligned(fromByteOffset: slot &* 8, as: UInt64.self)
                 let index = lookup.find(value)
-                if index >= 0 && index != from && used.contains(index) { onHit(words, slot, value, index) }
+                if index >= 0 && index != from && used.contains(index) {
+                    skipThrough = max(skipThrough, report(words, slot: slot, value: value, target: index,
+                                                                  as: layout.isDeclaredPointer[position] ? .member : .word, onHit: onHit))
+                }
             }
             element &+= 1
         }
@@ -88,8 +125,37 @@ struct PointerScanner: @unchecked Sendable {
         // Whatever is not an element of the type is scanned as untyped memory, in place so that
         // slots keep their meaning for the container tests.
         let tail = UnsafeRawBufferPointer(rebasing: words[rest...])
-        scanWords(tail, base: base &+ UInt64(rest), from: from) { _, slot, value, target in
-            onHit(words, slot &+ rest / 8, value, target)
+        scanWords(tail, base: base &+ UInt64(rest), from: from) { _, slot, value, target, evidence in
+            onHit(words, slot &+ rest / 8, value, target, evidence)
         }
+    }
+
+    /// Reports the pointer at `slot` (a plain word or member), or, when it starts a deque header,
+    /// the live ranges of the deque's map and end blocks in its place; returns the last slot it
+    /// accounted for.
+    @inline(__always)
+    private func report(_ words: UnsafeRawBufferPointer, slot: Int, value: UInt64, target: Int, as plain: Evidence,
+                        onHit: Hit) -> Int {
+        if value == allocations[target].address, (slot &+ 10) &* 8 <= words.count,
+           words.loadUnaligned(fromByteOffset: (slot &+ 1) &* 8, as: UInt64.self) &- 8 < 1 << 32 {
+            return reportDeque(words, slot: slot, map: target, plain: plain, onHit: onHit)
+        }
+        onHit(words, slot, value, target, plain)
+        return slot
+    }
+
+    private func reportDeque(_ words: UnsafeRawBufferPointer, slot: Int, map: Int, plain: Evidence, onHit: Hit) -> Int {
+        guard let deque = ContainerShapes.dequeRanges(
+            words, slot: slot, map: allocations[map], mapIndex: map, memory: memory,
+            allocationIndex: { lookup.find($0) }, allocations: allocations),
+            used.contains(deque.first.index), deque.last.map({ used.contains($0.index) }) ?? true
+        else {
+            onHit(words, slot, allocations[map].address, map, plain)
+            return slot
+        }
+        for (range, at) in [(deque.map, slot), (deque.first, slot &+ 3)] + (deque.last.map { [($0, slot &+ 7)] } ?? []) {
+            onHit(words, at, allocations[range.index].address, range.index, .live(lo: range.lo, hi: range.hi))
+        }
+        return slot &+ 9
     }
 }

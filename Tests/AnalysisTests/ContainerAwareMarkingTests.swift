@@ -18,6 +18,7 @@ import TestFixtures
         var gap: UInt64 = 16
         var contents: [Int: [UInt64]] = [:]
         var stackWords: [UInt64] = []
+        var layouts: TypedLayouts = .none
 
         var addresses: [UInt64] {
             var next = ContainerAwareMarkingTests.heap
@@ -27,7 +28,9 @@ import TestFixtures
             }
         }
 
-        func analyse() throws -> Reachability {
+        func analyse() throws -> Reachability { try analyse(recordChains: false).reachability }
+
+        func analyse(recordChains: Bool) throws -> (reachability: Reachability, roots: RootSet) {
             let addresses = addresses
             let end = addresses.last! + sizes.last! + gap
             var bytes = [UInt8](repeating: 0, count: Int(end - heap))
@@ -50,7 +53,8 @@ import TestFixtures
             let table = AllocationTable(allocator: "test", method: "synthetic", arenas: ["main"], allocations: allocations,
                                         warnings: [], managedRanges: [heap..<end])
             let roots = RootSet(core: core, regions: RegionMap(core: core), table: table, kinds: [.stack])
-            return Reachability(table: table, roots: roots, memory: core.addressSpace, recordChains: false)
+            return (Reachability(table: table, roots: roots, memory: core.addressSpace, recordChains: recordChains,
+                                 layouts: layouts), roots)
         }
     }
 
@@ -138,6 +142,70 @@ import TestFixtures
         // No terminator where the length says: not a string, scanned as words.
         heap.contents[0] = [holder + 16, 5, Self.text("hello, w"), stale]
         #expect(try heap.analyse().liveness(ofAllocationAt: 1) == .anchored)
+    }
+
+    /// A deque of pointers on the stack: a map of 8 entries (blocks 0), blocks of 8 elements for
+    /// its first, middle and last nodes (1, 2, 3), each element pointing at a 24-byte object
+    /// (4 ... 27), and a stale map entry naming an old block (28) that points at object 29.
+    /// Three elements were popped from the front, six slots of the last block are not used yet.
+    struct PoppedDeque {
+        var heap = Heap(sizes: [64, 64, 64, 64] + [UInt64](repeating: 24, count: 24) + [64, 24])
+        var header: [UInt64]
+
+        init() {
+            let blocks = heap.addresses
+            for node in 0..<3 { heap.contents[1 + node] = (0..<8).map { blocks[4 + 8 * node + $0] } }
+            heap.contents[0] = [0, 0, blocks[1], blocks[2], blocks[3], 0, blocks[28], 0]
+            heap.contents[28] = [blocks[29]]
+            let (map, first, last) = (blocks[0], blocks[1], blocks[3])
+            header = [map, 8, first + 3 * 8, first, first + 64, map + 16, last + 2 * 8, last, last + 64, map + 32]
+            heap.stackWords = header
+        }
+
+        func leaked(_ reachability: Reachability) -> [Int] {
+            (0..<heap.sizes.count).filter { reachability.liveness(ofAllocationAt: $0)?.isLeaked == true }
+        }
+    }
+
+    @Test func aDequesPoppedAndUnusedSlotsAreNotScanned() throws {
+        let deque = PoppedDeque()
+        #expect(deque.leaked(try deque.heap.analyse()) == [4, 5, 6] + Array(22...29))
+    }
+
+    @Test func aDequeWithOneBlockScansFromItsStartToItsFinish() throws {
+        var deque = PoppedDeque()
+        let blocks = deque.heap.addresses
+        let (map, first) = (blocks[0], blocks[1])
+        deque.heap.contents[0] = [0, 0, first, 0, 0, 0, 0, 0]
+        deque.heap.stackWords = [map, 8, first + 2 * 8, first, first + 64, map + 16, first + 5 * 8, first, first + 64, map + 16]
+        #expect(deque.leaked(try deque.heap.analyse()) == [2, 3, 4, 5] + Array(9...29))
+    }
+
+    @Test func aDequeBlockAlsoReachedOtherwiseIsScannedWhole() throws {
+        var deque = PoppedDeque()
+        let blocks = deque.heap.addresses
+        deque.heap.stackWords += [blocks[1], blocks[3] + 8]
+        #expect(deque.leaked(try deque.heap.analyse()) == [28, 29])
+    }
+
+    /// The block holding the header is first scanned as a vector buffer that ends inside the
+    /// header, then reached whole: the cut header must not anchor the deque's stale slots.
+    @Test func aDequeHeaderCutByALiveRangeIsStillADeque() throws {
+        var deque = PoppedDeque()
+        deque.heap.sizes += [120, 24, 24]
+        let blocks = deque.heap.addresses
+        let (holder, a, b) = (blocks[30], blocks[31], blocks[32])
+        deque.heap.contents[30] = [0, 0, 0, 0] + deque.header + [0]
+        deque.heap.contents[31] = [b]
+        deque.heap.contents[32] = [holder]
+        deque.heap.stackWords = [a, holder, holder + 64, holder + 120]
+        #expect(deque.leaked(try deque.heap.analyse()) == [4, 5, 6] + Array(22...29))
+    }
+
+    @Test func aDequeHeaderWhoseNodeDoesNotNameItsBlockIsScannedAsWords() throws {
+        var deque = PoppedDeque()
+        deque.heap.contents[0]![2] = 0
+        #expect(deque.leaked(try deque.heap.analyse()).isEmpty)
     }
 
     /// Every allocation is pushed on the work list once, however deep the chain: a chain of
