@@ -17,11 +17,11 @@ public final class MappedFile: @unchecked Sendable {
     private let mappedLength: Int
     /// Kept open only when the bytes have no name in the filesystem (see `openablePath`).
     private let retainedDescriptor: Int32
-    /// Catches reads past the end should the file shrink while mapped.
-    private let shrinkGuard: MappingGuard?
     /// What the source of the bytes lost on the way (a compressed stream that ended early):
     /// the core's own warnings start with these.
     public var sourceWarnings: [String] = []
+    /// Catches reads past the end should the file shrink while mapped.
+    private let shrinkGuard: MappingGuard?
 
     public init(path: String) throws {
         // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever,

@@ -204,6 +204,11 @@ public final class ModuleSet: @unchecked Sendable {
         let isExecutable = mainAddress.map { $0 >= start && $0 < end } ?? false
 
         let resolution = resolver.resolve(name: name, isExecutable: isExecutable, coreBuildID: coreBuildID)
+        // --exe names the executable; one that does not fit must not be passed over in silence.
+        if isExecutable, let executable = resolver.options.executable, resolution.accepted, resolution.path != executable {
+            let given = ElfImage.buildID(path: executable).map(String.init(describing:)) ?? "none"
+            warnings.append("\(name): --exe \(executable) has build-id \(given), the core's is \(coreBuildID.map(String.init(describing:)) ?? "?"); using \(resolution.path ?? "?") instead")
+        }
         var bias = imageInCore ? imageBias : start
         var fileHandle: OpaquePointer?
         if resolution.accepted, let path = resolution.path {
