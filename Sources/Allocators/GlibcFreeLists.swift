@@ -236,7 +236,7 @@ struct GlibcFreeLists {
             found.append(GlibcFoundTcache(address: address, threadID: nil, layout: layout))
         }
         guard !firstChunks.isEmpty else { return found }
-        warnings.append("no thread pointers in the core for some threads (thread notes missing, e.g. a core cut short): "
+        warnings.append("no thread pointers in the core for some threads (thread notes missing, as in a core cut short, or no TLS register in them): "
             + "\(found.count) more tcaches found at the start of \(firstChunks.count) heaps; a tcache elsewhere in a heap "
             + "(a thread sharing another thread's arena) is not known, and its chunks count as used")
         return found

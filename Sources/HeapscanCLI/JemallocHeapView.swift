@@ -25,6 +25,7 @@ extension HeapCommand {
     }
 
     func printNote(_ text: String) {
+        HeapscanMain.stopIfInputChanged()
         FileHandle.standardError.write(Data("heapscan: note: \(text)\n".utf8))
     }
 }

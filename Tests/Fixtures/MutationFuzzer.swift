@@ -25,10 +25,15 @@ public struct MutationFuzzer {
     public struct Seed {
         public var bytes: [UInt8]
         public var sites: [Site]
+        /// Random edits stay below this offset (nil: anywhere). A seed whose tail is a block
+        /// many segments share (`SyntheticCore.shareZeroPages`) keeps it out of reach: one edit
+        /// there would be dozens at once.
+        public var randomEditEnd: Int?
 
-        public init(bytes: [UInt8], sites: [Site]) {
+        public init(bytes: [UInt8], sites: [Site], randomEditEnd: Int? = nil) {
             self.bytes = bytes
             self.sites = sites
+            self.randomEditEnd = randomEditEnd
         }
     }
 
@@ -152,18 +157,19 @@ public struct MutationFuzzer {
 
     private mutating func mutate(_ input: inout Seed) {
         let roll = next() % 100
+        let editable = min(input.randomEditEnd ?? input.bytes.count, input.bytes.count)
         if roll < 70, !input.sites.isEmpty {
             let site = input.sites[Int(next() % UInt64(input.sites.count))]
             write(value(for: site, in: input.bytes), width: site.width, at: site.offset, in: &input.bytes)
         } else if roll < 85 {
             // A random aligned word anywhere gets a value some site would take.
-            let offset = Int(next() % UInt64(max(input.bytes.count - 8, 1))) & ~7
+            let offset = Int(next() % UInt64(max(editable - 8, 1))) & ~7
             let donor = input.sites.isEmpty ? nil : input.sites[Int(next() % UInt64(input.sites.count))]
             let value = donor.map { self.value(for: $0, in: input.bytes) } ?? next()
             write(value, width: 8, at: offset, in: &input.bytes)
         } else if roll < 97 {
-            let offset = Int(next() % UInt64(max(input.bytes.count, 1)))
-            if offset < input.bytes.count { input.bytes[offset] ^= UInt8(truncatingIfNeeded: 1 << (next() % 8)) }
+            let offset = Int(next() % UInt64(max(editable, 1)))
+            if offset < editable { input.bytes[offset] ^= UInt8(truncatingIfNeeded: 1 << (next() % 8)) }
         } else {
             // A core cut short, as a crash handler or full disk leaves it.
             let keep = Int(next() % UInt64(max(input.bytes.count, 1)))

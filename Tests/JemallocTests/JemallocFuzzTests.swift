@@ -12,13 +12,17 @@ import TestFixtures
 struct JemallocFuzzTests {
     typealias Built = JemallocSyntheticHeapTests
 
+    /// Where the compact seed's shared block of zeros is mapped; random edits stay out of it.
+    static let zeroBlockAddress: UInt64 = 0x7ff0_0000_0000
+
     /// The hand-built heap with its empty extent-map pages sharing one block of zeros: about
     /// 100 KiB instead of 4 MiB per input, so the fuzzer spends its time in the walker rather
     /// than writing and mapping zeros. The pages the sites below edit keep their own bytes.
     static func seed() throws -> MutationFuzzer.Seed {
         let rootSlot = Built.root + 8 * ((Built.heap >> 30) & 0x3ffff)
         var synthetic = Built().core()
-        synthetic.shareZeroPages(keeping: [Built.root, rootSlot, Built.leaf, Built.edatas, Built.tls + 0xffff])
+        synthetic.shareZeroPages(keeping: [Built.root, rootSlot, Built.leaf, Built.edatas, Built.tls + 0xffff],
+                                 zeroBlockAddress: zeroBlockAddress)
         let path = try synthetic.write(name: "jemalloc-synthetic-compact")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -57,7 +61,8 @@ struct JemallocFuzzTests {
             guard let at = offset(run + UInt64(word) * 8) else { continue }
             sites.append(.init(offset: at, candidates: [Built.stacks + 8, Built.stacks + 0x1000, 0, UInt64(0xffff) << 32 | 8]))
         }
-        return MutationFuzzer.Seed(bytes: bytes, sites: sites)
+        let zeroBlock = core.addressSpace.segment(containing: Self.zeroBlockAddress).map { Int($0.fileOffset) }
+        return MutationFuzzer.Seed(bytes: bytes, sites: sites, randomEditEnd: zeroBlock)
     }
 
     @Test func jemallocWalkerSurvivesMutations() throws {

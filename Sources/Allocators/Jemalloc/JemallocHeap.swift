@@ -73,7 +73,7 @@ public struct JemallocHeap: Sendable {
                 }
             }
             caches += found
-            warnings.append("no thread pointers in the core for some threads (thread notes missing, e.g. a core cut short): "
+            warnings.append("no thread pointers in the core for some threads (thread notes missing, as in a core cut short, or no TLS register in them): "
                 + "\(found.count) more thread caches found by their shape in writable memory, not tied to threads; "
                 + "a cache whose cached regions disagree with the extent map is not known, and its regions count as used")
         }
