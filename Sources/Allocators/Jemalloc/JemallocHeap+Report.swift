@@ -30,7 +30,9 @@ extension JemallocHeap {
                     slabs[key, default: 0] += 1
                     totals.slabs += 1
                 } else {
-                    large[key, default: 0] += 1
+                    // jemalloc counts a promoted (sampled small) allocation in the smallest large class.
+                    let isPromoted = classes[extent.sizeIndex]?.isBin == true
+                    large[isPromoted ? Key(arena: extent.arena, sizeIndex: classes.binCount) : key, default: 0] += 1
                     totals.largeExtents += 1
                 }
             case .dirty:
