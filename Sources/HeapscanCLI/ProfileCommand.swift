@@ -10,6 +10,8 @@ enum ProfileFormat: String, ExpressibleByArgument, CaseIterable {
     case json
     /// One line per stack, "outer;…;inner bytes", for flamegraph.pl and speedscope.
     case folded
+    /// jemalloc's heap_v2 text, as `prof.dump` writes it, for jeprof.
+    case jeprof
 }
 
 struct ProfileCommand: ParsableCommand {
@@ -33,17 +35,22 @@ struct ProfileCommand: ParsableCommand {
     @OptionGroup var rootOptions: RootOptions
     @OptionGroup var modules: ModuleOptions
 
-    @Option(help: "Output format: text, json or folded (flame-graph stacks).")
+    @Option(help: "Output format: text, json, folded (flame-graph stacks) or jeprof (heap_v2 for jeprof).")
     var format: ProfileFormat = .text
 
     @Flag(help: "Only stacks with leaked allocations, ranked (and folded) by leaked bytes.")
     var leakedOnly = false
 
-    @Option(parsing: .unconditional, help: "Show at most this many stacks (0 shows all).")
+    @Option(parsing: .unconditional, help: "Show at most this many stacks (0 shows all; jeprof output has all).")
     var top = 20
+
+    @Option(help: ArgumentHelp("The process's lg_prof_sample, for the jeprof header (jemalloc's default is 19).",
+                               discussion: "jeprof scales sampled counts by it; the core does not record it without jemalloc's symbols."))
+    var lgSample = 19
 
     func run() throws {
         guard top >= 0 else { throw CLIError(path: nil, message: "--top must be 0 or more") }
+        guard (0...62).contains(lgSample) else { throw CLIError(path: nil, message: "--lg-sample must be in 0...62") }
         let core = try input.open(core)
         let profile: JemallocProfile
         let heap: JemallocHeap
@@ -71,6 +78,9 @@ struct ProfileCommand: ParsableCommand {
         switch format {
         case .json: try printJSON(report)
         case .text: print(report.text)
+        case .jeprof:
+            for warning in report.warnings { printError("warning: \(warning)") }
+            print(JeprofProfile.render(stacks, lgSample: lgSample, core: core))
         case .folded:
             for warning in report.warnings { printError("warning: \(warning)") }
             if !report.folded.isEmpty { print(report.folded) }

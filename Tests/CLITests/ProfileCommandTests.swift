@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+import TestFixtures
+
+/// `heapscan profile` end to end on the jemalloc-prof core: frames named through the
+/// executable's symbols, per call site what the program did, and a clear refusal without
+/// profiling data.
+@Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc and gdb (make test installs them)"))
+struct ProfileCommandTests {
+    static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
+
+    /// Stacks whose first frame outside jemalloc is in `function`, the innermost named caller
+    /// being the sample's `tagged` helper.
+    static func stacks(of function: String, in report: [String: Any]) -> [[String: Any]] {
+        (report["stacks"] as? [[String: Any]] ?? []).filter { stack in
+            let callers = (stack["frames"] as? [[String: Any]] ?? []).filter { $0["caller"] as? Bool == true }
+            return callers.count >= 2 && callers[0]["function"] as? String == "tagged" && callers[1]["function"] as? String == function
+        }
+    }
+
+    @Test func everyCallSiteHasItsLiveObjectsAndTheLeakSiteItsLeaks() throws {
+        let sample = try SampleCores.core("jemalloc-prof", ["0", "50"])
+        let report = try HeapscanProcess.json(["profile", sample.path, "--top", "0"])
+        let dump = try JemallocHeapDump(path: String(sample.path.dropLast(".core".count)) + ".heap")
+        #expect(Self.int(report["sampledAllocations"]) == Int(dump.total.objects))
+        for site in sample.truth["sites"] as? [[String: Any]] ?? [] {
+            let name = try #require(site["function"] as? String)
+            let mine = Self.stacks(of: name, in: report)
+            let live = try #require(Self.int(site["live"]))
+            #expect(mine.reduce(0) { $0 + (Self.int($1["objects"]) ?? 0) } == live, "\(name)")
+            if live == 0 { #expect(mine.isEmpty, "\(name) freed everything") }
+            let leaked = mine.reduce(0) { $0 + (Self.int($1["leakedObjects"]) ?? 0) }
+            if Self.int(site["leaked"]) == 0 { #expect(leaked == 0, "\(name) keeps its objects") } else { #expect(leaked > 0, "\(name)") }
+            // The symbolised caller has its source line from the sample's DWARF.
+            for stack in mine {
+                let frames = stack["frames"] as? [[String: Any]] ?? []
+                #expect(frames.contains { ($0["source"] as? String)?.hasPrefix("jemalloc-prof.c:") == true })
+            }
+        }
+    }
+
+    @Test func leakedOnlyFoldsTheLeakSitesBytes() throws {
+        let sample = try SampleCores.core("jemalloc-prof", ["0", "50"])
+        let result = try HeapscanProcess.run(["profile", sample.path, "--format", "folded", "--leaked-only"])
+        #expect(result.status == 0 && !result.crashed, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            #expect(line.contains(";leak_site;tagged "), "\(line)")
+            #expect(Int(line.split(separator: " ").last ?? "") ?? 0 > 0)
+        }
+    }
+
+    /// jeprof reads `--format jeprof` output and says exactly what it says of jemalloc's own dump.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/jeprof"), "needs jeprof (libjemalloc-dev)"))
+    func jeprofReadsTheJeprofFormatAsItReadsJemallocsDump() throws {
+        let sample = try SampleCores.core("jemalloc-prof", ["0", "50"])
+        let result = try HeapscanProcess.run(["profile", sample.path, "--format", "jeprof", "--lg-sample", "0"])
+        #expect(result.status == 0 && !result.crashed, "\(result.stderr)")
+        let mine = FileManager.default.temporaryDirectory.appendingPathComponent("heapscan-profile-\(getpid()).heap")
+        try Data(result.stdout.utf8).write(to: mine)
+        defer { try? FileManager.default.removeItem(at: mine) }
+        let executable = SampleCores.coreDirectory.appendingPathComponent("jemalloc-prof").path
+        func jeprof(_ profile: String) throws -> [Substring] {
+            try SampleCores.run(["jeprof", "--text", executable, profile]).split(separator: "\n")
+        }
+        let theirs = try jeprof(String(sample.path.dropLast(".core".count)) + ".heap")
+        let ours = try jeprof(mine.path)
+        #expect(theirs.count > 5)
+        #expect(ours == theirs)
+        #expect(ours.contains { $0.hasSuffix(" leak_site") })
+    }
+
+    @Test func withoutProfilingItSaysSoOnOneLine() throws {
+        let sample = try SampleCores.core("jemalloc")
+        let result = try HeapscanProcess.run(["profile", sample.path])
+        #expect(result.status == 1 && !result.crashed)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr == "heapscan: \(sample.path): the process did not run with MALLOC_CONF=prof:true\n")
+    }
+}
