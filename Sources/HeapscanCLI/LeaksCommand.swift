@@ -1,3 +1,4 @@
+import Allocators
 import Analysis
 import ArgumentParser
 import ELFCore
@@ -53,11 +54,22 @@ struct LeaksCommand: ParsableCommand {
         if top > 0 { report.suspects = Array(report.suspects.prefix(top)) }
         switch options.format {
         case .json: try printJSON(report)
-        case .text: print(render(report))
+        case .text: print(render(report, profile: Self.profileLine(core)))
         }
     }
 
-    private func render(_ report: Classifier.Report) -> String {
+    /// One line when the process ran with jemalloc's heap profiling: its sampled stacks are
+    /// `profile`'s answer to who allocated the leaks.
+    static func profileLine(_ core: CoreFile) -> String? {
+        guard JemallocDetection.detect(in: core) != nil, let heap = try? JemallocHeap.read(core: core) else { return nil }
+        let profile = JemallocProfile.read(heap: heap, core: core)
+        guard profile.isEnabled else { return nil }
+        let count = profile.allocations.count
+        let stacks = Set(profile.allocations.map(\.stackContext)).count
+        return "prof       \(count) sampled live allocation\(count == 1 ? "" : "s") in \(stacks) stack\(stacks == 1 ? "" : "s") (heapscan profile)"
+    }
+
+    private func render(_ report: Classifier.Report, profile: String?) -> String {
         var out: [String] = []
         out.append("allocator  \(report.allocator), \(report.method)")
         var heapLine = "used       \(report.usedAllocations) allocations, \(humanBytes(report.usedBytes))"
@@ -66,6 +78,7 @@ struct LeaksCommand: ParsableCommand {
         }
         out.append(heapLine)
         out.append("roots      " + (report.reachabilityKnown ? report.rootKinds.joined(separator: ", ") : "unknown (no allocator walk)"))
+        if let profile { out.append(profile) }
         out.append("")
         if report.suspects.isEmpty {
             out.append("no group of \(minCount) or more allocations")

@@ -71,6 +71,18 @@ struct ProfileCommandTests {
         #expect(ours.contains { $0.hasSuffix(" leak_site") })
     }
 
+    @Test func leaksSaysOnOneLineThatTheCoreHasStacks() throws {
+        let sample = try SampleCores.core("jemalloc-prof", ["0", "50"])
+        let dump = try JemallocHeapDump(path: String(sample.path.dropLast(".core".count)) + ".heap")
+        let live = dump.stacks.filter { $0.total.objects > 0 }.count
+        let result = try HeapscanProcess.run(["leaks", sample.path])
+        #expect(result.status == 0 && !result.crashed)
+        let lines = result.stdout.split(separator: "\n").filter { $0.hasPrefix("prof ") }
+        #expect(lines == ["prof       \(dump.total.objects) sampled live allocations in \(live) stacks (heapscan profile)"])
+        let plain = try HeapscanProcess.run(["leaks", try SampleCores.core("jemalloc").path])
+        #expect(!plain.stdout.split(separator: "\n").contains { $0.hasPrefix("prof ") })
+    }
+
     @Test func withoutProfilingItSaysSoOnOneLine() throws {
         let sample = try SampleCores.core("jemalloc")
         let result = try HeapscanProcess.run(["profile", sample.path])
