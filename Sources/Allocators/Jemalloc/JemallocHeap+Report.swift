@@ -220,7 +220,7 @@ extension JemallocHeap {
     /// the allocations jemalloc made for its thread caches' stacks (their slots keep pointers to
     /// regions popped long ago).
     func allocatorState(among allocations: [Allocation]) -> [Range<UInt64>] {
-        var ranges = extents.map { $0.edata..<($0.edata &+ UInt64(JemallocLayout.edataSize)) }
+        var ranges = extents.map { $0.edata..<($0.edata &+ UInt64(JemallocLayout.edataSize)) } + baseBlocks
         for cache in threadCaches {
             for bin in cache.bins {
                 if let index = allocations.index(containing: bin.stackHead, start: \.address, end: \.end) {
