@@ -82,7 +82,8 @@ public struct StackProfile: Sendable {
         self.warnings = warnings
     }
 
-    static func firstCallerFrame(_ frames: [UInt64], _ allocatorCode: [ClosedRange<UInt64>]) -> Int {
+    /// Index of the first frame outside `allocatorCode` (0 when every frame is inside).
+    public static func firstCallerFrame(_ frames: [UInt64], _ allocatorCode: [ClosedRange<UInt64>]) -> Int {
         let inside = frames.prefix { frame in allocatorCode.contains { $0.contains(frame) } }.count
         return inside < frames.count ? inside : 0
     }

@@ -1,4 +1,3 @@
-import Allocators
 import Analysis
 import ArgumentParser
 import ELFCore
@@ -61,9 +60,7 @@ struct LeaksCommand: ParsableCommand {
     /// One line when the process ran with jemalloc's heap profiling: its sampled stacks are
     /// `profile`'s answer to who allocated the leaks.
     static func profileLine(_ core: CoreFile) -> String? {
-        guard JemallocDetection.detect(in: core) != nil, let heap = try? JemallocHeap.read(core: core) else { return nil }
-        let profile = JemallocProfile.read(heap: heap, core: core)
-        guard profile.isEnabled else { return nil }
+        guard let profile = CoreProfile(core)?.profile else { return nil }
         let count = profile.allocations.count
         let stacks = Set(profile.allocations.map(\.stackContext)).count
         return "prof       \(count) sampled live allocation\(count == 1 ? "" : "s") in \(stacks) stack\(stacks == 1 ? "" : "s") (heapscan profile)"

@@ -83,6 +83,19 @@ struct ProfileCommandTests {
         #expect(!plain.stdout.split(separator: "\n").contains { $0.hasPrefix("prof ") })
     }
 
+    @Test func showNamesTheStackOfASampledAllocation() throws {
+        let sample = try SampleCores.core("jemalloc-prof", ["0", "50"])
+        let leakSite = try #require((sample.truth["sites"] as? [[String: Any]])?.first)
+        let address = try #require((leakSite["leaked_addresses"] as? [String])?.last)
+        let result = try HeapscanProcess.run(["show", sample.path, address])
+        #expect(result.status == 0 && !result.crashed, "\(result.stderr)")
+        let stack = result.stdout.components(separatedBy: "\nallocated at (sampled by jemalloc's profiler, thread t0, 40 bytes requested):\n")
+        #expect(stack.count == 2, "\(result.stdout)")
+        let frames = stack.last?.split(separator: "\n") ?? []
+        #expect(frames.first?.hasPrefix("    tagged+") == true)
+        #expect(frames.dropFirst().first?.hasPrefix("    leak_site+") == true, "\(frames)")
+    }
+
     @Test func withoutProfilingItSaysSoOnOneLine() throws {
         let sample = try SampleCores.core("jemalloc")
         let result = try HeapscanProcess.run(["profile", sample.path])
