@@ -17,8 +17,8 @@ struct JemallocProfileTests {
         let dump: JemallocHeapDump
     }
 
-    static func load(lgSample: Int, count: Int = 50) throws -> Loaded {
-        let sample = try SampleCores.core("jemalloc-prof", [String(lgSample), String(count)])
+    static func load(lgSample: Int, count: Int = 50, kernel: Bool = false) throws -> Loaded {
+        let sample = try SampleCores.core("jemalloc-prof", [String(lgSample), String(count)], kernel: kernel)
         #expect(sample.truth["prof_dump"] as? Bool == true, "the sample could not write its prof.dump")
         let core = try CoreFile(path: sample.path)
         let heap = try #require(try JemallocHeap.read(core: core))
@@ -40,8 +40,10 @@ struct JemallocProfileTests {
         return result
     }
 
-    @Test func everySampledStackEqualsJemallocsOwnDump() throws {
-        let loaded = try Self.load(lgSample: 0)
+    /// gcore's core and the kernel's (which leaves the modules' code out) alike.
+    @Test(arguments: [false, true])
+    func everySampledStackEqualsJemallocsOwnDump(kernel: Bool) throws {
+        let loaded = try Self.load(lgSample: 0, kernel: kernel)
         #expect(loaded.dump.samplingInterval == 1)
         #expect(loaded.profile.isEnabled)
         #expect(loaded.profile.droppedCount == 0, "\(loaded.profile.dropped)")
