@@ -1,5 +1,6 @@
 import Allocators
 import ELFCore
+import Foundation
 
 /// jemalloc's sampled live allocations grouped by the stack that made them, with how many of
 /// each stack's objects the leak analysis finds leaked: "who allocated what leaks".
@@ -26,6 +27,16 @@ public struct StackProfile: Sendable {
         public var threads: [ThreadCount] = []
 
         public var callerFrames: ArraySlice<UInt64> { frames[firstCallerFrame...] }
+
+        /// The live objects and bytes the samples stand for when one allocation is sampled per
+        /// 2^`lgSample` bytes on average: jeprof's correction, from the stack's mean size
+        /// (an allocation of `size` bytes is sampled with probability 1 − e^(−size/rate)).
+        public func estimate(lgSample: Int) -> (objects: Double, bytes: Double) {
+            guard objects > 0 else { return (0, 0) }
+            let rate = Double(UInt64(1) << UInt64(min(max(lgSample, 0), 62)))
+            let scale = 1 / (1 - exp(-(Double(bytes) / Double(objects)) / rate))
+            return (Double(objects) * scale, Double(bytes) * scale)
+        }
     }
 
     /// Ranked by bytes, then objects, then frames (a stable order for equal stacks).

@@ -44,13 +44,13 @@ struct ProfileCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Show at most this many stacks (0 shows all; jeprof output has all).")
     var top = 20
 
-    @Option(help: ArgumentHelp("The process's lg_prof_sample, for the jeprof header (jemalloc's default is 19).",
-                               discussion: "jeprof scales sampled counts by it; the core does not record it without jemalloc's symbols."))
-    var lgSample = 19
+    @Option(help: ArgumentHelp("The process's lg_prof_sample: adds estimates of the live objects and bytes the samples stand for.",
+                               discussion: "The core does not record the rate without jemalloc's symbols; the jeprof header assumes jemalloc's default, 19, without it."))
+    var lgSample: Int?
 
     func run() throws {
         guard top >= 0 else { throw CLIError(path: nil, message: "--top must be 0 or more") }
-        guard (0...62).contains(lgSample) else { throw CLIError(path: nil, message: "--lg-sample must be in 0...62") }
+        if let lgSample, !(0...62).contains(lgSample) { throw CLIError(path: nil, message: "--lg-sample must be in 0...62") }
         let core = try input.open(core)
         let profile: JemallocProfile
         let heap: JemallocHeap
@@ -73,14 +73,15 @@ struct ProfileCommand: ParsableCommand {
         let allocatorCode = heap.detection.libraryPath == nil ? [] : heap.detection.moduleRanges
         let stacks = StackProfile(profile: profile, table: analysis.table, reachability: analysis.reachability,
                                   allocatorCode: allocatorCode)
-        let report = ProfileReport(core: core.path, profile: stacks, leakedOnly: leakedOnly, top: top,
+        let report = ProfileReport(core: core.path, profile: stacks, leakedOnly: leakedOnly, top: top, lgSample: lgSample,
                                    warnings: analysis.completenessWarnings + stacks.warnings) { moduleSet.callSite(returnAddress: $0) }
         switch format {
         case .json: try printJSON(report)
         case .text: print(report.text)
         case .jeprof:
             for warning in report.warnings { printError("warning: \(warning)") }
-            print(JeprofProfile.render(stacks, lgSample: lgSample, core: core))
+            if lgSample == nil { printError("note: the jeprof header assumes lg_prof_sample 19 (jemalloc's default); --lg-sample N sets it") }
+            print(JeprofProfile.render(stacks, lgSample: lgSample ?? 19, core: core))
         case .folded:
             for warning in report.warnings { printError("warning: \(warning)") }
             if !report.folded.isEmpty { print(report.folded) }

@@ -29,6 +29,9 @@ struct ProfileReport: Encodable {
         let requestedBytes: UInt64
         let leakedObjects: Int
         let leakedBytes: UInt64
+        /// With --lg-sample: the live objects and bytes the samples stand for.
+        let estimatedObjects: Double?
+        let estimatedBytes: Double?
         let threads: [ThreadCount]
         let frames: [Frame]
     }
@@ -37,11 +40,14 @@ struct ProfileReport: Encodable {
     let sampledAllocations: Int
     let stackCount: Int
     let leakedOnly: Bool
+    let lgSample: Int?
     let stacks: [Stack]
     let warnings: [String]
 
-    init(core: String, profile: StackProfile, leakedOnly: Bool, top: Int, warnings: [String], name: (UInt64) -> CallSite) {
+    init(core: String, profile: StackProfile, leakedOnly: Bool, top: Int, lgSample: Int?, warnings: [String],
+         name: (UInt64) -> CallSite) {
         self.core = core
+        self.lgSample = lgSample
         sampledAllocations = profile.sampledAllocations
         self.leakedOnly = leakedOnly
         self.warnings = warnings
@@ -54,14 +60,16 @@ struct ProfileReport: Encodable {
         stackCount = chosen.count
         if top > 0 { chosen = Array(chosen.prefix(top)) }
         stacks = chosen.map { stack in
-            Stack(objects: stack.objects, bytes: stack.bytes, requestedBytes: stack.requestedBytes,
-                  leakedObjects: stack.leakedObjects, leakedBytes: stack.leakedBytes,
-                  threads: stack.threads.map { ThreadCount(thread: $0.threadUID, objects: $0.objects, bytes: $0.bytes) },
-                  frames: stack.frames.enumerated().map { index, address in
-                      let site = name(address)
-                      return Frame(address: hex(address), function: site.function, offset: site.offset, source: site.sourceLine,
-                                   module: site.module, caller: index >= stack.firstCallerFrame, description: site.description)
-                  })
+            let estimate = lgSample.map { stack.estimate(lgSample: $0) }
+            return Stack(objects: stack.objects, bytes: stack.bytes, requestedBytes: stack.requestedBytes,
+                         leakedObjects: stack.leakedObjects, leakedBytes: stack.leakedBytes,
+                         estimatedObjects: estimate?.objects, estimatedBytes: estimate?.bytes,
+                         threads: stack.threads.map { ThreadCount(thread: $0.threadUID, objects: $0.objects, bytes: $0.bytes) },
+                         frames: stack.frames.enumerated().map { index, address in
+                             let site = name(address)
+                             return Frame(address: hex(address), function: site.function, offset: site.offset, source: site.sourceLine,
+                                          module: site.module, caller: index >= stack.firstCallerFrame, description: site.description)
+                         })
         }
     }
 
@@ -74,6 +82,9 @@ struct ProfileReport: Encodable {
             lines.append("")
             lines.append("#\(rank + 1)  \(stack.bytes) B in \(stack.objects) object\(stack.objects == 1 ? "" : "s") (requested \(stack.requestedBytes) B), "
                          + "leaked \(stack.leakedObjects) (\(stack.leakedBytes) B); threads \(threads)")
+            if let objects = stack.estimatedObjects, let bytes = stack.estimatedBytes, let lgSample {
+                lines.append("    estimated live: \(Int(bytes.rounded())) B in \(Int(objects.rounded())) objects (1 in 2^\(lgSample) bytes sampled)")
+            }
             for frame in stack.frames where frame.caller {
                 lines.append("    \(frame.description)")
             }

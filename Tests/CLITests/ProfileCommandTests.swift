@@ -96,6 +96,32 @@ struct ProfileCommandTests {
         #expect(frames.dropFirst().first?.hasPrefix("    leak_site+") == true, "\(frames)")
     }
 
+    /// With the sampling rate, each stack's estimate is jeprof's: at lg_prof_sample 0 every
+    /// allocation is sampled and the estimate is the count; at the default rate the estimated
+    /// total is what jeprof makes of the same samples.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/jeprof"), "needs jeprof (libjemalloc-dev)"))
+    func estimatesAreJeprofs() throws {
+        let everything = try SampleCores.core("jemalloc-prof", ["0", "50"])
+        let exact = try HeapscanProcess.json(["profile", everything.path, "--top", "0", "--lg-sample", "0"])
+        for stack in exact["stacks"] as? [[String: Any]] ?? [] {
+            #expect((stack["estimatedObjects"] as? Double)?.rounded() == (stack["objects"] as? NSNumber)?.doubleValue)
+        }
+        let sampled = try SampleCores.core("jemalloc-prof", ["19", "10000"])
+        let report = try HeapscanProcess.json(["profile", sampled.path, "--top", "0", "--lg-sample", "19"])
+        let stacks = report["stacks"] as? [[String: Any]] ?? []
+        #expect(!stacks.isEmpty)
+        let estimated = stacks.reduce(0.0) { $0 + (($1["estimatedBytes"] as? Double) ?? 0) }
+        let result = try HeapscanProcess.run(["profile", sampled.path, "--format", "jeprof", "--lg-sample", "19"])
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("heapscan-profile-\(UUID().uuidString).heap")
+        try Data(result.stdout.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let executable = SampleCores.coreDirectory.appendingPathComponent("jemalloc-prof").path
+        let text = try SampleCores.run(["jeprof", "--text", "--show_bytes", executable, file.path])
+        let total = try #require(text.split(separator: "\n").first { $0.hasPrefix("Total: ") })
+        let jeprofBytes = try #require(Double(total.dropFirst(7).split(separator: " ").first ?? ""))
+        #expect(abs(estimated - jeprofBytes) <= Double(stacks.count), "ours \(estimated), jeprof \(jeprofBytes)")
+    }
+
     @Test func withoutProfilingItSaysSoOnOneLine() throws {
         let sample = try SampleCores.core("jemalloc")
         let result = try HeapscanProcess.run(["profile", sample.path])
