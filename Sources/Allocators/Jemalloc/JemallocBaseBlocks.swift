@@ -12,7 +12,14 @@ enum JemallocBaseBlocks {
     static let alignment: UInt64 = 2 << 20
     static let edataOffset: UInt64 = 16
 
-    /// Every block in the writable memory of `memory`, as address ranges, sorted.
+    /// Every block in the writable memory of `memory` that overlaps no extent (program data that
+    /// happened to look like a header must not hide allocations), as address ranges, sorted.
+    static func find(in memory: AddressSpace, outside extents: [JemallocExtent]) -> [Range<UInt64>] {
+        find(in: memory).filter { block in
+            !extents.contains { $0.base < block.upperBound && block.lowerBound < $0.end }
+        }
+    }
+
     static func find(in memory: AddressSpace) -> [Range<UInt64>] {
         var blocks: [Range<UInt64>] = []
         for segment in memory.segments where segment.permissions.contains(.write) {

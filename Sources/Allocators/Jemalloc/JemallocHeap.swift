@@ -73,7 +73,7 @@ public struct JemallocHeap: Sendable {
         }
         return JemallocHeap(detection: detection, classes: classes, root: location.root, extents: walk.extents,
                             threadCaches: caches, consistency: walk.consistency, leafAddresses: walk.leafAddresses,
-                            baseBlocks: JemallocBaseBlocks.find(in: memory),
+                            baseBlocks: JemallocBaseBlocks.find(in: memory, outside: walk.extents),
                             voteCandidates: location.candidates, voteAgreeing: location.agreeing,
                             warnings: WarningDigest.digest(warnings))
     }
