@@ -2,44 +2,73 @@ import ELFCore
 
 /// One block handed out (or held free) by an allocator, in the shape every allocator walker
 /// produces, so `types`, `find`, `leaks` and `explain` work the same on glibc and jemalloc.
+///
+/// 16 bytes: the address, and one word packing the usable size (40 bits, up to 1 TiB), the
+/// allocator's header (`blockSize − usableSize`, 7 bits), the used flag and the arena (16 bits).
+/// Tables of tens of millions of allocations are the largest structure of a leak hunt, so every
+/// byte here is tens of megabytes there; walkers check `isRepresentable` for values read from a
+/// core before building one.
 public struct Allocation: Sendable, Equatable {
     /// The address the program got from malloc (user pointer), not the allocator's header.
     public var address: UInt64
-    /// Bytes the program may use from `address` (malloc_usable_size).
-    public var usableSize: UInt64
-    /// `blockSize − usableSize` (the allocator's header, 0 to 16 bytes) in the low 31 bits and
-    /// `isUsed` in the top bit: 24 bytes an allocation instead of 32, which is a quarter of the
-    /// table on heaps of tens of millions of allocations.
-    private var overheadAndUse: UInt32
-    /// Index into `AllocationTable.arenas`; -1 when unknown.
-    public var arena: Int32
+    private var packed: UInt64
 
-    private static let usedBit: UInt32 = 1 << 31
+    private static let sizeBits: UInt64 = 40
+    private static let headerBits: UInt64 = 7
+    private static let headerShift = sizeBits
+    private static let usedShift = sizeBits + headerBits
+    private static let arenaShift = usedShift + 1
+    private static let sizeMask: UInt64 = (1 << sizeBits) - 1
+    private static let headerMask: UInt64 = (1 << headerBits) - 1
 
-    /// `blockSize` is at least `usableSize` and exceeds it by less than 2 GiB, as every
-    /// allocator's block is its usable bytes plus a header.
-    public init(address: UInt64, usableSize: UInt64, blockSize: UInt64, isUsed: Bool, arena: Int32) {
-        precondition(blockSize >= usableSize && blockSize - usableSize < UInt64(Self.usedBit),
-                     "an allocation's block is its usable size plus a header")
-        self.address = address
-        self.usableSize = usableSize
-        self.arena = arena
-        overheadAndUse = UInt32(blockSize - usableSize) | (isUsed ? Self.usedBit : 0)
+    /// Largest usable size a table can hold (1 TiB − 1).
+    public static let maximumUsableSize: UInt64 = sizeMask
+    /// Largest `blockSize − usableSize` (allocator headers are 0 to 16 bytes).
+    public static let maximumHeader: UInt64 = headerMask
+    /// Largest arena index; -1 stands for unknown.
+    public static let maximumArena: Int32 = Int32(UInt16.max) - 1
+
+    /// Whether these values fit an `Allocation`; walkers skip (and report) blocks that do not.
+    public static func isRepresentable(usableSize: UInt64, blockSize: UInt64, arena: Int32) -> Bool {
+        usableSize <= maximumUsableSize && blockSize >= usableSize && blockSize - usableSize <= maximumHeader
+            && arena >= -1 && arena <= maximumArena
     }
+
+    /// `blockSize` is at least `usableSize` and exceeds it by at most `maximumHeader`, as every
+    /// allocator's block is its usable bytes plus a header (see `isRepresentable`).
+    public init(address: UInt64, usableSize: UInt64, blockSize: UInt64, isUsed: Bool, arena: Int32) {
+        precondition(Self.isRepresentable(usableSize: usableSize, blockSize: blockSize, arena: arena),
+                     "an allocation's block is its usable size plus a header, in a known arena")
+        self.address = address
+        packed = usableSize | (blockSize - usableSize) << Self.headerShift
+            | (isUsed ? 1 << Self.usedShift : 0) | UInt64(UInt16(arena + 1)) << Self.arenaShift
+    }
+
+    /// Bytes the program may use from `address` (malloc_usable_size).
+    public var usableSize: UInt64 { packed & Self.sizeMask }
 
     /// The allocator's block size for this allocation (glibc chunk size, jemalloc region size).
     public var blockSize: UInt64 {
-        get { usableSize &+ UInt64(overheadAndUse & ~Self.usedBit) }
+        get { usableSize &+ (packed >> Self.headerShift) & Self.headerMask }
         set {
-            precondition(newValue >= usableSize && newValue - usableSize < UInt64(Self.usedBit),
+            precondition(newValue >= usableSize && newValue - usableSize <= Self.maximumHeader,
                          "an allocation's block is its usable size plus a header")
-            overheadAndUse = UInt32(newValue - usableSize) | (overheadAndUse & Self.usedBit)
+            packed = packed & ~(Self.headerMask << Self.headerShift) | (newValue - usableSize) << Self.headerShift
         }
     }
 
     public var isUsed: Bool {
-        get { overheadAndUse & Self.usedBit != 0 }
-        set { overheadAndUse = newValue ? overheadAndUse | Self.usedBit : overheadAndUse & ~Self.usedBit }
+        get { packed >> Self.usedShift & 1 != 0 }
+        set { packed = packed & ~(1 << Self.usedShift) | (newValue ? 1 << Self.usedShift : 0) }
+    }
+
+    /// Index into `AllocationTable.arenas`; -1 when unknown.
+    public var arena: Int32 {
+        get { Int32(packed >> Self.arenaShift) - 1 }
+        set {
+            precondition(newValue >= -1 && newValue <= Self.maximumArena, "an arena index or -1")
+            packed = packed & ~(UInt64(UInt16.max) << Self.arenaShift) | UInt64(UInt16(newValue + 1)) << Self.arenaShift
+        }
     }
 
     public var end: UInt64 { address &+ usableSize }
@@ -54,7 +83,7 @@ public struct AllocationTable: Sendable {
     public let method: String
     /// Names of arenas, indexed by `Allocation.arena`.
     public let arenas: [String]
-    public let allocations: [Allocation]
+    public let allocations: AllocationList
     public let warnings: [String]
     /// Address ranges the allocator manages (heaps, slabs, extents, mmapped chunks), sorted,
     /// half-open. Memory outside them is not allocator-owned: for reachability it is a root,
@@ -66,30 +95,35 @@ public struct AllocationTable: Sendable {
     /// it is neither a root nor scanned.
     public let allocatorState: [Range<UInt64>]
 
-    public init(allocator: String, method: String, arenas: [String], allocations: [Allocation], warnings: [String],
+    public init(allocator: String, method: String, arenas: [String], allocations: AllocationList, warnings: [String],
                 managedRanges: [Range<UInt64>] = [], allocatorState: [Range<UInt64>] = []) {
         self.allocator = allocator
         self.method = method
         self.arenas = arenas
-        // Walkers usually produce address order already; checking is O(n), sorting is not.
-        let isSorted = zip(allocations, allocations.dropFirst()).allSatisfy { $0.address <= $1.address }
-        self.allocations = isSorted ? allocations : allocations.sorted { $0.address < $1.address }
+        // Walkers usually produce address order already; checking is O(n), sorting is not, and
+        // sorting happens in place (a sorted copy would double the table at its peak).
+        var list = allocations
+        if !zip(list, list.dropFirst()).allSatisfy({ $0.address <= $1.address }) {
+            list.withUnsafeMutableBufferPointer { buffer in
+                var buffer = buffer
+                buffer.sort { $0.address < $1.address }
+            }
+        }
+        self.allocations = list
         self.warnings = warnings
         self.managedRanges = managedRanges.sorted { $0.lowerBound < $1.lowerBound }
         self.allocatorState = Self.mergedRanges(allocatorState)
     }
 
+    public init(allocator: String, method: String, arenas: [String], allocations: [Allocation], warnings: [String],
+                managedRanges: [Range<UInt64>] = [], allocatorState: [Range<UInt64>] = []) {
+        self.init(allocator: allocator, method: method, arenas: arenas, allocations: AllocationList(allocations),
+                  warnings: warnings, managedRanges: managedRanges, allocatorState: allocatorState)
+    }
+
     /// Sorted, overlapping and touching ranges joined.
     public static func mergedRanges(_ ranges: [Range<UInt64>]) -> [Range<UInt64>] {
-        var merged: [Range<UInt64>] = []
-        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where !range.isEmpty {
-            if let last = merged.last, range.lowerBound <= last.upperBound {
-                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
-            } else {
-                merged.append(range)
-            }
-        }
-        return merged
+        AddressRanges.merged(ranges)
     }
 
     /// Index of the allocation whose usable range contains `pointer` (start or interior), O(log n).

@@ -1,4 +1,5 @@
 import ELFCore
+import ScanKernels
 
 /// How the chunk walk of one heap ended.
 struct GlibcChunkWalkOutcome {
@@ -30,7 +31,8 @@ enum GlibcChunkWalk {
     /// wild read. The caller guarantees `output` has room for (limit - first) / 16 entries.
     static func walk(bytes: UnsafeRawBufferPointer, base: UInt64, first: UInt64, top: UInt64?,
                      limit: UInt64, arena: Int32,
-                     output: UnsafeMutablePointer<Allocation>, count: inout Int) -> GlibcChunkWalkOutcome {
+                     output: UnsafeMutablePointer<Allocation>, count: inout Int,
+                     progress: ProgressLine? = nil) -> GlibcChunkWalkOutcome {
         let presentEnd = base + UInt64(bytes.count)
         let end = min(limit, presentEnd)
         var outcome = GlibcChunkWalkOutcome(end: first)
@@ -53,8 +55,18 @@ enum GlibcChunkWalk {
         let lastByte = bytes.count - 1
         var lastChunk = -1
         var checkedHidden = false
+        // Bytes walked are reported every `reportEvery` chunks: a compare per chunk, no call.
+        let reportEvery = 1 << 18
+        var reportAt = written &+ reportEvery
+        var reportedOffset = offset
+        defer { progress?.advance(UInt64(max(0, offset - reportedOffset))) }
         // The hot loop only walks; every way out is explained after it.
         while true {
+            if written >= reportAt {
+                reportAt = written &+ reportEvery
+                progress?.advance(UInt64(max(0, offset - reportedOffset)))
+                reportedOffset = offset
+            }
             if offset == topOffset {
                 // A damaged size that lands exactly on top is consistent and would silently hide
                 // every chunk after it: the last chunk's memory is checked for such a chain once.

@@ -1,5 +1,6 @@
 import ELFCore
 import Regions
+import ScanKernels
 
 /// glibc malloc (2.27 and later, 64-bit) read from a core without libc symbols.
 public enum GlibcHeap {
@@ -245,7 +246,7 @@ private struct Walker {
     /// `skipping`: first chunks (tcache_perthread_structs) and their sizes, counted as internal
     /// bytes, not listed.
     private mutating func walkChunks(arenas: inout [GlibcArena], mmapped: [(chunk: UInt64, size: UInt64)],
-                                     mmappedIndex: Int32, skipping: [UInt64: UInt64]) -> [Allocation] {
+                                     mmappedIndex: Int32, skipping: [UInt64: UInt64]) -> AllocationList {
         var jobs: [(start: UInt64, job: Job)] = []
         var capacity = mmapped.count
         for (arenaIndex, arena) in arenas.enumerated() {
@@ -261,7 +262,15 @@ private struct Walker {
         jobs.sort { $0.start < $1.start }
 
         var localWarnings: [String] = []
-        let allocations = [Allocation](unsafeUninitializedCapacity: capacity) { buffer, count in
+        let walkedBytes = jobs.reduce(UInt64(0)) { total, job in
+            guard case .heap(let arenaIndex, let heapIndex) = job.job else { return total }
+            let heap = arenas[arenaIndex].heaps[heapIndex]
+            let presentEnd = memory.segment(containing: heap.start).map { min($0.presentEnd, heap.end) } ?? heap.start
+            return total &+ (presentEnd > heap.start ? presentEnd - heap.start : 0)
+        }
+        let progress = ProgressLine(total: walkedBytes, label: "walking glibc heaps")
+        defer { progress.finish() }
+        let allocations = AllocationList(unsafeUninitializedCapacity: capacity) { buffer, count in
             guard let output = buffer.baseAddress else { return }
             for (_, job) in jobs {
                 switch job {
@@ -281,7 +290,7 @@ private struct Walker {
                     let skipped = skipping[heap.firstChunk] ?? 0
                     let outcome = GlibcChunkWalk.walk(bytes: view, base: heap.start, first: heap.firstChunk + skipped, top: top,
                                                       limit: heap.end, arena: Int32(arenaIndex),
-                                                      output: output, count: &count)
+                                                      output: output, count: &count, progress: progress)
                     for skip in outcome.skipped {
                         localWarnings.append(skip.problem + "; \(skip.to - skip.from) bytes up to \(hex(skip.to)) skipped, where a consistent chain of chunks leads to top")
                     }
@@ -347,7 +356,7 @@ private struct Walker {
     /// A free-list chunk inside another chunk the walk listed means that chunk's size field
     /// covers memory it does not own (a damaged size that still lands on a chunk boundary):
     /// said once per covering chunk, with how much it covers.
-    private mutating func reportFreeChunksInsideAllocations(_ members: [UInt64], allocations: [Allocation]) {
+    private mutating func reportFreeChunksInsideAllocations(_ members: [UInt64], allocations: AllocationList) {
         var covered: [Int: Int] = [:]
         for chunk in members {
             // Its size field, not prev_size, which belongs to the chunk before it.
@@ -363,7 +372,7 @@ private struct Walker {
 
     /// Chunks in tcache bins and fastbins look in use to the heap walk (glibc keeps their
     /// neighbour's PREV_INUSE set); the lists say they are free.
-    private mutating func markCachedChunksFree(_ chunks: [UInt64], in allocations: inout [Allocation]) {
+    private mutating func markCachedChunksFree(_ chunks: [UInt64], in allocations: inout AllocationList) {
         for chunk in chunks {
             let address = chunk + GlibcLayout.chunkHeader
             guard let index = exactIndex(of: address, in: allocations) else {
@@ -378,7 +387,7 @@ private struct Walker {
     }
 
     /// tcache_perthread_structs are malloc's own: counted as internal bytes of their arena.
-    private func removeTcacheStructs(_ structs: [UInt64], from allocations: inout [Allocation], arenas: inout [GlibcArena]) {
+    private func removeTcacheStructs(_ structs: [UInt64], from allocations: inout AllocationList, arenas: inout [GlibcArena]) {
         var drop: [Int] = []
         for address in structs {
             guard let index = exactIndex(of: address, in: allocations) else { continue }
@@ -404,7 +413,7 @@ private struct Walker {
         allocations.removeLast(allocations.count - kept)
     }
 
-    private func exactIndex(of address: UInt64, in allocations: [Allocation]) -> Int? {
+    private func exactIndex(of address: UInt64, in allocations: AllocationList) -> Int? {
         var low = 0
         var high = allocations.count
         while low < high {

@@ -89,13 +89,14 @@ extension AllocationTable {
         let offset = Int32(arenas.count)
         var dropped = 0
         var combined = allocations
+        combined.reserveCapacity(allocations.count + other.allocations.count)
         for allocation in other.allocations {
             if managesAddress(allocation.address) {
                 dropped += 1
                 continue
             }
             var moved = allocation
-            if moved.arena >= 0 { moved.arena += offset }
+            if moved.arena >= 0 { moved.arena = moved.arena + offset <= Allocation.maximumArena ? moved.arena + offset : -1 }
             combined.append(moved)
         }
         var notes = warnings + other.warnings

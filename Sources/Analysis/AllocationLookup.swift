@@ -16,8 +16,8 @@ struct AllocationLookup: @unchecked Sendable {
         /// Start of the first allocation overlapping the bucket.
         var first: UInt64 = 0
         /// Allocations overlapping the bucket: `low..<high` in table order.
-        var low: Int32 = 0
-        var high: Int32 = 0
+        var low: UInt32 = 0
+        var high: UInt32 = 0
         /// Distance between consecutive starts when it is the same for all of them; 0 for a
         /// single allocation, `irregular` otherwise.
         var stride: UInt32 = 0
@@ -27,13 +27,13 @@ struct AllocationLookup: @unchecked Sendable {
 
     /// The table itself, shared rather than copied into start/end arrays: those would cost 16
     /// bytes per allocation, and evenly spaced buckets never read it.
-    private let allocations: [Allocation]
+    private let allocations: AllocationList
     private let buckets: [Bucket]
     private let mask: Int
     static let bucketShift: UInt64 = 12
     private static let irregular = UInt32.max
 
-    init(_ allocations: [Allocation]) {
+    init(_ allocations: AllocationList) {
         self.allocations = allocations
         var bucketCount = 0
         var previous = UInt64.max
@@ -55,7 +55,7 @@ struct AllocationLookup: @unchecked Sendable {
                 while buckets[slot].key != 0 && buckets[slot].key != bucket + 1 { slot = (slot + 1) & mask }
                 if buckets[slot].key == 0 {
                     buckets[slot].key = bucket + 1
-                    buckets[slot].low = Int32(index)
+                    buckets[slot].low = UInt32(index)
                     buckets[slot].first = allocation.address
                     buckets[slot].size = UInt32(truncatingIfNeeded: allocation.usableSize)
                     if allocation.usableSize >= UInt64(Self.irregular) { buckets[slot].stride = Self.irregular }
@@ -68,7 +68,7 @@ struct AllocationLookup: @unchecked Sendable {
                         && allocation.usableSize == UInt64(buckets[slot].size)
                     buckets[slot].stride = regular ? UInt32(gap) : Self.irregular
                 }
-                buckets[slot].high = Int32(index + 1)
+                buckets[slot].high = UInt32(index + 1)
                 bucket += 1
             }
         }

@@ -77,7 +77,7 @@ public struct Classifier {
         // of millions of allocations every per-allocation list costs its length in memory.
         var typeCache: [UInt64: TypeIdentity?] = [:]
         var typeGroups: [UInt64: SuspectGroup] = [:]
-        var untyped: [Int32] = []
+        var untyped: [UInt32] = []
         var hint = -1
         let progress = ProgressLine(total: UInt64(allocations.count), label: "classifying", unit: .allocations)
         defer {
@@ -96,7 +96,7 @@ public struct Classifier {
                 leakedBytes += allocation.blockSize
             }
             guard !options.leakedOnly || liveness?.isLeaked == true else { continue }
-            let position = Int32(index)
+            let position = UInt32(index)
             guard allocation.usableSize >= 8,
                   let first = memory.view(at: allocation.address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
                   mayBeVtable(first) else {
@@ -187,15 +187,15 @@ public struct Classifier {
     /// Magic candidates: per block size, values that recur at one offset in a spread-out sample
     /// of its allocations, then counted exactly over all of them. Ordered so each allocation is
     /// attributed to the most common key it carries.
-    func findMagics(in indices: [Int32], options: Options) -> [MagicKey] {
+    func findMagics(in indices: [UInt32], options: Options) -> [MagicKey] {
         countMagics(in: indices, options: options).map(\.key)
     }
 
     /// Magic candidates with their exact counts, most common first.
-    func countMagics(in indices: [Int32], options: Options) -> [(key: MagicKey, count: Int)] {
+    func countMagics(in indices: [UInt32], options: Options) -> [(key: MagicKey, count: Int)] {
         let allocations = table.allocations
         var sizeNumbers = SizeNumbering()
-        var bySize: [[Int32]] = []
+        var bySize: [[UInt32]] = []
         for index in indices {
             let number = sizeNumbers.number(of: allocations[Int(index)].blockSize)
             if number == bySize.count { bySize.append([]) }

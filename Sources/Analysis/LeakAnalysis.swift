@@ -18,6 +18,8 @@ public struct LeakAnalysis {
     public let symbolize: (UInt64) -> String?
     /// "Class::member.path" of the member at an offset of an object whose first word is a vptr.
     private let memberOf: (UInt64, UInt64) -> String?
+    /// "frame #2 function+0x3c in module" of a thread's stack address (nil: its registers).
+    private let describeFrame: (Int32, UInt64?) -> String?
     public let rootKinds: [RootKind]
     /// What the core lacks that reachability depends on: without thread notes there are no
     /// register or stack roots, and a cut-short file loses roots and heap alike. Either way
@@ -36,6 +38,11 @@ public struct LeakAnalysis {
         regions = RegionMap(core: core)
         var identifier: TypeIdentifier?
         symbolize = { address in modules?.symbolize(address) }
+        describeFrame = { thread, address in
+            guard let modules else { return nil }
+            let frame = address.map { modules.frame(ofThread: thread, holding: $0) } ?? modules.stackFrames(ofThread: thread).first
+            return frame.map { "frame #\($0.number) \($0.function ?? hex($0.pc))" }
+        }
         if let modules {
             let known = TypeIdentifier(modules: modules, memory: ProcessMemory(core: core, modules: modules))
             identifier = known
@@ -62,10 +69,13 @@ public struct LeakAnalysis {
             reachability = nil
         } else {
             table = walked
-            let roots = RootSet(core: core, regions: regions, table: walked, kinds: rootKinds)
+            // Module data is scanned through its variables' types where DWARF gives them.
+            let nonPointerData = modules.map { modules in modules.modules.flatMap(modules.nonPointerDataRanges(of:)) } ?? []
+            let roots = RootSet(core: core, regions: regions, table: walked, kinds: rootKinds, nonPointerData: nonPointerData)
             self.roots = roots
             // "Unreferenced" means no pointer anywhere, whichever roots anchor.
-            let everywhere = rootKinds == Set(RootKind.allCases) ? nil : RootSet(core: core, regions: regions, table: walked)
+            let everywhere = rootKinds == Set(RootKind.allCases)
+                ? nil : RootSet(core: core, regions: regions, table: walked, nonPointerData: nonPointerData)
             var layouts = TypedLayouts.none
             if let identifier {
                 let vptrs = Self.firstWordsInModules(of: walked, memory: core.addressSpace, modules: regions.moduleRanges)
@@ -119,7 +129,7 @@ public struct LeakAnalysis {
               var chain = ReferenceChain(address: address, reachability: reachability, roots: roots, symbolize: symbolize,
                                          describeMember: { holder, offset in
                                              core.addressSpace.readU64(holder).flatMap { memberOf($0, offset) }
-                                         }) else { return nil }
+                                         }, describeFrame: describeFrame) else { return nil }
         chain.core = core.path
         if chain.liveness != .anchored { chain.warnings = completenessWarnings }
         return chain

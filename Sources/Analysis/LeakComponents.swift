@@ -13,13 +13,13 @@ struct LeakComponents {
     /// Component of each candidate in a cycle, for `pointedToFromOutside`.
     private var component: [UInt32]
     private var componentHasIncoming: [Bool]
-    private var componentFirst: [Int32]
+    private var componentFirst: [UInt32]
     private var componentSize: [Int]
-    private let candidates: [Int32]
+    private let candidates: [UInt32]
 
     /// `candidates` lists the referenced leaked allocations in ascending order;
     /// `successors(index, body)` calls `body` with each candidate allocation `index` points to.
-    init(count: Int, candidates leaked: [Int32], successors: (Int, (Int) -> Void) -> Void) {
+    init(count: Int, candidates leaked: [UInt32], successors: (Int, (Int) -> Void) -> Void) {
         cycleRoots = BitSet(count: count)
         inCycles = BitSet(count: count)
         candidates = leaked
@@ -29,17 +29,17 @@ struct LeakComponents {
         var low = [UInt32](repeating: 0, count: total)
         var component = [UInt32](repeating: unvisited, count: total)
         var componentHasIncoming: [Bool] = []
-        var componentFirst: [Int32] = []
+        var componentFirst: [UInt32] = []
         var componentSize: [Int] = []
         var onStack = BitSet(count: total)
-        var sccStack: [Int32] = []
+        var sccStack: [UInt32] = []
         var counter: UInt32 = 0
 
         func ordinal(_ index: Int) -> Int { leaked.firstIndex(keyAtLeast: UInt64(index), key: { UInt64($0) }) }
 
         struct Frame {
             let node: Int
-            var next: [Int32]
+            var next: [UInt32]
             var position = 0
         }
         var frames: [Frame] = []
@@ -49,9 +49,9 @@ struct LeakComponents {
                 low[node] = counter
                 counter += 1
                 onStack.insert(node)
-                sccStack.append(Int32(node))
-                var next: [Int32] = []
-                successors(Int(leaked[node])) { target in next.append(Int32(ordinal(target))) }
+                sccStack.append(UInt32(node))
+                var next: [UInt32] = []
+                successors(Int(leaked[node])) { target in next.append(UInt32(ordinal(target))) }
                 return Frame(node: node, next: next)
             }
             frames.append(enter(start))
@@ -75,7 +75,7 @@ struct LeakComponents {
                     let id = UInt32(componentHasIncoming.count)
                     componentHasIncoming.append(false)
                     var size = 0
-                    var first = Int32.max
+                    var first = UInt32.max
                     while let member = sccStack.popLast() {
                         onStack.remove(Int(member))
                         component[Int(member)] = id

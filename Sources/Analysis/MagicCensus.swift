@@ -27,7 +27,7 @@ public struct MagicCensus: Sendable, Codable {
     public var rows: [Row]
 
     public init(table: AllocationTable, memory: AddressSpace, corePath: String, minimumCount: Int = 8, top: Int = 50) {
-        let used = Array(table.allocations.indices.lazy.filter { table.allocations[$0].isUsed }.map { Int32($0) })
+        let used = Array(table.allocations.indices.lazy.filter { table.allocations[$0].isUsed }.map { UInt32($0) })
         var options = Classifier.Options()
         options.minimumCount = minimumCount
         let classifier = Classifier(table: table, memory: memory, reachability: nil, vtableRanges: [], typeOf: { _ in nil })

@@ -29,6 +29,7 @@ final class MarkLoop: @unchecked Sendable {
     let limits = BufferLimits()
     /// How each allocation was first reached; nil unless chains are recorded.
     let parents: UnsafeMutableBufferPointer<Reachability.Reference>?
+    private let parentMemory: BulkMemory?
     private let pool = Mutex<[[UInt32]]>([])
     private let pooled = Atomic<Int>(0)
     /// Workers holding work (scanning roots or a stack); a worker that has not started yet is
@@ -40,19 +41,23 @@ final class MarkLoop: @unchecked Sendable {
     private let totalPushes = Atomic<Int>(0)
     private let progress = ProgressLine(total: nil, label: "marking", unit: .allocations)
 
-    init(scanner: PointerScanner, recordChains: Bool) {
+    /// `inFile`: the mark state and parents go in a file mapping, as the table did.
+    init(scanner: PointerScanner, recordChains: Bool, inFile: Bool) {
         self.scanner = scanner
-        states = MarkStates(count: scanner.allocations.count)
+        let count = scanner.allocations.count
+        states = MarkStates(count: count, inFile: inFile)
         if recordChains {
-            let parents = UnsafeMutableBufferPointer<Reachability.Reference>.allocate(capacity: scanner.allocations.count)
+            let memory = BulkMemory(byteCount: count * MemoryLayout<Reachability.Reference>.stride, inFile: inFile)
+            let parents = UnsafeMutableBufferPointer(
+                start: memory.base.bindMemory(to: Reachability.Reference.self, capacity: count), count: count)
             parents.initialize(repeating: .none)
             self.parents = parents
+            parentMemory = memory
         } else {
             parents = nil
+            parentMemory = nil
         }
     }
-
-    deinit { parents?.deallocate() }
 
     var pushes: Int { totalPushes.load(ordering: .relaxed) }
 
@@ -84,16 +89,18 @@ final class MarkLoop: @unchecked Sendable {
         busy.wrappingAdd(1, ordering: .relaxed)
 
         func reach(_ target: Int, words: UnsafeRawBufferPointer, slot: Int, value: UInt64,
-                   evidence found: PointerScanner.Evidence, from reference: () -> Reachability.Reference) {
+                   evidence found: PointerScanner.Evidence, from reference: (EdgeKind) -> Reachability.Reference) {
             guard states.state(target) != .whole else { return }
             let allocations = scanner.allocations
             var evidence = BlockState.whole
+            var edge = EdgeKind.recognised
             var grew = false
             switch found {
             case let .live(lo, hi):
                 evidence = .limited
                 grew = limits.widen(target, lo: lo, hi: hi)
-            case .word:
+            case .word, .member:
+                edge = found == .member ? .precise : .conservative
                 if ContainerShapes.isVectorTail(words, slot: slot, value: value, allocationAt: { pointer in
                     let index = scanner.lookup.find(pointer)
                     return index >= 0 ? allocations[index] : nil
@@ -101,8 +108,10 @@ final class MarkLoop: @unchecked Sendable {
                 if value == allocations[target].address {
                     if ContainerShapes.isStringBuffer(words, slot: slot, target: allocations[target], memory: scanner.memory) {
                         evidence = .characters
+                        edge = .recognised
                     } else if let length = ContainerShapes.vectorLength(words, slot: slot, target: allocations[target]) {
                         evidence = .limited
+                        edge = .recognised
                         grew = limits.widen(target, lo: 0, hi: length)
                     }
                 }
@@ -114,7 +123,7 @@ final class MarkLoop: @unchecked Sendable {
                 }
                 return
             }
-            if previous == .unreached, let parents { parents[target] = reference() }
+            if previous == .unreached, let parents { parents[target] = reference(edge) }
             if previous.joined(with: evidence) != .characters {
                 stack.append(UInt32(target))
                 pushes += 1
@@ -126,9 +135,8 @@ final class MarkLoop: @unchecked Sendable {
             guard next < roots.count else { break }
             let root = roots[next]
             scanner.scanWords(root.words, base: root.base, from: -1) { words, slot, value, target, evidence in
-                reach(target, words: words, slot: slot, value: value, evidence: evidence) {
-                    Reachability.Reference(fromAllocation: -1, rootIndex: root.rootIndex,
-                                           location: root.base &+ UInt64(slot &* 8))
+                reach(target, words: words, slot: slot, value: value, evidence: evidence) { edge in
+                    Reachability.Reference(rootIndex: root.rootIndex, location: root.base &+ UInt64(slot &* 8), edge: edge)
                 }
             }
         }
@@ -155,9 +163,8 @@ final class MarkLoop: @unchecked Sendable {
                 let live = state == .limited ? limits.range(item) : BufferLimits.Range(lo: 0, hi: 0)
                 let holder = scanner.allocations[item].address
                 scanner.scanAllocation(item, state: state, live: live, hint: &hint) { words, slot, value, target, evidence in
-                    reach(target, words: words, slot: slot, value: value, evidence: evidence) {
-                        Reachability.Reference(fromAllocation: Int32(item), rootIndex: -1,
-                                               location: holder &+ UInt64(slot &* 8))
+                    reach(target, words: words, slot: slot, value: value, evidence: evidence) { edge in
+                        Reachability.Reference(fromAllocation: item, location: holder &+ UInt64(slot &* 8), edge: edge)
                     }
                 }
                 if workers > 1 && stack.count > 2 * Self.chunkSize && pooled.load(ordering: .relaxed) == 0

@@ -1,3 +1,4 @@
+import Allocators
 import Synchronization
 
 /// How much of an allocation the mark phase must scan, as far as the pointers seen so far say.
@@ -23,19 +24,18 @@ enum BlockState: UInt64 {
 
 /// Two bits per allocation, raised atomically by the mark workers: the only shared mark state,
 /// a quarter byte per allocation.
+/// In a file mapping beside a table that is in one (`BulkMemory` pages start zero).
 final class MarkStates: @unchecked Sendable {
+    private let memory: BulkMemory
     private let words: UnsafeMutablePointer<Atomic<UInt64>>
     private let wordCount: Int
     let count: Int
 
-    init(count: Int) {
+    init(count: Int, inFile: Bool = false) {
         self.count = count
         wordCount = (count + 31) / 32
-        words = .allocate(capacity: max(1, wordCount))
-        for index in 0..<max(1, wordCount) { (words + index).initialize(to: Atomic<UInt64>(0)) }
+        (memory, words) = zeroedAtomicWords(max(1, wordCount), inFile: inFile)
     }
-
-    deinit { words.deallocate() }
 
     @inline(__always)
     func state(_ index: Int) -> BlockState {
@@ -74,16 +74,14 @@ final class MarkStates: @unchecked Sendable {
 
 /// One bit per allocation, set atomically (the "referenced at all" pass).
 final class AtomicBits: @unchecked Sendable {
+    private let memory: BulkMemory
     private let words: UnsafeMutablePointer<Atomic<UInt64>>
     private let wordCount: Int
 
-    init(count: Int) {
+    init(count: Int, inFile: Bool = false) {
         wordCount = max(1, (count + 63) / 64)
-        words = .allocate(capacity: wordCount)
-        for index in 0..<wordCount { (words + index).initialize(to: Atomic<UInt64>(0)) }
+        (memory, words) = zeroedAtomicWords(wordCount, inFile: inFile)
     }
-
-    deinit { words.deallocate() }
 
     @inline(__always)
     func insert(_ index: Int) {
@@ -96,4 +94,12 @@ final class AtomicBits: @unchecked Sendable {
     func contains(_ index: Int) -> Bool {
         words[index >> 6].load(ordering: .relaxed) & (1 << UInt64(index & 63)) != 0
     }
+}
+
+/// `count` atomic words, all zero, in memory that lives as long as the returned `BulkMemory`.
+private func zeroedAtomicWords(_ count: Int, inFile: Bool) -> (BulkMemory, UnsafeMutablePointer<Atomic<UInt64>>) {
+    let memory = BulkMemory(byteCount: count * MemoryLayout<Atomic<UInt64>>.stride, inFile: inFile)
+    let words = memory.base.bindMemory(to: Atomic<UInt64>.self, capacity: count)
+    for index in 0..<count { (words + index).initialize(to: Atomic<UInt64>(0)) }
+    return (memory, words)
 }

@@ -15,9 +15,11 @@ struct PointerScanner: @unchecked Sendable {
     let layouts: TypedLayouts
 
     /// What the words around a pointer say about the block it points to.
-    enum Evidence {
+    enum Evidence: Equatable {
         /// A plain word: the mark loop's own tests (string, vector) decide, else the whole block.
         case word
+        /// A pointer member of a typed object: as a plain word, but known to be a pointer.
+        case member
         /// A recognised container's header: only bytes `lo..<hi` of the block are live.
         case live(lo: UInt64, hi: UInt64)
     }
@@ -44,7 +46,7 @@ struct PointerScanner: @unchecked Sendable {
             if slot > skipThrough {
                 let index = lookup.find(value)
                 if index >= 0 && index != from && used.contains(index) {
-                    skipThrough = max(skipThrough, report(words, slot: slot, value: value, target: index, onHit: onHit))
+                    skipThrough = max(skipThrough, report(words, slot: slot, value: value, target: index, as: .word, onHit: onHit))
                 }
             }
             slot &+= 1
@@ -105,14 +107,15 @@ struct PointerScanner: @unchecked Sendable {
         while element < elements {
             let offset = element &* size
             if element > 0 && words.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != vptr { break }
-            for pointerSlot in layout.pointerSlots {
+            for (position, pointerSlot) in layout.pointerSlots.enumerated() {
                 let slot = offset / 8 &+ Int(pointerSlot)
                 guard slot &* 8 &+ 8 <= words.count else { break }
                 guard slot > skipThrough else { continue }
                 let value = words.loadUnaligned(fromByteOffset: slot &* 8, as: UInt64.self)
                 let index = lookup.find(value)
                 if index >= 0 && index != from && used.contains(index) {
-                    skipThrough = max(skipThrough, report(words, slot: slot, value: value, target: index, onHit: onHit))
+                    skipThrough = max(skipThrough, report(words, slot: slot, value: value, target: index,
+                                                                  as: layout.isDeclaredPointer[position] ? .member : .word, onHit: onHit))
                 }
             }
             element &+= 1
@@ -127,25 +130,27 @@ struct PointerScanner: @unchecked Sendable {
         }
     }
 
-    /// Reports the pointer at `slot`, or, when it starts a deque header, the live ranges of the
-    /// deque's map and end blocks in its place; returns the last slot it accounted for.
+    /// Reports the pointer at `slot` (a plain word or member), or, when it starts a deque header,
+    /// the live ranges of the deque's map and end blocks in its place; returns the last slot it
+    /// accounted for.
     @inline(__always)
-    private func report(_ words: UnsafeRawBufferPointer, slot: Int, value: UInt64, target: Int, onHit: Hit) -> Int {
+    private func report(_ words: UnsafeRawBufferPointer, slot: Int, value: UInt64, target: Int, as plain: Evidence,
+                        onHit: Hit) -> Int {
         if value == allocations[target].address, (slot &+ 10) &* 8 <= words.count,
            words.loadUnaligned(fromByteOffset: (slot &+ 1) &* 8, as: UInt64.self) &- 8 < 1 << 32 {
-            return reportDeque(words, slot: slot, map: target, onHit: onHit)
+            return reportDeque(words, slot: slot, map: target, plain: plain, onHit: onHit)
         }
-        onHit(words, slot, value, target, .word)
+        onHit(words, slot, value, target, plain)
         return slot
     }
 
-    private func reportDeque(_ words: UnsafeRawBufferPointer, slot: Int, map: Int, onHit: Hit) -> Int {
+    private func reportDeque(_ words: UnsafeRawBufferPointer, slot: Int, map: Int, plain: Evidence, onHit: Hit) -> Int {
         guard let deque = ContainerShapes.dequeRanges(
             words, slot: slot, map: allocations[map], mapIndex: map, memory: memory,
             allocationIndex: { lookup.find($0) }, allocations: allocations),
             used.contains(deque.first.index), deque.last.map({ used.contains($0.index) }) ?? true
         else {
-            onHit(words, slot, allocations[map].address, map, .word)
+            onHit(words, slot, allocations[map].address, map, plain)
             return slot
         }
         for (range, at) in [(deque.map, slot), (deque.first, slot &+ 3)] + (deque.last.map { [($0, slot &+ 7)] } ?? []) {

@@ -33,16 +33,36 @@ public final class Reachability: @unchecked Sendable {
     private let loop: MarkLoop
 
     /// Where a pointer to an allocation was found.
+    /// 16 bytes, as `explain` keeps one per allocation: the holder's index is 32 bits unsigned
+    /// (4 G allocations) and `rootIndex` tells roots, allocations and "not reached" apart.
     public struct Reference: Sendable {
-        /// Index of the allocation holding the pointer, or -1 for a root.
-        public let fromAllocation: Int32
-        /// Index into the root set's ranges when `fromAllocation` is -1.
+        private let holder: UInt32
+        /// Index into the root set's ranges; -1 when an allocation holds the pointer.
         public let rootIndex: Int32
         /// Address of the word holding the pointer (register index × 8 for register roots).
         public let location: UInt64
+        /// How the mark phase knew that word for a pointer.
+        public let edge: EdgeKind
 
-        static let none = Reference(fromAllocation: -2, rootIndex: -1, location: 0)
-        var isSet: Bool { fromAllocation != -2 }
+        init(fromAllocation index: Int, location: UInt64, edge: EdgeKind) {
+            holder = UInt32(index)
+            rootIndex = -1
+            self.location = location
+            self.edge = edge
+        }
+
+        init(rootIndex: Int32, location: UInt64, edge: EdgeKind) {
+            holder = 0
+            self.rootIndex = rootIndex
+            self.location = location
+            self.edge = edge
+        }
+
+        /// Index of the allocation holding the pointer, or -1 for a root.
+        public var fromAllocation: Int { rootIndex == -1 ? Int(holder) : -1 }
+
+        static let none = Reference(rootIndex: -2, location: 0, edge: .conservative)
+        var isSet: Bool { rootIndex != -2 }
     }
 
     /// `referenceRoots` (all root kinds, when `roots` is a subset) are looked through too when
@@ -63,21 +83,22 @@ public final class Reachability: @unchecked Sendable {
             }
         }
         let lookup = AllocationLookup(allocations)
-        let referenced = AtomicBits(count: count)
+        let inFile = allocations.isFileBacked
+        let referenced = AtomicBits(count: count, inFile: inFile)
         var components: LeakComponents?
-        // The scanner reads the table in place (a copy would cost 24 bytes an allocation); the
+        // The scanner reads the table in place (a copy would cost 16 bytes an allocation); the
         // loop keeps only its states and parents once marking is done.
         self.loop = allocations.withUnsafeBufferPointer { table in
             let scanner = PointerScanner(allocations: table, lookup: lookup, used: used, allocatorOwned: allocatorOwned,
                                          memory: memory, layouts: layouts)
-            let loop = MarkLoop(scanner: scanner, recordChains: recordChains)
+            let loop = MarkLoop(scanner: scanner, recordChains: recordChains, inFile: inFile)
             loop.run(roots: Self.pieces(of: roots))
             Self.findReferences(scanner: scanner, states: loop.states, roots: referenceRoots.map(Self.pieces(of:)) ?? [],
                                 into: referenced)
-            var candidates: [Int32] = []
+            var candidates: [UInt32] = []
             for index in 0..<count where used.contains(index) && loop.states.state(index) == .unreached
                 && referenced.contains(index) {
-                candidates.append(Int32(index))
+                candidates.append(UInt32(index))
             }
             var hint = -1
             var shape = LeakComponents(count: count, candidates: candidates) { index, body in

@@ -17,6 +17,11 @@ public struct ReferenceChain: Sendable, Codable {
         /// The holder's type and the member holding the pointer, "Shard::timers._M_h._M_buckets",
         /// when the holder's class has DWARF.
         public var member: String? = nil
+        /// How the mark phase knew the word for a pointer.
+        public var edge: EdgeKind = .conservative
+        /// For a stack or register root: the frame whose locals or registers hold the pointer,
+        /// "frame #2 worker_main(Shard&)+0x3c in service", when the unwinder gets that far.
+        public var frame: String? = nil
     }
 
     /// The core file's path, as every command's JSON names it.
@@ -34,7 +39,8 @@ public struct ReferenceChain: Sendable, Codable {
     /// Builds the chain for the allocation containing `address`, or nil if none contains it.
     public init?(address: UInt64, reachability: Reachability, roots: RootSet,
                  symbolize: (UInt64) -> String? = { _ in nil },
-                 describeMember: (_ holder: UInt64, _ offset: UInt64) -> String? = { _, _ in nil }) {
+                 describeMember: (_ holder: UInt64, _ offset: UInt64) -> String? = { _, _ in nil },
+                 describeFrame: (_ thread: Int32, _ stackAddress: UInt64?) -> String? = { _, _ in nil }) {
         let table = reachability.table
         guard let targetIndex = table.index(containing: address),
               let liveness = reachability.liveness(ofAllocationAt: targetIndex) else { return nil }
@@ -63,7 +69,14 @@ public struct ReferenceChain: Sendable, Codable {
                     : hex(reference.location)
                 var link = Link(allocation: hex(allocation.address), size: allocation.usableSize,
                                 pointerAt: location, offsetInHolder: nil)
-                if root.kind == .moduleData { link.pointerAtSymbol = symbolize(reference.location) }
+                link.edge = reference.edge
+                switch root.kind {
+                case .moduleData: link.pointerAtSymbol = symbolize(reference.location)
+                case .stack: link.frame = root.threadID.flatMap { describeFrame($0, reference.location) }
+                // Registers belong to the innermost frame (callee-saved ones may be a caller's).
+                case .register: link.frame = root.threadID.flatMap { describeFrame($0, nil) }
+                case .anonymous: break
+                }
                 links.append(link)
                 break
             }
@@ -72,6 +85,7 @@ public struct ReferenceChain: Sendable, Codable {
             var link = Link(allocation: hex(allocation.address), size: allocation.usableSize,
                             pointerAt: hex(reference.location), offsetInHolder: offset)
             link.member = describeMember(holder.address, offset)
+            link.edge = reference.edge
             links.append(link)
             index = Int(reference.fromAllocation)
         }

@@ -26,6 +26,8 @@ public struct RootRange: @unchecked Sendable {
     public let bytes: UnsafeRawBufferPointer
     /// Register names, for `.register` roots only, parallel to the 8-byte words of `bytes`.
     public let registerNames: [String]
+    /// The thread whose registers or stack this is.
+    public var threadID: Int32? = nil
 }
 
 /// The roots of a core for a chosen set of root kinds.
@@ -35,7 +37,10 @@ public final class RootSet: @unchecked Sendable {
     /// Register values live here, since they are not in mapped memory.
     private var registerStorage: [UnsafeMutableRawBufferPointer] = []
 
-    public init(core: CoreFile, regions: RegionMap, table: AllocationTable, kinds: Set<RootKind> = Set(RootKind.allCases)) {
+    /// `nonPointerData`: words of module data that hold no pointer by their variables' DWARF
+    /// types (`ModuleSet.nonPointerDataRanges`), left out of the module-data roots.
+    public init(core: CoreFile, regions: RegionMap, table: AllocationTable, kinds: Set<RootKind> = Set(RootKind.allCases),
+                nonPointerData: [Range<UInt64>] = []) {
         self.kinds = kinds
         var ranges: [RootRange] = []
         if kinds.contains(.register) {
@@ -46,11 +51,13 @@ public final class RootSet: @unchecked Sendable {
                 }
                 registerStorage.append(storage)
                 ranges.append(RootRange(kind: .register, name: "registers of thread \(thread.tid)", start: 0,
-                                        bytes: UnsafeRawBufferPointer(storage), registerNames: thread.registers.map(\.name)))
+                                        bytes: UnsafeRawBufferPointer(storage), registerNames: thread.registers.map(\.name),
+                                        threadID: thread.tid))
             }
         }
         // The allocator's bookkeeping is no root, wherever it lives.
         let excluded = AllocationTable.mergedRanges(table.managedRanges + table.allocatorState)
+        let excludedData = AllocationTable.mergedRanges(excluded + nonPointerData)
         let stackPointers = Dictionary(core.threads.map { ($0.tid, $0.stackPointer) }, uniquingKeysWith: { first, _ in first })
         for region in regions.regions where !region.bytes.isEmpty {
             switch region.label {
@@ -60,10 +67,12 @@ public final class RootSet: @unchecked Sendable {
                 if let tid = region.threadID, let sp = stackPointers[tid], region.contains(sp) {
                     start = sp & ~7
                 }
-                ranges.append(Self.range(.stack, region.displayName, region, from: start, to: region.presentEnd))
+                var stack = Self.range(.stack, region.displayName, region, from: start, to: region.presentEnd)
+                stack.threadID = region.threadID
+                ranges.append(stack)
             case .file where kinds.contains(.moduleData) && region.isWritable:
                 // Allocator state kept in module data (glibc's main_arena) is not a root.
-                for piece in Self.subtract(excluded, from: region.start..<region.presentEnd) {
+                for piece in Self.subtract(excludedData, from: region.start..<region.presentEnd) {
                     ranges.append(Self.range(.moduleData, region.displayName, region, from: piece.lowerBound, to: piece.upperBound))
                 }
             case .heap where kinds.contains(.anonymous):

@@ -86,11 +86,14 @@ public enum CoreSource {
             filled += count
         }
         let format = CompressionFormat.detect(UnsafeRawBufferPointer(rebasing: input[0..<filled]))
-        let spool = try SpoolFile(directory: options.spoolDirectory)
+        let spool = try SpoolFile(directory: options.spoolDirectory) { notice in
+            fputs("heapscan: \(name): \(notice)\n", stderr)
+        }
         let progress = Progress(label: format.map { "decompressing (\($0.rawValue))" } ?? "reading",
                                 total: knownSize, requested: options.showProgress)
         var consumed: UInt64 = 0
         var chunk = filled
+        var truncation: String?
         if let format {
             let decoder = try format.makeDecoder()
             let output = UnsafeMutableRawBufferPointer.allocate(byteCount: outputChunk, alignment: 64)
@@ -101,7 +104,14 @@ public enum CoreSource {
                 progress.update(read: consumed, produced: spool.written)
                 chunk = try readSome(fd, into: input)
             }
-            try decoder.finish(into: output) { try spool.write($0) }
+            do {
+                try decoder.finish(into: output) { try spool.write($0) }
+            } catch let error as CoreSourceError where error.isTruncation && spool.written > 0 {
+                // A core cut short (a full disk while it was written, a copy interrupted) is
+                // still a core: what was decompressed is analysed as a truncated core, as gdb
+                // reads one, and the loss is said once.
+                truncation = "\(error.description); analysing the first \(spool.written) bytes of the core"
+            }
         } else {
             while chunk > 0 {
                 try spool.write(UnsafeRawBufferPointer(rebasing: input[0..<chunk]))
@@ -111,7 +121,9 @@ public enum CoreSource {
             }
         }
         progress.finish(read: consumed, produced: spool.written)
-        return try MappedFile(descriptor: spool.take(), name: name)
+        let file = try MappedFile(descriptor: spool.take(), name: name)
+        if let truncation { file.sourceWarnings.append(truncation) }
+        return file
     }
 
     /// One read(2), retried on EINTR; 0 at the end of the input.

@@ -2,6 +2,8 @@
 /// at a terminal; the CLI prefixes it with the input's name.
 public struct CoreSourceError: Error, CustomStringConvertible {
     public let description: String
+    /// The input ended inside a compressed stream: what came before it is still usable.
+    public var isTruncation = false
 
     public init(_ description: String) {
         self.description = description

@@ -5,26 +5,27 @@ import Glibc
 
 /// Where a core that arrives as a stream (decompressed, or read from a pipe) is written so that
 /// it can be mapped like a core on disk: an anonymous memory file, or with a directory a file
-/// there that is unlinked at once, so nothing is left behind whatever happens to heapscan.
+/// there that is unlinked at once, so nothing is left behind whatever happens to heapscan. A
+/// memory file moves to a file in `$TMPDIR` (else /var/tmp) when memory runs short, so a core
+/// bigger than memory is slower to read, never the reason heapscan is killed.
 final class SpoolFile {
     private(set) var descriptor: Int32
     private(set) var written: UInt64 = 0
-    private let inMemory: Bool
+    private var inMemory: Bool
+    /// Told once when the spool moves out of memory.
+    private let notice: (String) -> Void
+    /// Memory left to the rest of the system and to the analysis after the core is written.
+    static let memoryReserve: UInt64 = 1 << 30
     /// How far pages are allocated ahead of the writes (FALLOC_FL_KEEP_SIZE: the size stays
     /// what was written). Allocating 256 MB in one call is cheaper than page by page inside
     /// write (measured 0.72 s against 0.85-1.48 s per GB on a memory file).
     private var allocated: UInt64 = 0
     private static let allocationStep: UInt64 = 256 << 20
 
-    init(directory: String?) throws {
+    init(directory: String?, notice: @escaping (String) -> Void = { _ in }) throws {
+        self.notice = notice
         if let directory {
-            var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
-                + Array("heapscan-core.XXXXXX".utf8CString)
-            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            guard fd >= 0 else { throw CoreSourceError.errno("cannot create a file in \(directory) (--tmpdir)") }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-            descriptor = fd
+            descriptor = try Self.unlinkedFile(in: directory)
             inMemory = false
         } else {
             let fd = heapscan_memfd_create("heapscan-core")
@@ -38,9 +39,56 @@ final class SpoolFile {
         if descriptor >= 0 { close(descriptor) }
     }
 
+    private static func unlinkedFile(in directory: String) throws -> Int32 {
+        var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
+            + Array("heapscan-core.XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw CoreSourceError.errno("cannot create a file in \(directory) (--tmpdir)") }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        return fd
+    }
+
+    /// MemAvailable from /proc/meminfo; HEAPSCAN_MEMORY_AVAILABLE (bytes) stands in for it, so
+    /// that tests can make memory short.
+    static func availableMemory() -> UInt64? {
+        if let forced = getenv("HEAPSCAN_MEMORY_AVAILABLE").flatMap({ UInt64(String(cString: $0)) }) { return forced }
+        guard let text = ProcFile.text("/proc/meminfo") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, let kilobytes = UInt64(fields[1]) else { return nil }
+            return kilobytes &* 1024
+        }
+        return nil
+    }
+
+    /// Moves what is written so far from memory to a file in the temporary directory.
+    private func moveToDisk() throws {
+        let directory = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/var/tmp"
+        let file = try Self.unlinkedFile(in: directory)
+        var offset: off_t = 0
+        while UInt64(offset) < written {
+            let count = sendfile(file, descriptor, &offset, Int(min(written - UInt64(offset), 1 << 30)))
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                let reason = count < 0 ? SystemError.text() : "short copy"
+                close(file)
+                throw CoreSourceError("memory is short and the core cannot move to \(directory): \(reason) (use --tmpdir DIR)")
+            }
+        }
+        close(descriptor)
+        descriptor = file
+        inMemory = false
+        allocated = 0
+        notice("memory is short: the core goes to an unlinked file in \(directory) instead (--tmpdir DIR chooses where)")
+    }
+
     /// Appends `bytes`; a full memory or disk is one clear error naming the way out.
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         if written + UInt64(bytes.count) > allocated {
+            if inMemory, let available = Self.availableMemory(), available < Self.allocationStep + Self.memoryReserve {
+                try moveToDisk()
+            }
             // Failure here is not an error: write itself reports a full memory or disk.
             if fallocate(descriptor, FALLOC_FL_KEEP_SIZE, off_t(allocated), off_t(Self.allocationStep)) == 0 {
                 allocated += Self.allocationStep

@@ -1,6 +1,6 @@
 /// One decompressor, fed the compressed input in chunks. Each decoder accepts concatenated
 /// streams (frames, members) as its command-line tool does, and refuses to finish in the
-/// middle of one, so a truncated file is an error rather than a silently shorter core.
+/// middle of one, so a truncated file is never a silently shorter core.
 protocol StreamDecoder: AnyObject {
     /// Decodes all of `input`, handing each filled part of `output` to `emit`.
     func decode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
@@ -18,5 +18,7 @@ func corruptStream(_ format: CompressionFormat, _ detail: String) -> CoreSourceE
 
 /// The error for input that ends inside a stream.
 func truncatedStream(_ format: CompressionFormat) -> CoreSourceError {
-    CoreSourceError("truncated \(format.rawValue) stream: the input ends inside it")
+    var error = CoreSourceError("truncated \(format.rawValue) stream: the input ends inside it")
+    error.isTruncation = true
+    return error
 }

@@ -27,7 +27,7 @@ public final class CoreFile: @unchecked Sendable {
         self.file = file
         let reader = ByteReader(file.bytes)
         header = try ELFHeader(reader)
-        var warnings: [String] = []
+        var warnings: [String] = file.sourceWarnings
 
         var headers: [ProgramHeader] = []
         headers.reserveCapacity(Int(header.programHeaderCount))

@@ -17,6 +17,9 @@ public final class MappedFile: @unchecked Sendable {
     private let mappedLength: Int
     /// Kept open only when the bytes have no name in the filesystem (see `openablePath`).
     private let retainedDescriptor: Int32
+    /// What the source of the bytes lost on the way (a compressed stream that ended early):
+    /// the core's own warnings start with these.
+    public var sourceWarnings: [String] = []
 
     public init(path: String) throws {
         // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever,

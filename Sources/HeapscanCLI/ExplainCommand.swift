@@ -44,13 +44,16 @@ struct ExplainCommand: ParsableCommand {
         }
         let article = kind.rawValue.first.map { "aeiou".contains($0) } == true ? "an" : "a"
         var out = ["\(chain.target) is anchored by \(article) \(kind.rawValue) root: \(name)", ""]
-        var table = TextTable([">step", "pointer at", ">offset", "points into", ">size"])
+        var table = TextTable([">step", "pointer at", ">offset", "points into", ">size", "edge"])
         for (step, link) in chain.links.enumerated() {
-            table.add([String(step + 1), link.pointerAt + (link.pointerAtSymbol.map { " (\($0))" } ?? ""),
-                       link.offsetInHolder.map { "+\($0)" + (link.member.map { " \($0)" } ?? "") } ?? "root",
-                       link.allocation, "\(link.size) B"])
+            let place = link.pointerAtSymbol ?? link.frame ?? link.member
+            table.add([String(step + 1), link.pointerAt + (place.map { " (\($0))" } ?? ""),
+                       link.offsetInHolder.map { "+\($0)" } ?? "root", link.allocation, "\(link.size) B", link.edge.rawValue])
         }
         out.append(table.render())
+        out += ["", "edge: precise = a pointer member of a type DWARF describes",
+                "      recognised = a string's, vector's or deque's pointer known by its shape",
+                "      conservative = a word that looks like a pointer"]
         return out.joined(separator: "\n")
     }
 }

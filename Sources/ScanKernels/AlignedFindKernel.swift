@@ -24,6 +24,13 @@ struct AlignedFindKernel {
         let blockBytes = 256
         let blockEnd = byteCount - byteCount % blockBytes
         let splats = values.map { V(repeating: V.Scalar(truncatingIfNeeded: $0)) }
+        if !sink.collecting && values.count == 1 {
+            // Only counted: every block is compared, no hit is looked at (dense hits would
+            // send most blocks down the word-by-word path).
+            sink.add(Self.countLoop(start, blockEnd, splats[0]), needle: ids[0])
+            checkWords(start, from: blockEnd, to: byteCount, address, &sink, V.Scalar.self)
+            return
+        }
         splats.withUnsafeBufferPointer { needles in
             var offset = 0
             while true {
@@ -48,6 +55,21 @@ struct AlignedFindKernel {
             offset += 256
         }
         return end
+    }
+
+    /// Hits of the needle in `end` bytes (whole 256-byte blocks). Lanes count at most 8 per
+    /// block; the driver's slices (`Finder.sliceSize`) keep 16-bit lanes from wrapping.
+    @inline(__always)
+    private static func countLoop<V: LaneCompare>(_ start: UnsafeRawPointer, _ end: Int, _ needle: V) -> UInt64 {
+        var total = V()
+        var offset = 0
+        while offset < end {
+            V.blockCount(start + offset, needle, into: &total)
+            offset += 256
+        }
+        var sum: UInt64 = 0
+        for lane in total.indices { sum &+= UInt64(total[lane]) }
+        return sum
     }
 
     @inline(__always)

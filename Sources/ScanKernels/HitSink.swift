@@ -10,6 +10,11 @@ struct HitSink {
         counts = [UInt64](repeating: 0, count: needleCount)
     }
 
+    /// Hits counted without their addresses (only while not collecting).
+    mutating func add(_ count: UInt64, needle: Int) {
+        counts[needle] &+= count
+    }
+
     mutating func record(_ address: UInt64, needle: Int) {
         counts[needle] &+= 1
         if collecting {

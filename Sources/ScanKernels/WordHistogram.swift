@@ -5,11 +5,14 @@ import Synchronization
 /// Exact top-N most frequent aligned words with bounded memory.
 ///
 /// Pass 1 counts values below 65536 in a direct array and feeds the rest (those not skipped)
-/// to a per-thread heavy-hitter summary. Pass 2 counts the summary's candidates exactly. With
-/// D the summed decrement of the summaries, a value that is not a candidate occurs at most D
-/// times, so the top N is proven exact when the N-th count exceeds D. When it does not and
-/// `exact` is asked for, every value is counted exactly, hash-partitioned into as many passes as
-/// the per-thread table bound needs.
+/// to a per-thread heavy-hitter summary (every sixteenth value once it has seen a million and
+/// had to drop counts). When no summary dropped any, its counts are exact and there is one
+/// pass. Otherwise pass 2 counts the summary's candidates exactly and every other value into
+/// hashed buckets; with D the largest bucket (or, without sampling, the summaries' summed
+/// decrement if smaller), a value that is not a candidate occurs at most D times, so the top N
+/// is proven exact when the N-th count exceeds D. When it does not and `exact` is asked for,
+/// every value is counted exactly, hash-partitioned into as many passes as the per-thread
+/// table bound needs.
 public enum WordHistogram {
     public enum CensusError: Error, CustomStringConvertible, Equatable {
         case badWidth(Int)
@@ -81,7 +84,10 @@ public enum WordHistogram {
             let estimates = mergedEstimates(first.map(\.heavy)).sorted(by: WordCount.ranked)
             let limit = candidateLimit(top: options.top)
             if estimates.count > limit { bound += estimates[limit].count }
-            candidates = countCandidates(estimates.prefix(limit).map(\.value), plan: plan, options: options)
+            let counted = countCandidates(estimates.prefix(limit).map(\.value), plan: plan, filter: filter, options: options)
+            candidates = counted.counts
+            // Without sampling, both the summaries' bound and pass 2's hold; with it, only pass 2's.
+            bound = first.contains(where: \.sampled) ? counted.bound : min(bound, counted.bound)
             passes += 1
         }
         var result = ranked + candidates
@@ -116,14 +122,16 @@ public enum WordHistogram {
         return merged.map { WordCount(value: $0.key, count: $0.value) }
     }
 
-    /// Pass 2: exact counts of the given values.
-    static func countCandidates(_ values: [UInt64], plan: ScanPlan, options: WordCensusOptions) -> [WordCount] {
+    /// Pass 2: exact counts of the given values, and the most any other value not skipped
+    /// occurs (the largest bucket of `ExactPass`'s sketch).
+    static func countCandidates(_ values: [UInt64], plan: ScanPlan, filter: WordFilter,
+                                options: WordCensusOptions) -> (counts: [WordCount], bound: UInt64) {
         let table = CountTable(capacity: max(1, values.count))
         for value in values { _ = table.increment(value) }
         let slots = table.slotCount
         let workers = ParallelScan.forEachChunk(
             of: plan, threads: options.threads, progress: options.progress, label: "counting candidates",
-            makeState: { _ in ExactPass(width: options.width, table: table) }
+            makeState: { _ in ExactPass(width: options.width, filter: filter, table: table) }
         ) { worker, chunk in
             worker.count(chunk)
         }
@@ -132,7 +140,14 @@ public enum WordHistogram {
             let count = workers.reduce(UInt64(0)) { $0 &+ $1.counts[slot] }
             if count > 0 { result.append(WordCount(value: table.keys[slot], count: count)) }
         }
-        return result
+        var bound: UInt64 = 0
+        for bucket in 0..<ExactPass.sketchSize {
+            bound = max(bound, workers.reduce(UInt64(0)) { total, worker in
+                // A saturated bucket bounds nothing: every value may be anywhere up to the words scanned.
+                worker.sketch[bucket] == .max ? UInt64.max / 2 : total &+ UInt64(worker.sketch[bucket])
+            })
+        }
+        return (result, bound)
     }
 
     /// Every non-skipped value of 65536 and above counted exactly, one hash partition per pass;

@@ -32,20 +32,28 @@ extension ModuleSet {
             return nil
         }
         var path: String?
+        // An empty base (an allocator) shares its offset with the first data member after it:
+        // a base is the answer only when no member holds the offset.
+        var baseHolding: String?
         DwarfDataMembers.forEach(of: &peeled) { member in
             var size: Dwarf_Word = 0
             guard dwarf_aggregate_size(member.type, &size) == 0, offset >= member.offset, offset - member.offset < size
             else { return true }
             let inner = memberPath(in: member.type, offset: offset - member.offset, depth: depth + 1)
             if member.isBase {
-                let base = dwarf_diename(member.type).map { String(cString: $0) } ?? "base"
-                path = inner.map { "\(base)::\($0)" } ?? base
+                // Template arguments of a base repeat the member's type: the bare name reads better.
+                let base = dwarf_diename(member.type).map { String(cString: $0).prefix { $0 != "<" } }.map(String.init) ?? "base"
+                guard let inner else {
+                    baseHolding = baseHolding ?? base
+                    return true
+                }
+                path = "\(base)::\(inner)"
             } else {
                 let name = dwarf_diename(member.entry).map { String(cString: $0) } ?? "(anonymous)"
                 path = inner.map { $0.hasPrefix("[") ? name + $0 : name + "." + $0 } ?? name
             }
             return false
         }
-        return path
+        return depth == 0 ? path ?? baseHolding : path
     }
 }

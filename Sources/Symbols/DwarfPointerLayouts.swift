@@ -13,7 +13,8 @@ extension ModuleSet {
             var builder = PointerLayoutBuilder(size: UInt64(size))
             builder.add(type: die, at: 0, depth: 0)
             guard !builder.failed else { return false }
-            layouts[name] = PointerLayout(size: UInt64(size), pointerSlots: builder.slots)
+            layouts[name] = PointerLayout(size: UInt64(size), pointerSlots: builder.slots,
+                                          isDeclaredPointer: builder.slots.map { builder.isDeclaredPointer(slot: Int($0)) })
             return true
         }
         return layouts
@@ -23,6 +24,10 @@ extension ModuleSet {
 /// Walks a DWARF type and collects the words of it that can hold a pointer.
 struct PointerLayoutBuilder {
     private(set) var marked: [Bool]
+    /// Words marked as declared pointers, and words marked for any other reason (an integer, a
+    /// union, raw storage): a word is a declared pointer when only the first marked it.
+    private var declaredPointer: [Bool]
+    private var loose: [Bool]
     private(set) var failed = false
     /// Nested types deeper than this are not believed (a malformed or recursive type).
     private static let maxDepth = 40
@@ -31,16 +36,23 @@ struct PointerLayoutBuilder {
 
     init(size: UInt64) {
         marked = [Bool](repeating: false, count: Int(clamping: (size + 7) / 8))
+        declaredPointer = marked
+        loose = marked
     }
 
     var slots: [UInt32] { marked.indices.filter { marked[$0] }.map { UInt32($0) } }
 
-    private mutating func mark(from offset: UInt64, bytes: UInt64) {
+    func isDeclaredPointer(slot: Int) -> Bool { declaredPointer[slot] && !loose[slot] }
+
+    private mutating func mark(from offset: UInt64, bytes: UInt64, declaredPointer isPointer: Bool = false) {
         guard bytes > 0 else { return }
         let first = Int(clamping: offset / 8)
         let last = Int(clamping: (offset &+ bytes &- 1) / 8)
         guard first < marked.count else { return }
-        for slot in first...min(last, marked.count - 1) { marked[slot] = true }
+        for slot in first...min(last, marked.count - 1) {
+            marked[slot] = true
+            if isPointer && offset % 8 == 0 { declaredPointer[slot] = true } else { loose[slot] = true }
+        }
     }
 
     mutating func add(type die: UnsafeMutablePointer<Dwarf_Die>, at offset: UInt64, depth: Int) {
@@ -55,7 +67,7 @@ struct PointerLayoutBuilder {
         }
         switch Int(dwarf_tag(&peeled)) {
         case Int(DW_TAG_pointer_type), Int(DW_TAG_reference_type), Int(DW_TAG_rvalue_reference_type):
-            mark(from: offset, bytes: 8)
+            mark(from: offset, bytes: 8, declaredPointer: true)
         case Int(DW_TAG_ptr_to_member_type), Int(DW_TAG_enumeration_type):
             break
         case Int(DW_TAG_base_type):
@@ -87,7 +99,7 @@ struct PointerLayoutBuilder {
         }
         // A std::string holds one pointer; its length and local buffer never do.
         if let name = dwarf_diename(die).map({ String(cString: $0) }), name.hasPrefix("basic_string<") {
-            mark(from: offset, bytes: 8)
+            mark(from: offset, bytes: 8, declaredPointer: true)
             return
         }
         let readable = DwarfDataMembers.forEach(of: die) { member in
@@ -145,7 +157,10 @@ struct PointerLayoutBuilder {
             return
         }
         for index in 0..<count {
-            for slot in elementSlots { mark(from: offset &+ index &* elementSize &+ UInt64(slot) &* 8, bytes: 8) }
+            for slot in elementSlots {
+                mark(from: offset &+ index &* elementSize &+ UInt64(slot) &* 8, bytes: 8,
+                     declaredPointer: one.isDeclaredPointer(slot: Int(slot)))
+            }
         }
     }
 }

@@ -15,13 +15,17 @@ public final class ModuleSet: @unchecked Sendable {
 
     /// Modules as the core shows them (in-core images only: no file is opened here).
     private let coreSession: DwflSession
-    /// Modules from the files found on disk.
-    private let fileSession: DwflSession
+    /// Modules from the files found on disk; the unwinder runs in it too.
+    let fileSession: DwflSession
     /// Where each module's symbols and DWARF come from, by `Module.index`: its file, else the
     /// image in the core, else nothing.
     let handles: [OpaquePointer?]
     private let coreDescriptor: Int32
-    private let coreElf: OpaquePointer
+    let coreElf: OpaquePointer
+    /// The unwinder's answers: whether the core's threads are attached to `fileSession` (nil
+    /// until first asked), and each thread's frames once unwound.
+    var threadsAttached: Bool?
+    var framesByThread: [Int32: [StackFrame]] = [:]
 
     public enum Failure: Error, CustomStringConvertible {
         case libdwfl(String)

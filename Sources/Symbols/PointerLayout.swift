@@ -6,9 +6,13 @@ public struct PointerLayout: Sendable, Equatable {
     public let size: UInt64
     /// Word indices (byte offset / 8) that can hold a pointer, ascending.
     public let pointerSlots: [UInt32]
+    /// Parallel to `pointerSlots`: the word is declared a pointer or reference (not an integer,
+    /// a union or raw storage that may hold one).
+    public let isDeclaredPointer: [Bool]
 
-    public init(size: UInt64, pointerSlots: [UInt32]) {
+    public init(size: UInt64, pointerSlots: [UInt32], isDeclaredPointer: [Bool]? = nil) {
         self.size = size
         self.pointerSlots = pointerSlots
+        self.isDeclaredPointer = isDeclaredPointer ?? [Bool](repeating: false, count: pointerSlots.count)
     }
 }

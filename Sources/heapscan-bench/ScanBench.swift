@@ -90,6 +90,12 @@ func runScanBench(_ arguments: [String]) throws {
     printTable(rows, baseline: rows[0].seconds)
     if let peak = peakBeyondMapping { print("words: peak RSS beyond the mapped core \(peak >> 20) MiB") }
 
+    // Realistic shapes the typical heap above lacks: dense hits and many distinct values.
+    for shape in [SyntheticHeapCore.Shape.denseMagic, .highCardinality] {
+        print("")
+        printTable(try shapeRows(shape, options: options), baseline: nil)
+    }
+
     if options.gdb && GdbComparison.gdbInstalled {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let (gdb, ours) = try GdbComparison(repositoryRoot: root, hits: options.gdbHits).run()
@@ -98,6 +104,39 @@ func runScanBench(_ arguments: [String]) throws {
         printTable([gdb, ours], baseline: nil)
         print("heapscan is \(format(gdb.seconds / ours.seconds))x faster than gdb find")
     }
+}
+
+/// The read loop and the one case a heap of `shape` is about, on a core of that shape.
+func shapeRows(_ shape: SyntheticHeapCore.Shape, options: BenchOptions) throws -> [BenchRow] {
+    var synthetic = SyntheticHeapCore(heapSize: options.size)
+    synthetic.shape = shape
+    let path = options.corePath.map { "\($0).\(shape)" }
+        ?? FileManager.default.temporaryDirectory.appendingPathComponent("heapscan-bench-shape-\(getpid()).core").path
+    try synthetic.write(to: path)
+    defer { if options.corePath == nil { try? FileManager.default.removeItem(atPath: path) } }
+    let core = try CoreFile(path: path)
+    let map = RegionMap(core: core)
+    let plan = ScanPlan(regions: map.select(.heapOnly))
+    let bytes = plan.totalBytes
+    _ = ReadBaseline.fold(plan)
+    let read = BenchCase(name: "memory read loop", bytes: bytes) { "fold \(hex(ReadBaseline.fold(plan)))" }
+    let measured: BenchCase
+    switch shape {
+    case .denseMagic:
+        let magic32 = try FindPattern([try Needle.value(SyntheticHeapCore.magic32, width: 4)])
+        measured = BenchCase(name: "find --count, a hit per 400 bytes", bytes: bytes) {
+            try expectCount(Finder.find(magic32, plan: plan, limit: 0).total, synthetic.magic32Count)
+        }
+    case .highCardinality, .typical:
+        let pointerRanges = WordClassifier(map: map).pointerRanges
+        measured = BenchCase(name: "words top-50, ~50% distinct", bytes: bytes) {
+            let census = try WordHistogram.census(plan: plan, pointerRanges: pointerRanges,
+                                                  options: WordCensusOptions(width: 8, top: 50))
+            return "\(census.passes) passes, proven exact: \(census.provenExact), top count \(census.top.first?.count ?? 0)"
+        }
+    }
+    return [try BenchClock.measure(read, repeats: options.repeats),
+            try BenchClock.measure(measured, repeats: options.repeats, baseline: read)]
 }
 
 func expectCount(_ found: UInt64, _ planted: UInt64) throws -> String {

@@ -14,10 +14,32 @@ struct SyntheticHeapCore {
     /// One of each magic per this many bytes.
     static let magicSpacing = 64 << 10
 
+    /// What the heap words are.
+    enum Shape {
+        /// As described above: sparse magics, few distinct values.
+        case typical
+        /// `typical` with the 4-byte magic in one word of every 400 bytes (2.7 M hits per GB),
+        /// as a heap of many small objects that all carry it.
+        case denseMagic
+        /// Every word two random 32-bit halves drawn from a pool sized so that about half of
+        /// the words are distinct values, as a heap of hashes and random keys.
+        case highCardinality
+    }
+
     let heapSize: UInt64
+    var shape = Shape.typical
+
+    /// Words between two dense magics (400 bytes).
+    static let denseSpacingWords: UInt64 = 50
 
     var vtables: [UInt64] { (0..<20).map { Self.executableAddress + 0x3d00 + UInt64($0) * 0x58 } }
-    var magic32Count: UInt64 { heapSize / UInt64(Self.magicSpacing) }
+    var magic32Count: UInt64 {
+        switch shape {
+        case .typical: return heapSize / UInt64(Self.magicSpacing)
+        case .denseMagic: return (heapSize / 8 + Self.denseSpacingWords - 4) / Self.denseSpacingWords
+        case .highCardinality: return 0
+        }
+    }
     var magic64Count: UInt64 { heapSize / UInt64(Self.magicSpacing) }
 
     func write(to path: String) throws {
@@ -43,6 +65,8 @@ struct SyntheticHeapCore {
         var buffer = [UInt64](repeating: 0, count: bufferWords)
         var written: UInt64 = 0
         let spacingWords = UInt64(Self.magicSpacing / 8)
+        // Uniform draws from a pool of n / 1.594 values leave half of n words distinct.
+        let pool = max(1, heapSize / 8 * 1000 / 1594)
         while written < heapSize {
             let words = Int(min(UInt64(bufferWords), (heapSize - written) / 8))
             let firstWord = written / 8
@@ -57,14 +81,31 @@ struct SyntheticHeapCore {
                 }
                 buffer[index] = word
                 let position = firstWord + UInt64(index)
-                if position % spacingWords == 3 { buffer[index] = Self.magic32 }
-                if position % spacingWords == 5 { buffer[index] = Self.magic64 }
+                switch shape {
+                case .typical:
+                    if position % spacingWords == 3 { buffer[index] = Self.magic32 }
+                    if position % spacingWords == 5 { buffer[index] = Self.magic64 }
+                case .denseMagic:
+                    if position % Self.denseSpacingWords == 3 { buffer[index] = Self.magic32 }
+                case .highCardinality:
+                    buffer[index] = Self.poolValue((r >> 8) % pool)
+                }
             }
             let bytes = words * 8
             let done = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, bytes, file) }
             guard done == bytes else { throw BenchError("short write to \(path)") }
             written += UInt64(bytes)
         }
+    }
+
+    /// Pool entry `index` as two 32-bit halves that look random (a bijective mix), never one
+    /// of the planted magics and never below 65536.
+    static func poolValue(_ index: UInt64) -> UInt64 {
+        var value = index &+ 0x9e37_79b9_7f4a_7c15
+        value = (value ^ (value >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        value = (value ^ (value >> 27)) &* 0x94d0_49bb_1331_11eb
+        value ^= value >> 31
+        return value | 1 << 40
     }
 
     static func elfHeader(programHeaders: Int) -> [UInt8] {

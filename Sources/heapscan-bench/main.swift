@@ -3,9 +3,24 @@ import Foundation
 // heapscan-bench: benchmarks reporting GB/s and ratios against a plain memory-read loop.
 // `heapscan-bench [--size 1G] [--repeat N] [--gdb-hits N] [--no-gdb]` runs the scan kernels
 // (find, words) on a synthetic core and gdb's find on a sample core, then the pointer census and
-// heap-walk benchmarks. `heapscan-bench jemalloc CORE…` times the jemalloc extent-map vote.
+// heap-walk benchmarks. `heapscan-bench jemalloc CORE…` times the jemalloc extent-map vote;
+// `heapscan-bench mark` only the mark phase; `heapscan-bench shapes [--size 1G] [--repeat N]` only
+// the dense-hit and high-cardinality rows.
 let arguments = Array(CommandLine.arguments.dropFirst())
-if arguments.first == "jemalloc" {
+if arguments.first == "mark" {
+    MarkBench.run()
+} else if arguments.first == "shapes" {
+    do {
+        let options = try BenchOptions(Array(arguments.dropFirst()))
+        for shape in [SyntheticHeapCore.Shape.denseMagic, .highCardinality] {
+            printTable(try shapeRows(shape, options: options), baseline: nil)
+            print("")
+        }
+    } catch {
+        FileHandle.standardError.write(Data("heapscan-bench: \(error)\n".utf8))
+        exit(1)
+    }
+} else if arguments.first == "jemalloc" {
     for path in arguments.dropFirst() {
         do {
             try JemallocVoteBench.run(corePath: path)

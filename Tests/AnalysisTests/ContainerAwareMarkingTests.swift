@@ -18,6 +18,7 @@ import TestFixtures
         var gap: UInt64 = 16
         var contents: [Int: [UInt64]] = [:]
         var stackWords: [UInt64] = []
+        var layouts: TypedLayouts = .none
 
         var addresses: [UInt64] {
             var next = ContainerAwareMarkingTests.heap
@@ -27,7 +28,9 @@ import TestFixtures
             }
         }
 
-        func analyse() throws -> Reachability {
+        func analyse() throws -> Reachability { try analyse(recordChains: false).reachability }
+
+        func analyse(recordChains: Bool) throws -> (reachability: Reachability, roots: RootSet) {
             let addresses = addresses
             let end = addresses.last! + sizes.last! + gap
             var bytes = [UInt8](repeating: 0, count: Int(end - heap))
@@ -50,7 +53,8 @@ import TestFixtures
             let table = AllocationTable(allocator: "test", method: "synthetic", arenas: ["main"], allocations: allocations,
                                         warnings: [], managedRanges: [heap..<end])
             let roots = RootSet(core: core, regions: RegionMap(core: core), table: table, kinds: [.stack])
-            return Reachability(table: table, roots: roots, memory: core.addressSpace, recordChains: false)
+            return (Reachability(table: table, roots: roots, memory: core.addressSpace, recordChains: recordChains,
+                                 layouts: layouts), roots)
         }
     }
 

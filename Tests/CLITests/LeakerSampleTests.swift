@@ -65,6 +65,11 @@ struct LeakerSampleTests {
                 let links = chain["links"] as? [[String: Any]] ?? []
                 #expect(links.count >= minimumLinks, "\(key) \(address)")
                 #expect(links.last?["allocation"] as? String == address)
+                if rootKind == "stack" {
+                    // The unwinder names the frame whose locals hold the pointer.
+                    let frame = links.first?["frame"] as? String ?? ""
+                    #expect(frame.hasPrefix("frame #") && frame.contains("stack_worker"), "\(key): frame '\(frame)'")
+                }
             }
             let leaked = try #require(type["example_leaked"] as? String)
             let chain = try HeapscanProcess.json(["explain", sample.path, leaked])
@@ -165,9 +170,64 @@ struct LeaksProgressTests {
         #expect(reported.status == 0)
         #expect(reported.stdout == plain.stdout)
         #expect(plain.stderr.isEmpty)
-        for phase in ["marking", "looking through leaked allocations", "classifying"] {
+        for phase in ["walking glibc heaps", "marking", "looking through leaked allocations", "classifying"] {
             #expect(reported.stderr.contains("heapscan: \(phase): "), "no \(phase) line in \(reported.stderr)")
         }
         #expect(reported.stderr.split(separator: "\n").count < 20)
+    }
+
+    @Test func diffReportsTheWalkOfEachCore() throws {
+        let sample = try SampleCores.core("leaker")
+        let plain = try HeapscanProcess.run(["diff", sample.path, sample.path, "--format", "json"])
+        let reported = try HeapscanProcess.run(["diff", sample.path, sample.path, "--format", "json", "--progress"])
+        #expect(reported.status == 0)
+        #expect(reported.stdout == plain.stdout)
+        #expect(plain.stderr.isEmpty)
+        let lines = reported.stderr.split(separator: "\n")
+        for phase in ["walking glibc heaps", "marking", "classifying"] {
+            #expect(lines.filter { $0.hasPrefix("heapscan: \(phase): ") }.count == 2, "not one \(phase) line per core in \(reported.stderr)")
+        }
+        #expect(lines.allSatisfy { $0.hasPrefix("heapscan: ") })
+    }
+}
+
+/// When the table and mark state would not fit in available memory they live in an unlinked
+/// file mapping: the answers are the same, and stderr says so in one line. The threshold is
+/// lowered through HEAPSCAN_MEMORY_AVAILABLE rather than by a core larger than the machine.
+@Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc, g++ and gdb (make test installs them)"))
+struct FileBackedTableTests {
+    func run(_ arguments: [String], memoryAvailable: String, tmpdir: String) throws -> HeapscanProcess.Result {
+        let process = Process()
+        process.executableURL = HeapscanProcess.executable
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["HEAPSCAN_MEMORY_AVAILABLE"] = memoryAvailable
+        environment["TMPDIR"] = tmpdir
+        process.environment = environment
+        return try HeapscanProcess.collect(process)
+    }
+
+    @Test func leaksAndExplainAnswerTheSameFromAFileMapping() throws {
+        let sample = try SampleCores.core("leaker")
+        let types = sample.truth["types"] as? [[String: Any]] ?? []
+        let anchored = try #require(types.first?["example_anchored_chain"] as? String)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("heapscan-file-table-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for arguments in [["leaks", sample.path, "--format", "json"], ["explain", sample.path, anchored]] {
+            let inMemory = try HeapscanProcess.run(arguments)
+            let inFile = try run(arguments, memoryAvailable: "1", tmpdir: directory.path)
+            #expect(inFile.status == 0 && !inFile.crashed)
+            #expect(inFile.stdout == inMemory.stdout)
+            #expect(inMemory.stderr.isEmpty)
+            let lines = inFile.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(inFile.stderr)")
+            #expect(lines.first?.hasPrefix("heapscan: the allocation table and mark state (") == true)
+            #expect(lines.first?.hasSuffix("they are kept in an unlinked file in \(directory.path)") == true)
+            // Unlinked at once: nothing is left behind.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+            let generous = try run(arguments, memoryAvailable: String(UInt64(1) << 40), tmpdir: directory.path)
+            #expect(generous.stderr.isEmpty && generous.stdout == inMemory.stdout)
+        }
     }
 }

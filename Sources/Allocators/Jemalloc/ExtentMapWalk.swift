@@ -1,4 +1,5 @@
 import ELFCore
+import ScanKernels
 
 /// How well the extent map and the extent headers agreed.
 public struct JemallocConsistency: Sendable, Codable, Equatable {
@@ -60,7 +61,11 @@ struct ExtentMapWalk {
                 result.warnings.append("extent-map root \(hex(root)) is not in the core; only the leaves the vote found are walked")
             }
         }
-        for (index, leaf) in chooseLeaves(slots: slots, votedLeaves: votedLeaves, warnings: &result.warnings) {
+        let leaves = chooseLeaves(slots: slots, votedLeaves: votedLeaves, warnings: &result.warnings)
+        let progress = ProgressLine(total: UInt64(leaves.count * JemallocLayout.leafBytes), label: "reading the jemalloc extent map")
+        defer { progress.finish() }
+        for (index, leaf) in leaves {
+            progress.advance(UInt64(JemallocLayout.leafBytes))
             result.consistency.leaves += 1
             result.leafAddresses.append(leaf)
             // Read, not viewed: a leaf may straddle two mappings that the core keeps apart.

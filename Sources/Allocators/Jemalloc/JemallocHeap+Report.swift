@@ -1,4 +1,5 @@
 import ELFCore
+import ScanKernels
 
 extension JemallocHeap {
     /// Every pointer held in any thread cache.
@@ -189,16 +190,29 @@ extension JemallocHeap {
         let arenaIndices = Set(extents.filter { $0.state == .active }.map(\.arena)).sorted()
         var position: [Int: Int32] = [:]
         for (offset, arena) in arenaIndices.enumerated() { position[arena] = Int32(offset) }
-        var allocations: [Allocation] = []
+        var allocations = AllocationList()
         // Sized up front: tens of millions of regions would otherwise be copied on each doubling,
         // with old and new buffers alive together at the peak.
         allocations.reserveCapacity(extents.reduce(0) { total, extent in
             guard extent.state == .active, let sizeClass = classes[extent.sizeIndex] else { return total }
             return total + (extent.isSlab ? sizeClass.regionsPerSlab : 1)
         })
+        var oversized = 0
+        let progress = ProgressLine(total: extents.reduce(UInt64(0)) { $1.state == .active ? $0 &+ $1.size : $0 },
+                                    label: "listing jemalloc regions")
+        var unreported: UInt64 = 0
+        defer {
+            progress.advance(unreported)
+            progress.finish()
+        }
         for extent in extents where extent.state == .active {
+            unreported &+= extent.size
+            if unreported >= 64 << 20 {
+                progress.advance(unreported)
+                unreported = 0
+            }
             guard let sizeClass = classes[extent.sizeIndex] else { continue }
-            let arena = position[extent.arena] ?? -1
+            let arena = position[extent.arena].flatMap { $0 <= Allocation.maximumArena ? $0 : nil } ?? -1
             if extent.isSlab {
                 for region in 0..<sizeClass.regionsPerSlab {
                     let address = extent.address + UInt64(region) * sizeClass.size
@@ -206,20 +220,26 @@ extension JemallocHeap {
                     allocations.append(Allocation(address: address, usableSize: sizeClass.size, blockSize: sizeClass.size,
                                                   isUsed: used, arena: arena))
                 }
-            } else {
+            } else if Allocation.isRepresentable(usableSize: sizeClass.size, blockSize: sizeClass.size, arena: arena) {
                 allocations.append(Allocation(address: extent.address, usableSize: sizeClass.size, blockSize: sizeClass.size,
                                               isUsed: !cached.contains(extent.address), arena: arena))
+            } else {
+                oversized += 1
             }
         }
+        var notes = warnings
+        if oversized > 0 {
+            notes.append("\(oversized) large extents claim a size class of 1 TiB or more; not listed as allocations")
+        }
         return AllocationTable(allocator: detection.allocatorName, method: method,
-                               arenas: arenaIndices.map { "arena \($0)" }, allocations: allocations, warnings: warnings,
+                               arenas: arenaIndices.map { "arena \($0)" }, allocations: allocations, warnings: notes,
                                managedRanges: managedRanges, allocatorState: allocatorState(among: allocations))
     }
 
     /// Every extent's `edata_t` (its `e_addr` names the slab's first region, used or not) and
     /// the allocations jemalloc made for its thread caches' stacks (their slots keep pointers to
     /// regions popped long ago).
-    func allocatorState(among allocations: [Allocation]) -> [Range<UInt64>] {
+    func allocatorState(among allocations: AllocationList) -> [Range<UInt64>] {
         var ranges = extents.map { $0.edata..<($0.edata &+ UInt64(JemallocLayout.edataSize)) } + baseBlocks
         for cache in threadCaches {
             for bin in cache.bins {
