@@ -17,7 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "ELFCore"),
+        // The SIGBUS handler behind ELFCore's MappingGuard: signal handlers must be async-signal-safe C.
+        .target(name: "CMappingGuard"),
+        .target(name: "ELFCore", dependencies: ["CMappingGuard"]),
         .target(name: "Regions", dependencies: ["ELFCore"]),
         .systemLibrary(name: "CCompression", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev", "liblzma-dev", "liblz4-dev", "zlib1g-dev"])]),

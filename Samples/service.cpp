@@ -48,70 +48,12 @@
 #include <vector>
 
 #include "sample_common.h"
+#include "sample_server.h"
 
 // ---- ledger ---------------------------------------------------------------------------------
 
 enum TypeId { T_TIMER, T_RETRY, T_SESSION, T_CHANNEL, T_SUBSCRIBER, T_STATS, T_CONNECTION, T_JOB,
               T_BUFFER, T_BLOB, NTYPES };
-enum : uint32_t { ALIVE = 0, DELETED = 1, LEAKED = 2 };
-
-// The top 16 bits of the mask make every masked address non-canonical: never a pointer.
-static const uint64_t kMask = 0xa5a5a5a5a5a5a5a5ull;
-
-struct LedgerEntry {
-    uint64_t masked;
-    uint32_t type;
-    uint32_t state;
-};
-
-static LedgerEntry *g_ledger;
-static uint8_t *g_reached;
-static size_t g_ledger_cap;
-static std::atomic<size_t> g_ledger_len;
-
-static __attribute__((noreturn)) void fail(const char *what)
-{
-    char msg[256];
-    int n = snprintf(msg, sizeof msg, "service: truth is inconsistent: %s\n", what);
-    if (write(2, msg, (size_t)n) < 0) { /* nothing to do */ }
-    abort();
-}
-
-static uint32_t ledger_add(void *p, TypeId type)
-{
-    size_t i = g_ledger_len.fetch_add(1);
-    if (i >= g_ledger_cap)
-        fail("ledger full");
-    g_ledger[i] = {(uint64_t)(uintptr_t)p ^ kMask, (uint32_t)type, ALIVE};
-    return (uint32_t)i;
-}
-
-static void ledger_set(uint32_t i, uint32_t state) { g_ledger[i].state = state; }
-
-static void *ledger_map(size_t bytes)
-{
-    void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        abort();
-    return p;
-}
-
-// ---- deterministic randomness -----------------------------------------------------------------
-
-struct Rng {
-    uint64_t s;
-    explicit Rng(uint64_t seed) : s(seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull) {}
-    uint64_t next()
-    {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-    }
-    uint64_t below(uint64_t n) { return n ? next() % n : 0; }
-    size_t length(size_t lo, size_t hi) { return lo + (size_t)below(hi - lo + 1); }
-};
-
 static std::string text(Rng &rng, size_t length)
 {
     std::string s(length, ' ');
@@ -708,22 +650,6 @@ static __attribute__((noinline)) void process(Shard &s, const Request &r)
 
 // ---- threads ----------------------------------------------------------------------------------------
 
-static pthread_mutex_t g_park = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_park_cv = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t g_drained_cv = PTHREAD_COND_INITIALIZER;
-static int g_drained;
-
-static __attribute__((noinline, noreturn)) void drained_and_park(void)
-{
-    pthread_mutex_lock(&g_park);
-    g_drained++;
-    pthread_cond_broadcast(&g_drained_cv);
-    pthread_mutex_unlock(&g_park);
-    scrub_stack();
-    pthread_mutex_lock(&g_park);
-    for (;;)
-        pthread_cond_wait(&g_park_cv, &g_park);
-}
 
 static void *worker_main(void *arg)
 {
@@ -740,7 +666,7 @@ static void *worker_main(void *arg)
             break;
         process(*s, r);
     }
-    drained_and_park();
+    park_worker();
 }
 
 static void produce(long requests, uint64_t seed)
@@ -779,18 +705,6 @@ static void produce(long requests, uint64_t seed)
 }
 
 // ---- truth ---------------------------------------------------------------------------------------------
-
-static void reach(uint32_t ledger, TypeId type, const void *p)
-{
-    if (ledger >= g_ledger_len.load())
-        fail("reached an object with no ledger entry");
-    const LedgerEntry &e = g_ledger[ledger];
-    if (e.type != (uint32_t)type || (e.masked ^ kMask) != (uint64_t)(uintptr_t)p)
-        fail("reached an object whose ledger entry is another object");
-    if (e.state == DELETED)
-        fail("reached a deleted object");
-    g_reached[ledger] = 1;
-}
 
 // Marks everything the service can still reach from its globals, following its real pointers.
 static __attribute__((noinline)) void walk(void)
@@ -833,16 +747,7 @@ static __attribute__((noinline)) void walk(void)
         for (conn_stats *st : s->stats)
             reach(st->conn_id, T_STATS, st);
     }
-    size_t n = g_ledger_len.load();
-    for (size_t i = 0; i < n; i++) {
-        const LedgerEntry &e = g_ledger[i];
-        if (e.state == DELETED)
-            continue;
-        if (g_reached[i] && e.state == LEAKED)
-            fail("an object leaked on purpose is still reachable");
-        if (!g_reached[i] && e.state == ALIVE)
-            fail("an object no leak site dropped is unreachable");
-    }
+    ledger_check();
 }
 
 struct TypeRow {
@@ -896,32 +801,13 @@ static void probe_subscriber_block(void)
     free(demangled);
 }
 
-static void out_addresses(int type, bool anchored)
-{
-    size_t n = g_ledger_len.load();
-    bool first = true;
-    out("[");
-    for (size_t i = 0; i < n; i++) {
-        const LedgerEntry &e = g_ledger[i];
-        if (e.type != (uint32_t)type || e.state == DELETED || (g_reached[i] != 0) != anchored)
-            continue;
-        out("%s\"0x%llx\"", first ? "" : ",", (unsigned long long)(e.masked ^ kMask));
-        first = false;
-    }
-    out("]");
-}
-
 static __attribute__((noinline)) void print_truth(long scale, uint64_t seed, long requests)
 {
-    size_t counts[NTYPES][3] = {};   // anchored, leaked, deleted
-    size_t n = g_ledger_len.load();
-    for (size_t i = 0; i < n; i++) {
-        const LedgerEntry &e = g_ledger[i];
-        counts[e.type][e.state == DELETED ? 2 : g_reached[i] ? 0 : 1]++;
-    }
+    Verdicts counts[NTYPES] = {};
+    count_verdicts(counts, NTYPES);
     int planted = 0;
     for (int t = 0; t < NTYPES; t++)
-        if (counts[t][1] * g_rows[t].size > counts[planted][1] * g_rows[planted].size)
+        if (counts[t].leaked * g_rows[t].size > counts[planted].leaked * g_rows[planted].size)
             planted = t;
     out("{\"pid\":%d,\"program\":\"service\",\"threads\":%d,\"workers\":%d,\"scale\":%ld,\"seed\":%llu,"
         "\"requests\":%ld,\"planted_leak\":\"%s\",\"types\":[",
@@ -934,13 +820,8 @@ static __attribute__((noinline)) void print_truth(long scale, uint64_t seed, lon
         out("\"allocation_type\":\"%s\",\"allocation_type_mangled\":\"%s\",\"offset_in_allocation\":%zu,",
             in_place ? g_subscriber_block_name : row.name, in_place ? g_subscriber_block_mangled : "",
             in_place ? g_subscriber_offset : 0);
-        out("\"held_by\":\"%s\",\"leaked_by\":\"%s\",\"created\":%zu,\"deleted\":%zu,\"anchored\":%zu,"
-            "\"leaked\":%zu,\"anchored_addresses\":",
-            row.held_by, row.leaked_by, counts[t][0] + counts[t][1] + counts[t][2], counts[t][2],
-            counts[t][0], counts[t][1]);
-        out_addresses(t, true);
-        out(",\"leaked_addresses\":");
-        out_addresses(t, false);
+        out("\"held_by\":\"%s\",\"leaked_by\":\"%s\",", row.held_by, row.leaked_by);
+        out_verdicts((uint32_t)t, counts[t]);
         out("}");
     }
     out("]}");
@@ -973,10 +854,7 @@ int main(int argc, char **argv)
             abort();
     }
     produce(requests, seed);
-    pthread_mutex_lock(&g_park);
-    while (g_drained < kWorkers)
-        pthread_cond_wait(&g_drained_cv, &g_park);
-    pthread_mutex_unlock(&g_park);
+    wait_for_parked(kWorkers);
 
     walk();
     print_truth(scale, seed, requests);

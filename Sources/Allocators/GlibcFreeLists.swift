@@ -187,7 +187,8 @@ struct GlibcFreeLists {
     /// program's own TLS pointer to a zeroed buffer of that size would look like an empty tcache,
     /// so an empty one is only accepted as the first chunk of a heap, where a thread's first
     /// malloc puts its tcache.
-    func findTcaches(threads: [ThreadState], heapFirstChunks: Set<UInt64>, warnings: inout [String]) -> [GlibcFoundTcache] {
+    func findTcaches(threads: [ThreadState], pointersMayBeMissing: Bool, heapFirstChunks: Set<UInt64>,
+                     warnings: inout [String]) -> [GlibcFoundTcache] {
         var found: [GlibcFoundTcache] = []
         var seen = Set<UInt64>()
         for thread in threads {
@@ -214,6 +215,30 @@ struct GlibcFreeLists {
                 }
             }
         }
+        if pointersMayBeMissing {
+            found += tcachesOpeningHeaps(heapFirstChunks, except: seen, warnings: &warnings)
+        }
+        return found
+    }
+
+    /// Without thread pointers (a core cut short loses gdb's thread notes, written last) the
+    /// tcaches are found where a thread's first malloc puts them: as the first chunk of a heap,
+    /// shape-checked. A tcache elsewhere (a thread whose arena another thread had opened)
+    /// cannot be told from a program's allocation of the same size, and the warning says so.
+    private func tcachesOpeningHeaps(_ firstChunks: Set<UInt64>, except seen: Set<UInt64>,
+                                     warnings: inout [String]) -> [GlibcFoundTcache] {
+        var found: [GlibcFoundTcache] = []
+        for chunk in firstChunks.sorted() {
+            let address = chunk + GlibcLayout.chunkHeader
+            guard !seen.contains(address), let size = validChunk(chunk),
+                  let layout = GlibcLayout.tcacheLayouts.first(where: { $0.chunkSize == size && tcacheShape(address, layout: $0) != nil })
+            else { continue }
+            found.append(GlibcFoundTcache(address: address, threadID: nil, layout: layout))
+        }
+        guard !firstChunks.isEmpty else { return found }
+        warnings.append("no thread pointers in the core for some threads (thread notes missing, e.g. a core cut short): "
+            + "\(found.count) more tcaches found at the start of \(firstChunks.count) heaps; a tcache elsewhere in a heap "
+            + "(a thread sharing another thread's arena) is not known, and its chunks count as used")
         return found
     }
 
@@ -252,7 +277,8 @@ struct GlibcFreeLists {
 /// A thread's tcache_perthread_struct (its user address) and the layout it was read with.
 struct GlibcFoundTcache {
     var address: UInt64
-    var threadID: Int32
+    /// Nil when the tcache was found without a thread pointer.
+    var threadID: Int32?
     var layout: GlibcTcacheLayout
     var chunk: UInt64 { address - GlibcLayout.chunkHeader }
 }

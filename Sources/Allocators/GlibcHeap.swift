@@ -85,10 +85,8 @@ private struct Walker {
         let mmapped = findMmappedChunks(arenas: arenas)
         var lists = GlibcFreeLists(memory: memory, heaps: arenas.flatMap { $0.heaps.map { ($0.start, $0.end) } })
         let firstChunks = Set(arenas.flatMap { $0.heaps.map(\.firstChunk) })
-        let tcaches = lists.findTcaches(threads: core.threads, heapFirstChunks: firstChunks, warnings: &warnings)
-        if core.threads.isEmpty && !arenas.isEmpty {
-            warnings.append("no threads in the core, so no tcache can be found: chunks in tcaches count as used and tcache structs as allocations")
-        }
+        let tcaches = lists.findTcaches(threads: core.threads, pointersMayBeMissing: core.threadPointersMayBeMissing,
+                                       heapFirstChunks: firstChunks, warnings: &warnings)
         let safeLinking = decideSafeLinking(lists: lists, fields: fields, tcaches: tcaches)
         lists.protected = safeLinking ?? true
         // A tcache that opens its heap (the usual place) is skipped by the walk, so no

@@ -25,7 +25,8 @@ public struct AllocationView: Sendable, Codable {
     public let arena: String?
     /// anchored, leaked or unreferenced; "free" for a free block.
     public let liveness: String
-    /// The C++ class when the first word is a vtable address point.
+    /// The C++ class when the first word is a vtable address point ("THD"), or the word behind
+    /// an allocator header ("THD at +24").
     public let type: String?
     /// The first `words.count` words of the allocation (at most what was asked).
     public let words: [Word]
@@ -48,26 +49,23 @@ extension LeakAnalysis {
                 words.append(.init(offset: UInt64(offset), value: hex(value), pointsTo: describeTarget(of: value)))
             }
         }
-        let first = memory.readU64(allocation.address)
         let liveness = reachability?.liveness(ofAllocationAt: index)?.rawValue ?? (allocation.isUsed ? "unknown" : "free")
         var view = AllocationView(
             address: hex(address), offset: address - allocation.address, start: hex(allocation.address),
             usableSize: allocation.usableSize, blockSize: allocation.blockSize, used: allocation.isUsed,
             allocator: table.allocator, arena: table.arenas.indices.contains(Int(allocation.arena)) ? table.arenas[Int(allocation.arena)] : nil,
-            liveness: liveness, type: allocation.isUsed ? first.flatMap(typeOf)?.name : nil, words: words)
+            liveness: liveness, type: objectTypeName(of: allocation), words: words)
         view.core = core.path
         if allocation.isUsed, liveness != Liveness.anchored.rawValue { view.warnings = completenessWarnings }
         return view
     }
 
-    private func describeTarget(of value: UInt64) -> String? {
+    func describeTarget(of value: UInt64) -> String? {
         guard value >= 4096 else { return nil }
         if let table, let index = table.index(containing: value) {
             let target = table.allocations[index]
             var parts: [String] = []
-            if target.isUsed, let first = core.addressSpace.readU64(target.address), let type = typeOf(first) {
-                parts.append(type.name)
-            }
+            if let type = objectTypeName(of: target) { parts.append(type) }
             parts.append(reachability?.liveness(ofAllocationAt: index)?.rawValue ?? (target.isUsed ? "used" : "free"))
             return "\(hex(target.address)) +\(value - target.address) (\(parts.joined(separator: ", ")))"
         }

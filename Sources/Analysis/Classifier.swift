@@ -14,8 +14,15 @@ public struct Classifier {
     public struct Options: Sendable {
         /// Only allocations that are not reachable from a root are grouped.
         public var leakedOnly = false
-        /// Groups smaller than this are not reported as suspects.
+        /// Groups smaller than this are not reported as suspects, unless they hold at least
+        /// `minimumShare` of the used bytes: a few huge blocks are what fills a heap as often as
+        /// many small ones.
         public var minimumCount = 8
+        /// Groups with at least this share of the used bytes are reported whatever their count.
+        public var minimumShare = 0.01
+        /// Name each untyped group's most common owner: the typed object field pointing into
+        /// its allocations (one more read of every typed object, 8 bytes an allocation).
+        public var owners = false
         /// How many allocations of one size are sampled to find magic candidates.
         public var magicSampleSize = 1024
         /// How many leading bytes of an allocation are searched for a magic.
@@ -40,8 +47,32 @@ public struct Classifier {
         public var usedBytes: UInt64
         public var leakedAllocations: Int?
         public var leakedBytes: UInt64?
+        public var anchoredAllocations: Int?
+        public var anchoredBytes: UInt64?
+        /// Leaked allocations nothing at all points to (a subset of the leaked ones).
+        public var unreferencedAllocations: Int?
+        public var unreferencedBytes: UInt64?
         public var suspects: [Suspect]
+        /// What the report leaves out: groups below both `--min-count` and the byte share, and
+        /// (once the caller cuts the list) groups past `--top`.
+        public var omitted: Omitted
         public var warnings: [String]
+    }
+
+    /// Groups a report does not list, and what they hold.
+    public struct Omitted: Sendable, Codable, Equatable {
+        /// Fewer allocations than `minimumCount` and less than `minimumShare` of the used bytes.
+        public var smallGroups = 0
+        public var smallAllocations = 0
+        public var smallBytes: UInt64 = 0
+        public var minimumCount = 0
+        public var minimumShare = 0.0
+        /// Ranked past the number of rows asked for.
+        public var groupsPastTop = 0
+        public var allocationsPastTop = 0
+        public var bytesPastTop: UInt64 = 0
+
+        public init() {}
     }
 
     public let table: AllocationTable
@@ -51,12 +82,16 @@ public struct Classifier {
     /// Where vtables can live (file-backed module mappings), sorted: a first word outside them
     /// is not looked up at all, which keeps the per-allocation cost to a range test.
     public let vtableRanges: [Range<UInt64>]
+    /// Where objects sit behind an allocator header; their groups are named "THD at +24".
+    public let objectOffsets: ObjectOffsets
 
     public init(table: AllocationTable, memory: AddressSpace, reachability: Reachability?,
-                vtableRanges: [Range<UInt64>], typeOf: @escaping (UInt64) -> TypeIdentity?) {
+                vtableRanges: [Range<UInt64>], objectOffsets: ObjectOffsets = .none,
+                typeOf: @escaping (UInt64) -> TypeIdentity?) {
         self.table = table
         self.memory = memory
         self.reachability = reachability
+        self.objectOffsets = objectOffsets
         self.vtableRanges = vtableRanges.sorted { $0.lowerBound < $1.lowerBound }
         self.typeOf = typeOf
     }
@@ -72,13 +107,23 @@ public struct Classifier {
         var usedCount = 0
         var leakedCount = 0
         var leakedBytes: UInt64 = 0
+        var unreferencedCount = 0
+        var unreferencedBytes: UInt64 = 0
         // Types: the first word of each allocation against the vtable catalog, memoised per value.
         // One pass that keeps only what is left untyped, as 4-byte indices: on a heap of tens
         // of millions of allocations every per-allocation list costs its length in memory.
         var typeCache: [UInt64: TypeIdentity?] = [:]
-        var typeGroups: [UInt64: SuspectGroup] = [:]
+        var typeGroups: [ObjectKey: SuspectGroup] = [:]
+        func identify(_ word: UInt64) -> TypeIdentity? {
+            guard mayBeVtable(word) else { return nil }
+            if let cached = typeCache[word] { return cached }
+            let identity = typeOf(word)
+            typeCache[word] = identity
+            return identity
+        }
         var untyped: [UInt32] = []
         var hint = -1
+        var owners = options.owners ? BlockOwners(table: table) : nil
         let progress = ProgressLine(total: UInt64(allocations.count), label: "classifying", unit: .allocations)
         defer {
             progress.advance(UInt64(allocations.count & 0xffff))
@@ -95,23 +140,32 @@ public struct Classifier {
                 leakedCount += 1
                 leakedBytes += allocation.blockSize
             }
+            if liveness == .unreferenced {
+                unreferencedCount += 1
+                unreferencedBytes += allocation.blockSize
+            }
             guard !options.leakedOnly || liveness?.isLeaked == true else { continue }
             let position = UInt32(index)
             guard allocation.usableSize >= 8,
-                  let first = memory.view(at: allocation.address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
-                  mayBeVtable(first) else {
+                  let first = memory.view(at: allocation.address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self) else {
                 untyped.append(position)
                 continue
             }
-            let identity: TypeIdentity?
-            if let cached = typeCache[first] {
-                identity = cached
-            } else {
-                identity = typeOf(first)
-                typeCache[first] = identity
+            var key: ObjectKey?
+            if identify(first) != nil {
+                key = ObjectKey(vptr: first, offset: 0)
+            } else if !objectOffsets.isEmpty, let offset = objectOffsets.offset(ofBlockSize: allocation.blockSize),
+                      offset + 8 <= allocation.usableSize,
+                      let word = memory.view(at: allocation.address + offset, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
+                      identify(word) != nil {
+                key = ObjectKey(vptr: word, offset: offset)
             }
-            if identity != nil {
-                typeGroups[first, default: SuspectGroup()].add(allocation, liveness: liveness, shape: leakShape(index))
+            if let key {
+                typeGroups[key, default: SuspectGroup()].add(allocation, liveness: liveness, shape: leakShape(index))
+                if owners != nil, let object = memory.view(at: allocation.address + key.offset,
+                                                            count: Int(allocation.usableSize - key.offset), hint: &hint) {
+                    owners!.scan(object, of: index, vptr: key.vptr, offset: key.offset)
+                }
             } else {
                 untyped.append(position)
             }
@@ -137,37 +191,73 @@ public struct Classifier {
                 candidates.first { magics[$0].matches(head) }
             }) ?? nil {
                 magicGroups[keyIndex].add(allocation, liveness: liveness(index), shape: leakShape(index))
+                magicGroups[keyIndex].add(owner: owners?.owner(of: index))
             } else {
                 sizeGroups[number].add(allocation, liveness: liveness(index), shape: leakShape(index))
+                sizeGroups[number].add(owner: owners?.owner(of: index))
             }
         }
 
         let known = reachability != nil
         var suspects: [Suspect] = []
-        for (vtable, group) in typeGroups where group.count >= options.minimumCount {
-            let identity = typeCache[vtable]!!
-            suspects.append(group.suspect(kind: .type, name: identity.name, value: hex(vtable), width: 8, offset: 0,
-                                          module: identity.module, usedBytes: usedBytes, reachabilityKnown: known,
-                                          command: "heapscan find \(input) \(hex(vtable)) --width 8 --context 64 --limit 20"))
+        var omitted = Omitted()
+        omitted.minimumCount = options.minimumCount
+        omitted.minimumShare = options.minimumShare
+        // Big in count or big in bytes; what is neither is summed up in one line.
+        func shown(_ group: SuspectGroup) -> Bool {
+            if group.count >= options.minimumCount
+                || (usedBytes > 0 && Double(group.bytes) >= options.minimumShare * Double(usedBytes)) { return true }
+            if group.count > 0 {
+                omitted.smallGroups += 1
+                omitted.smallAllocations += group.count
+                omitted.smallBytes += group.bytes
+            }
+            return false
         }
-        for (keyIndex, key) in magics.enumerated() where magicGroups[keyIndex].count >= options.minimumCount {
-            suspects.append(magicGroups[keyIndex].suspect(
+        for (key, group) in typeGroups where shown(group) {
+            let identity = typeCache[key.vptr]!!
+            suspects.append(group.suspect(kind: .type, name: ObjectOffsets.name(identity.name, offset: key.offset),
+                                          value: hex(key.vptr), width: 8, offset: key.offset,
+                                          module: identity.module, usedBytes: usedBytes, reachabilityKnown: known,
+                                          command: "heapscan find \(input) \(hex(key.vptr)) --width 8 --context 64 --limit 20"))
+        }
+        // "Channel +24": the owner's type and the field's offset in the object.
+        func named(_ suspect: Suspect, _ group: SuspectGroup) -> Suspect {
+            guard let owners, let top = group.mostCommonOwner, let type = typeCache[owners.types[Int(top.owner.type)].vptr] ?? nil
+            else { return suspect }
+            var named = suspect
+            named.owner = "\(type.name) +\(top.owner.field)"
+            named.ownerShare = Double(top.count) / Double(max(1, group.count))
+            return named
+        }
+        for (keyIndex, key) in magics.enumerated() where shown(magicGroups[keyIndex]) {
+            suspects.append(named(magicGroups[keyIndex].suspect(
                 kind: .magic, name: "\(hex(key.value)) at +\(key.offset) of \(key.blockSize)-byte blocks",
                 value: hex(key.value), width: key.width, offset: UInt64(key.offset), module: nil,
                 usedBytes: usedBytes, reachabilityKnown: known,
-                command: "heapscan find \(input) \(hex(key.value)) --width \(key.width) --context 64 --limit 20"))
+                command: "heapscan find \(input) \(hex(key.value)) --width \(key.width) --context 64 --limit 20"), magicGroups[keyIndex]))
         }
-        for (blockSize, group) in zip(sizeNumbers.sizes, sizeGroups) where group.count >= options.minimumCount {
+        for (blockSize, group) in zip(sizeNumbers.sizes, sizeGroups) where shown(group) {
             let example = group.leakedExamples.first ?? group.otherExamples.first ?? 0
-            suspects.append(group.suspect(kind: .size, name: "\(blockSize)-byte blocks", value: nil, width: nil,
-                                          offset: nil, module: nil, usedBytes: usedBytes, reachabilityKnown: known,
-                                          command: "heapscan show \(input) \(hex(example))"))
+            suspects.append(named(group.suspect(kind: .size, name: "\(blockSize)-byte blocks", value: nil, width: nil,
+                                                offset: nil, module: nil, usedBytes: usedBytes, reachabilityKnown: known,
+                                                command: "heapscan show \(input) \(hex(example))"), group))
         }
         suspects.sort(by: options.ranking == .leaked && known ? Suspect.leaksRankBefore : Suspect.ranksBefore)
         return Report(core: corePath, allocator: table.allocator, method: table.method, reachabilityKnown: known,
                       rootKinds: rootKinds.map(\.rawValue), usedAllocations: usedCount, usedBytes: usedBytes,
                       leakedAllocations: known ? leakedCount : nil, leakedBytes: known ? leakedBytes : nil,
-                      suspects: suspects, warnings: table.warnings)
+                      anchoredAllocations: known ? usedCount - leakedCount : nil,
+                      anchoredBytes: known ? usedBytes - leakedBytes : nil,
+                      unreferencedAllocations: known ? unreferencedCount : nil,
+                      unreferencedBytes: known ? unreferencedBytes : nil,
+                      suspects: suspects, omitted: omitted, warnings: table.warnings)
+    }
+
+    /// A type group: objects of one dynamic type at one offset of their allocations.
+    private struct ObjectKey: Hashable {
+        let vptr: UInt64
+        let offset: UInt64
     }
 
     private func liveness(_ index: Int) -> Liveness? { reachability?.liveness(ofAllocationAt: index) }
@@ -256,5 +346,17 @@ public struct Classifier {
         }
         return kept.sorted { lhs, rhs in lhs.value != rhs.value ? lhs.value > rhs.value : lhs.key < rhs.key }
             .map { (key: $0.key, count: $0.value) }
+    }
+}
+
+extension Classifier.Report {
+    /// Keeps the first `count` suspects (all of them when 0); the rest are counted as left out.
+    public mutating func keepFirst(_ count: Int) {
+        guard count > 0, suspects.count > count else { return }
+        let rest = suspects[count...]
+        omitted.groupsPastTop = rest.count
+        omitted.allocationsPastTop = rest.reduce(0) { $0 + $1.count }
+        omitted.bytesPastTop = rest.reduce(0) { $0 + $1.bytes }
+        suspects = Array(suspects.prefix(count))
     }
 }

@@ -27,6 +27,8 @@ public struct LeakAnalysis {
     public let completenessWarnings: [String]
     /// Classes in the heap scanned through their DWARF layout instead of conservatively.
     public let typedClassCount: Int
+    /// Where objects sit behind an allocator header, per block size.
+    public let objectOffsets: ObjectOffsets
 
     /// `recordChains` keeps how each allocation was reached, which `explain` needs and
     /// `leaks` does not (it costs 16 bytes per allocation).
@@ -64,6 +66,7 @@ public struct LeakAnalysis {
             ? (walked.warnings.first ?? "no malloc heap found (glibc arenas not recognised)") : nil
         if walked.allocations.isEmpty {
             typedClassCount = 0
+            objectOffsets = .none
             table = nil
             roots = nil
             reachability = nil
@@ -77,10 +80,16 @@ public struct LeakAnalysis {
             let everywhere = rootKinds == Set(RootKind.allCases)
                 ? nil : RootSet(core: core, regions: regions, table: walked, nonPointerData: nonPointerData)
             var layouts = TypedLayouts.none
+            var offsets = ObjectOffsets.none
             if let identifier {
-                let vptrs = Self.firstWordsInModules(of: walked, memory: core.addressSpace, modules: regions.moduleRanges)
-                layouts = TypedLayouts(VtableLayouts.layouts(of: vptrs, identifier: identifier))
+                offsets = ObjectOffsets(table: walked, memory: core.addressSpace, vtableRanges: regions.moduleRanges) {
+                    identifier.primaryClass(of: $0) != nil
+                }
+                let vptrs = Self.objectWordsInModules(of: walked, memory: core.addressSpace, modules: regions.moduleRanges,
+                                                      offsets: offsets)
+                layouts = TypedLayouts(VtableLayouts.layouts(of: vptrs, identifier: identifier), objectOffsets: offsets.offsets)
             }
+            objectOffsets = offsets
             typedClassCount = layouts.count
             reachability = Reachability(table: walked, roots: roots, memory: core.addressSpace, recordChains: recordChains,
                                         referenceRoots: everywhere, layouts: layouts)
@@ -92,29 +101,64 @@ public struct LeakAnalysis {
         guard let table else { return nil }
         let modules = regions.moduleRanges
         var report = Classifier(table: table, memory: core.addressSpace, reachability: reachability,
-                                vtableRanges: modules, typeOf: typeOf)
+                                vtableRanges: modules, objectOffsets: objectOffsets, typeOf: typeOf)
             .classify(corePath: core.path, options: options, rootKinds: rootKinds)
         report.warnings = completenessWarnings + report.warnings
         return report
     }
 
-    /// Distinct first words of used allocations that point into a module: the vtable pointers
-    /// whose classes may have a layout.
-    static func firstWordsInModules(of table: AllocationTable, memory: AddressSpace, modules: [Range<UInt64>]) -> Set<UInt64> {
+    /// Distinct words of used allocations that point into a module where an object's vptr would
+    /// be (the first word, or the word behind an allocator header): the vtable pointers whose
+    /// classes may have a layout.
+    static func objectWordsInModules(of table: AllocationTable, memory: AddressSpace, modules: [Range<UInt64>],
+                                     offsets: ObjectOffsets) -> Set<UInt64> {
         var words = Set<UInt64>()
         var hint = -1
+        func inModule(_ word: UInt64) -> Bool { modules.index(containing: word, start: \.lowerBound, end: \.upperBound) != nil }
         for allocation in table.allocations where allocation.isUsed && allocation.usableSize >= 8 {
-            guard let word = memory.view(at: allocation.address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
-                  modules.index(containing: word, start: \.lowerBound, end: \.upperBound) != nil else { continue }
-            words.insert(word)
+            guard let word = memory.view(at: allocation.address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self)
+            else { continue }
+            if inModule(word) {
+                words.insert(word)
+            }
+            if !offsets.isEmpty, let offset = offsets.offset(ofBlockSize: allocation.blockSize), offset + 8 <= allocation.usableSize,
+               let inner = memory.view(at: allocation.address + offset, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
+               inModule(inner) {
+                words.insert(inner)
+            }
         }
         return words
+    }
+
+    /// The dynamic type of the object in `allocation` and where it starts: its first word, or
+    /// the word behind an allocator header.
+    public func objectType(of allocation: Allocation) -> (type: TypeIdentity, offset: UInt64)? {
+        guard allocation.isUsed, allocation.usableSize >= 8 else { return nil }
+        let memory = core.addressSpace
+        if let first = memory.readU64(allocation.address), let type = typeOf(first) { return (type, 0) }
+        guard let offset = objectOffsets.offset(ofBlockSize: allocation.blockSize), offset + 8 <= allocation.usableSize,
+              let word = memory.readU64(allocation.address + offset), let type = typeOf(word) else { return nil }
+        return (type, offset)
+    }
+
+    /// "Class::member.path" of the word at `offset` of the allocation at `holder`, whose object
+    /// starts at its first word or behind an allocator header.
+    func member(ofAllocationAt holder: UInt64, offset: UInt64) -> String? {
+        guard let table, let index = table.index(containing: holder),
+              let object = objectType(of: table.allocations[index]), offset >= object.offset,
+              let vptr = core.addressSpace.readU64(holder + object.offset) else { return nil }
+        return memberOf(vptr, offset - object.offset)
+    }
+
+    /// "THD", or "THD at +24" for an object behind an allocator header.
+    public func objectTypeName(of allocation: Allocation) -> String? {
+        objectType(of: allocation).map { ObjectOffsets.name($0.type.name, offset: $0.offset) }
     }
 
     static func completeness(of core: CoreFile) -> [String] {
         var warnings: [String] = []
         if core.threads.isEmpty {
-            warnings.append("the core has no thread notes: registers and stacks are not roots, so some leaked objects may be anchored")
+            warnings.append("the core has no thread notes: registers and stacks are not roots, so some objects reported leaked may be anchored")
         }
         let cut = core.segments.filter { $0.presence == .truncated }
         if !cut.isEmpty {
@@ -127,9 +171,8 @@ public struct LeakAnalysis {
     public func explain(_ address: UInt64) -> ReferenceChain? {
         guard let reachability, let roots,
               var chain = ReferenceChain(address: address, reachability: reachability, roots: roots, symbolize: symbolize,
-                                         describeMember: { holder, offset in
-                                             core.addressSpace.readU64(holder).flatMap { memberOf($0, offset) }
-                                         }, describeFrame: describeFrame) else { return nil }
+                                         describeMember: { holder, offset in member(ofAllocationAt: holder, offset: offset) },
+                                         describeFrame: describeFrame) else { return nil }
         chain.core = core.path
         if chain.liveness != .anchored { chain.warnings = completenessWarnings }
         return chain

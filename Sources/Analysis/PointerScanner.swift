@@ -90,8 +90,31 @@ struct PointerScanner: @unchecked Sendable {
                       tight: limited || ContainerShapes.isTightlySized(
                         usable: UInt64(words.count), request: UInt64(words.count) / layout.size * layout.size),
                       onHit: onHit)
-        } else {
-            scanWords(words, base: base, from: from, onHit: onHit)
+            return
+        }
+        if layouts.hasObjectOffsets && !limited {
+            for offset in layouts.objectOffsets where offset &+ 8 <= UInt64(words.count) {
+                guard let layout = layouts.layout(forFirstWord: words.loadUnaligned(fromByteOffset: Int(offset), as: UInt64.self)),
+                      layout.size >= 8, offset &+ layout.size <= UInt64(words.count) else { continue }
+                scanBehindHeader(words, offset: Int(offset), base: base, from: from, layout: layout, onHit: onHit)
+                return
+            }
+        }
+        scanWords(words, base: base, from: from, onHit: onHit)
+    }
+
+    /// An object at `offset` behind an allocator header: the header conservatively (it may hold
+    /// an owner pointer), the object through its layout. Slots stay those of the whole block.
+    private func scanBehindHeader(_ words: UnsafeRawBufferPointer, offset: Int, base: UInt64, from: Int,
+                                  layout: PointerLayout, onHit: Hit) {
+        scanWords(words, base: base, from: from, slots: 0..<(offset / 8), onHit: onHit)
+        let space = UInt64(words.count - offset)
+        let shift = offset / 8
+        scanTyped(UnsafeRawBufferPointer(rebasing: words[offset...]), base: base &+ UInt64(offset), from: from, layout: layout,
+                  tight: ContainerShapes.isTightlySized(usable: UInt64(words.count),
+                                                        request: UInt64(offset) &+ space / layout.size * layout.size)) {
+            _, slot, value, target, evidence in
+            onHit(words, slot &+ shift, value, target, evidence)
         }
     }
 

@@ -93,5 +93,18 @@ public struct ReferenceChain: Sendable, Codable {
         self.rootName = rootName
         self.links = links.reversed()
     }
-}
 
+    /// A chain that ends one step further, at `target`, held by the last allocation of this one.
+    func extended(to target: Allocation, liveness: Liveness, link: Link) -> ReferenceChain {
+        ReferenceChain(target: hex(target.address), liveness: liveness, rootKind: rootKind, rootName: rootName,
+                       links: links + [link])
+    }
+
+    init(target: String, liveness: Liveness, rootKind: RootKind?, rootName: String?, links: [Link]) {
+        self.target = target
+        self.liveness = liveness
+        self.rootKind = rootKind
+        self.rootName = rootName
+        self.links = links
+    }
+}

@@ -1,7 +1,8 @@
 /// One line of `heapscan leaks`: a group of allocations that share an identity.
 public struct Suspect: Sendable, Codable, Equatable {
     public enum Kind: String, Sendable, Codable {
-        /// C++ objects of one dynamic type, identified by the vtable pointer in their first word.
+        /// C++ objects of one dynamic type, identified by the vtable pointer in their first word
+        /// (or behind an allocator header, at `offset`).
         case type
         /// Allocations of one size carrying the same non-pointer value at the same offset.
         case magic
@@ -10,13 +11,13 @@ public struct Suspect: Sendable, Codable, Equatable {
     }
 
     public var kind: Kind
-    /// Class name, "0xa11c0de5 at +0", or "48-byte blocks".
+    /// Class name ("THD at +24" behind an allocator header), "0xa11c0de5 at +0", or "48-byte blocks".
     public var name: String
     /// The identifying value (vtable address point or magic), "0x…".
     public var value: String?
     /// Width in bytes of a magic value.
     public var width: Int?
-    /// Offset of a magic inside its allocation.
+    /// Offset of a magic inside its allocation, or of an object behind an allocator header.
     public var offset: UInt64?
     public var module: String?
     public var count: Int
@@ -38,6 +39,10 @@ public struct Suspect: Sendable, Codable, Equatable {
     public var inLeakedCycles: Int?
     /// Leaked and not referenced by anything at all (a subset of `leaked`).
     public var unreferenced: Int?
+    /// With `--owners`: the typed object field that most often points into the group's
+    /// allocations ("Channel +24"), and the share of the group it holds.
+    public var owner: String?
+    public var ownerShare: Double?
     /// Up to three allocation addresses, leaked ones first.
     public var examples: [String]
     /// The command that shows these objects.

@@ -22,6 +22,29 @@ struct SuspectGroup {
     var sizeCounts: [(size: UInt64, count: Int)] = []
     var leakedExamples: [UInt64] = []
     var otherExamples: [UInt64] = []
+    /// Owners seen (`BlockOwners`) and how often, the first few distinct ones.
+    var ownerCounts: [(owner: Owner, count: Int)] = []
+
+    /// A typed object's field holding a pointer into an allocation of the group.
+    struct Owner: Equatable {
+        /// Index into the owners' types.
+        let type: Int32
+        /// Offset of the field in the object.
+        let field: UInt32
+    }
+
+    mutating func add(owner: Owner?) {
+        guard let owner else { return }
+        if let slot = ownerCounts.firstIndex(where: { $0.owner == owner }) {
+            ownerCounts[slot].count += 1
+        } else if ownerCounts.count < 16 {
+            ownerCounts.append((owner, 1))
+        }
+    }
+
+    var mostCommonOwner: (owner: Owner, count: Int)? {
+        ownerCounts.max { $0.count != $1.count ? $0.count < $1.count : ($0.owner.type, $0.owner.field) > ($1.owner.type, $1.owner.field) }
+    }
 
     mutating func add(_ allocation: Allocation, liveness: Liveness?, shape: LeakShape) {
         if shape.isRoot { leakRoots += 1 }

@@ -9,6 +9,7 @@ public enum CoreError: Error, Equatable, CustomStringConvertible {
     case unsupportedMachine(UInt16)
     case truncated(what: String, needed: UInt64, fileSize: UInt64)
     case malformed(String)
+    case changedWhileRead
 
     public var description: String {
         switch self {
@@ -39,6 +40,8 @@ public enum CoreError: Error, Equatable, CustomStringConvertible {
             return "truncated: \(what) needs \(needed) bytes but the file has \(fileSize)"
         case .malformed(let detail):
             return "malformed core: \(detail)"
+        case .changedWhileRead:
+            return "changed size while being read"
         }
     }
 }

@@ -15,6 +15,10 @@ public final class CoreFile: @unchecked Sendable {
     public let auxVector: AuxVector?
     public let signalInfo: SignalInfo?
     public private(set) var warnings: [String] = []
+    /// True when a note segment ends past the end of the file or a note in it is cut: gdb and
+    /// the kernel write notes first or last, so a core cut short loses threads (NT_PRSTATUS),
+    /// NT_FILE and the auxiliary vector while its memory may be all there.
+    public let notesCutShort: Bool
 
     public var segments: [Segment] { addressSpace.segments }
 
@@ -42,6 +46,7 @@ public final class CoreFile: @unchecked Sendable {
 
         var segments: [Segment] = []
         var notes: [Note] = []
+        var notesCutShort = false
         for (index, entry) in headers.enumerated() {
             switch entry.type {
             case ProgramHeader.ptLoad:
@@ -51,12 +56,16 @@ public final class CoreFile: @unchecked Sendable {
             case ProgramHeader.ptNote:
                 let (available, shortfall) = Self.clip(entry.offset, entry.fileSize, to: reader.count)
                 if shortfall {
+                    notesCutShort = true
                     warnings.append("note segment \(index) extends past the end of the file; reading what is there")
                 }
                 guard let payload = reader.slice(entry.offset, available) else { continue }
                 let (parsed, problem) = Note.parse(payload)
                 notes.append(contentsOf: parsed)
-                if let problem { warnings.append(problem) }
+                if let problem {
+                    notesCutShort = true
+                    warnings.append(problem)
+                }
             default:
                 continue
             }
@@ -72,6 +81,7 @@ public final class CoreFile: @unchecked Sendable {
         }
         addressSpace = AddressSpace(segments: disjoint, owner: file)
         self.notes = notes
+        self.notesCutShort = notesCutShort
 
         var threads: [ThreadState] = []
         var process: ProcessInfo?
@@ -108,6 +118,13 @@ public final class CoreFile: @unchecked Sendable {
         self.signalInfo = signalInfo
         if threads.isEmpty { warnings.append("no NT_PRSTATUS notes: thread registers unknown") }
         self.warnings = warnings
+    }
+
+    /// True when some thread's thread pointer is unknown: notes cut short, no thread at all, or a
+    /// thread without one. Allocator caches that live in TLS (glibc's tcache, jemalloc's
+    /// thread cache) must then be looked for without thread pointers too.
+    public var threadPointersMayBeMissing: Bool {
+        notesCutShort || threads.isEmpty || threads.contains { $0.threadPointer == nil }
     }
 
     /// The file mapping (from NT_FILE) containing `address`.

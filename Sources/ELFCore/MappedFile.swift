@@ -20,6 +20,8 @@ public final class MappedFile: @unchecked Sendable {
     /// What the source of the bytes lost on the way (a compressed stream that ended early):
     /// the core's own warnings start with these.
     public var sourceWarnings: [String] = []
+    /// Catches reads past the end should the file shrink while mapped.
+    private let shrinkGuard: MappingGuard?
 
     public init(path: String) throws {
         // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever,
@@ -31,6 +33,7 @@ public final class MappedFile: @unchecked Sendable {
         self.path = path
         openablePath = path
         retainedDescriptor = -1
+        shrinkGuard = MappingGuard(watching: bytes, name: path)
     }
 
     /// Maps the regular file or memory file `descriptor`, which this object then owns and
@@ -45,6 +48,7 @@ public final class MappedFile: @unchecked Sendable {
         path = name
         openablePath = "/proc/self/fd/\(descriptor)"
         retainedDescriptor = descriptor
+        shrinkGuard = MappingGuard(watching: bytes, name: name)
     }
 
     private static func map(_ fd: Int32) throws -> (UnsafeRawBufferPointer, Int) {
@@ -63,7 +67,12 @@ public final class MappedFile: @unchecked Sendable {
         return (UnsafeRawBufferPointer(start: base, count: size), size)
     }
 
+    /// True when the file shrank while mapped and a read went past its new end (those bytes
+    /// read as zeros): nothing computed from this file may be reported then.
+    public var changedWhileRead: Bool { shrinkGuard?.faulted ?? false }
+
     deinit {
+        shrinkGuard?.stop()
         if mappedLength > 0, let base = bytes.baseAddress {
             munmap(UnsafeMutableRawPointer(mutating: base), mappedLength)
         }

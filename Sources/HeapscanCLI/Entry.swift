@@ -1,4 +1,5 @@
 import ArgumentParser
+import ELFCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,16 +11,27 @@ public enum HeapscanMain {
         do {
             var command = try Heapscan.parseAsRoot(arguments)
             try command.run()
+            stopIfInputChanged()
             exit(0)
         } catch let error as CLIError {
+            stopIfInputChanged()
             fail(error.description, status: 1)
         } catch {
+            stopIfInputChanged()
             let status = Heapscan.exitCode(for: error)
             // --help and --version arrive as errors too; they print as the parser prints them.
             if status == .success { Heapscan.exit(withError: error) }
             let message = Heapscan.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             let stripped = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
             fail(stripped + (status == .validationFailure ? " (see --help)" : ""), status: status.rawValue)
+        }
+    }
+
+    /// A file that shrank while mapped read as zeros past its new end: whatever was computed
+    /// from it, and whatever error those zeros caused, gives way to this one line.
+    static func stopIfInputChanged() {
+        if let name = MappingGuard.firstFaultedName() {
+            fail("\(name): \(CoreError.changedWhileRead)", status: 1)
         }
     }
 

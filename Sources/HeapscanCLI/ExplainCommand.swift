@@ -6,7 +6,7 @@ import Regions
 struct ExplainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
-        abstract: "Show why an allocation is still referenced: one chain of pointers from a root.")
+        abstract: "Show why an allocation is still referenced: one chain of pointers from a root (--all: every way it is held).")
 
     @OptionGroup var options: CoreOptions
     @OptionGroup var rootOptions: RootOptions
@@ -15,16 +15,33 @@ struct ExplainCommand: ParsableCommand {
     @Argument(help: "An address inside the allocation (0x… or decimal).")
     var address: String?
 
+    @Flag(help: "Every anchor path: one per reference from a root or an anchored allocation, each with the shortest chain to its holder.")
+    var all = false
+
+    @Option(parsing: .unconditional, help: "With --all, list at most this many paths (0 lists all).")
+    var limit = 20
+
     func run() throws {
         let (coreName, rest) = options.input.shift(core: options.core, address.map { [$0] } ?? [])
         guard let address = rest.first else { throw ValidationError("missing the address to explain") }
         guard let value = RegionSelection.parseNumber(address) else {
             throw CLIError(path: nil, message: "bad address '\(address)' (use 0x… or a decimal number)")
         }
+        guard limit >= 0 else { throw CLIError(path: nil, message: "--limit must be 0 or more") }
         let core = try options.input.open(coreName)
         let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds(), recordChains: true)
         guard analysis.table != nil else {
             throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
+        }
+        if all {
+            guard let paths = analysis.anchorPaths(of: value, limit: limit == 0 ? Int.max : limit) else {
+                throw CLIError(path: core.path, message: "\(hex(value)) is not inside a used allocation")
+            }
+            switch options.format {
+            case .json: try printJSON(paths)
+            case .text: print(render(paths))
+            }
+            return
         }
         guard let chain = analysis.explain(value) else {
             throw CLIError(path: core.path, message: "\(hex(value)) is not inside a used allocation")
@@ -43,17 +60,34 @@ struct ExplainCommand: ParsableCommand {
                 : "\(chain.target) is leaked and unreferenced: no pointer to it anywhere"] + notes).joined(separator: "\n")
         }
         let article = kind.rawValue.first.map { "aeiou".contains($0) } == true ? "an" : "a"
-        var out = ["\(chain.target) is anchored by \(article) \(kind.rawValue) root: \(name)", ""]
+        return (["\(chain.target) is anchored by \(article) \(kind.rawValue) root: \(name)", ""] + links(chain) + Self.edgeLegend)
+            .joined(separator: "\n")
+    }
+
+    private func render(_ paths: AnchorPaths) -> String {
+        var out = ["\(paths.target) is \(paths.liveness.rawValue): \(paths.total) anchor path\(paths.total == 1 ? "" : "s")"]
+        for (number, chain) in paths.paths.enumerated() {
+            out.append("")
+            out.append("path \(number + 1): from \(chain.rootKind?.rawValue ?? "?") root \(chain.rootName ?? "?")")
+            out += links(chain)
+        }
+        if paths.paths.count < paths.total { out.append("\(paths.total - paths.paths.count) more (--limit 0 lists all)") }
+        if !paths.paths.isEmpty { out += Self.edgeLegend }
+        out += paths.warnings.map { "warning: \($0)" }
+        return out.joined(separator: "\n")
+    }
+
+    private func links(_ chain: ReferenceChain) -> [String] {
         var table = TextTable([">step", "pointer at", ">offset", "points into", ">size", "edge"])
         for (step, link) in chain.links.enumerated() {
             let place = link.pointerAtSymbol ?? link.frame ?? link.member
             table.add([String(step + 1), link.pointerAt + (place.map { " (\($0))" } ?? ""),
                        link.offsetInHolder.map { "+\($0)" } ?? "root", link.allocation, "\(link.size) B", link.edge.rawValue])
         }
-        out.append(table.render())
-        out += ["", "edge: precise = a pointer member of a type DWARF describes",
-                "      recognised = a string's, vector's or deque's pointer known by its shape",
-                "      conservative = a word that looks like a pointer"]
-        return out.joined(separator: "\n")
+        return [table.render()]
     }
+
+    static let edgeLegend = ["", "edge: precise = a pointer member of a type DWARF describes",
+                             "      recognised = a string's, vector's or deque's pointer known by its shape",
+                             "      conservative = a word that looks like a pointer"]
 }

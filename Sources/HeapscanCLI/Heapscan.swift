@@ -7,7 +7,7 @@ public struct Heapscan: ParsableCommand {
         abstract: "Find what fills the heap of a C/C++ process, from its ELF core dump alone.",
         version: "0.1.0",
         subcommands: [InfoCommand.self, FindCommand.self, WordsCommand.self, HeapCommand.self, LeaksCommand.self, ExplainCommand.self,
-                      ShowCommand.self, DiffCommand.self, TypesCommand.self, ProfileCommand.self, SnapshotCommand.self])
+                      ShowCommand.self, RefsCommand.self, DiffCommand.self, TypesCommand.self, ProfileCommand.self, SnapshotCommand.self])
 
     public init() {}
 }

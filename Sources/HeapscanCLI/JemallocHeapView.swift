@@ -83,7 +83,7 @@ func renderJemallocHeap(_ report: JemallocHeapReport, top: Int = 0) -> String {
     out.append("thread caches (\(report.threadCaches.count))")
     for cache in report.threadCaches {
         let arena = cache.arena.map { ", arena \($0)" } ?? ""
-        out.append("  thread \(cache.thread) at \(cache.address)\(arena): \(cache.count) regions, \(humanBytes(cache.bytes))")
+        out.append("  thread \(cache.thread.map(String.init) ?? "?") at \(cache.address)\(arena): \(cache.count) regions, \(humanBytes(cache.bytes))")
         guard !cache.bins.isEmpty else { continue }
         var bins = TextTable([">bin", ">size", ">count", ">capacity", ">bytes"])
         for bin in cache.bins {

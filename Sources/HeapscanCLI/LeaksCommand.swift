@@ -13,7 +13,9 @@ struct LeaksCommand: ParsableCommand {
         vtable address point), by magic (a value that is not a pointer, small integer or text and \
         recurs at one offset in allocations of one size), and by size alone. Groups are ranked by \
         leaked bytes (sum of the allocator block sizes of the leaked allocations), then bytes, then \
-        count; `--by total` ranks by bytes alone, what fills the heap.
+        count; `--by total` ranks by bytes alone, what fills the heap. A group is shown when it has \
+        --min-count allocations or holds --min-share of the used bytes (one huge block is as worth \
+        seeing as many small ones); one line says what was left out.
 
         anchored: reachable from a root (registers, stacks from the stack pointer up, writable \
         module data and .bss, anonymous memory the allocator does not manage) through aligned \
@@ -28,29 +30,38 @@ struct LeaksCommand: ParsableCommand {
     @Flag(help: "Rank only allocations that are not reachable from a root.")
     var leakedOnly = false
 
+    @Flag(help: "Name each untyped group's most common owner: the typed object field pointing into its allocations.")
+    var owners = false
+
     @Option(help: "Rank by leaked bytes (leaked) or by all bytes of the group (total).")
     var by: Classifier.Ranking = .leaked
 
     @Option(parsing: .unconditional, help: "Show at most this many suspects (0 shows all).")
     var top = 20
 
-    @Option(parsing: .unconditional, help: "Ignore groups with fewer allocations than this.")
+    @Option(parsing: .unconditional, help: "Ignore groups with fewer allocations than this, unless they hold --min-share of the used bytes.")
     var minCount = 8
+
+    @Option(parsing: .unconditional, help: "Show groups holding at least this percentage of the used bytes, whatever their count.")
+    var minShare = 1.0
 
     func run() throws {
         guard top >= 0 else { throw CLIError(path: nil, message: "--top must be 0 or more") }
         guard minCount > 0 else { throw CLIError(path: nil, message: "--min-count must be at least 1") }
+        guard minShare >= 0, minShare <= 100 else { throw CLIError(path: nil, message: "--min-share must be a percentage from 0 to 100") }
         let core = try options.open()
         let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds())
         var classifierOptions = Classifier.Options()
         classifierOptions.leakedOnly = leakedOnly
         classifierOptions.minimumCount = minCount
+        classifierOptions.minimumShare = minShare / 100
+        classifierOptions.owners = owners
         classifierOptions.ranking = by
         classifierOptions.inputArgument = options.input.pid.map { "--pid \($0)" }
         guard var report = analysis.classify(options: classifierOptions) else {
             throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }
-        if top > 0 { report.suspects = Array(report.suspects.prefix(top)) }
+        report.keepFirst(top)
         switch options.format {
         case .json: try printJSON(report)
         case .text: print(render(report, profile: Self.profileLine(core)))
@@ -72,27 +83,37 @@ struct LeaksCommand: ParsableCommand {
         var heapLine = "used       \(report.usedAllocations) allocations, \(humanBytes(report.usedBytes))"
         if let leaked = report.leakedAllocations, let bytes = report.leakedBytes {
             heapLine += "; leaked \(leaked) allocations, \(humanBytes(bytes))"
+            if let unreferenced = report.unreferencedAllocations, unreferenced > 0 {
+                heapLine += " (\(unreferenced) unreferenced)"
+            }
         }
         out.append(heapLine)
         out.append("roots      " + (report.reachabilityKnown ? report.rootKinds.joined(separator: ", ") : "unknown (no allocator walk)"))
         if let profile { out.append(profile) }
         out.append("")
         if report.suspects.isEmpty {
-            out.append("no group of \(minCount) or more allocations")
+            out.append("no group of \(minCount) or more allocations or \(percent(minShare / 100)) of the used bytes")
+            if let line = omittedLine(report.omitted) { out.append(line) }
             return out.joined(separator: "\n")
         }
         var table = TextTable([">#", "kind", "suspect", ">count", ">bytes", ">share", ">size", ">leaked", ">leaked%",
-                               ">roots", ">cycles", ">anchored", "examples"])
+                               ">roots", ">cycles", ">anchored"] + (owners ? ["owner"] : []) + ["examples"])
         for (rank, suspect) in report.suspects.enumerated() {
             let leakedShare = suspect.leaked.map { suspect.count > 0 ? percent(Double($0) / Double(suspect.count)) : "0.0%" }
-            table.add([String(rank + 1), suspect.kind.rawValue, suspect.name, String(suspect.count),
-                       humanBytes(suspect.bytes), percent(suspect.share), String(suspect.objectSize),
-                       suspect.leaked.map(String.init) ?? "?", leakedShare ?? "?",
-                       suspect.leakRoots.map(String.init) ?? "?", suspect.inLeakedCycles.map(String.init) ?? "?",
-                       suspect.anchored.map(String.init) ?? "?",
-                       suspect.examples.joined(separator: " ")])
+            var row: [String] = [String(rank + 1), suspect.kind.rawValue, suspect.name, String(suspect.count),
+                                 humanBytes(suspect.bytes), percent(suspect.share), String(suspect.objectSize),
+                                 suspect.leaked.map(String.init) ?? "?", leakedShare ?? "?",
+                                 suspect.leakRoots.map(String.init) ?? "?", suspect.inLeakedCycles.map(String.init) ?? "?",
+                                 suspect.anchored.map(String.init) ?? "?"]
+            if owners {
+                let share: String = percent(suspect.ownerShare ?? 0)
+                row.append(suspect.owner.map { "\($0) \(share)" } ?? "")
+            }
+            row.append(suspect.examples.joined(separator: " "))
+            table.add(row)
         }
         out.append(table.render())
+        if let line = omittedLine(report.omitted) { out.append(line) }
         out.append("")
         for (rank, suspect) in report.suspects.prefix(3).enumerated() {
             out.append("#\(rank + 1): \(suspect.command)")
@@ -104,6 +125,24 @@ struct LeaksCommand: ParsableCommand {
         }
         for warning in report.warnings { out.append("warning: \(warning)") }
         return out.joined(separator: "\n")
+    }
+}
+
+extension LeaksCommand {
+    /// "left out: 310 groups under 8 allocations and 1.0% of the used bytes (912 allocations,
+    /// 80.1 KiB); 12 groups past --top 20 (…)", or nil when nothing is left out.
+    func omittedLine(_ omitted: Classifier.Omitted) -> String? {
+        var parts: [String] = []
+        if omitted.smallGroups > 0 {
+            parts.append("\(omitted.smallGroups) group\(omitted.smallGroups == 1 ? "" : "s") under \(omitted.minimumCount) allocations "
+                         + "and \(percent(omitted.minimumShare)) of the used bytes (\(omitted.smallAllocations) allocation\(omitted.smallAllocations == 1 ? "" : "s"), "
+                         + "\(humanBytes(omitted.smallBytes)); --min-count 1 shows them)")
+        }
+        if omitted.groupsPastTop > 0 {
+            parts.append("\(omitted.groupsPastTop) group\(omitted.groupsPastTop == 1 ? "" : "s") past --top \(top) "
+                         + "(\(omitted.allocationsPastTop) allocations, \(humanBytes(omitted.bytesPastTop)); --top 0 shows them)")
+        }
+        return parts.isEmpty ? nil : "left out: " + parts.joined(separator: "; ")
     }
 }
 

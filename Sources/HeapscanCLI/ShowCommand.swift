@@ -7,10 +7,12 @@ import Symbols
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Show the allocation containing an address: allocator, size, leaked or anchored, type and words.",
+        abstract: "Show the allocation containing an address (allocator, size, leaked or anchored, type and words), or what any other mapped address is.",
         discussion: """
         Each word is shown with what it points into: another allocation (its type and whether it is \
-        anchored or leaked) or a mapped region. Start from an example address `leaks` prints.
+        anchored or leaked) or a mapped region. Start from an example address `leaks` prints. An \
+        address in no allocation is described by its region: module data with the symbol covering \
+        it, a thread's stack (live or dead), the allocator's own memory.
 
         Example: heapscan show core.1234 0x55d0c1a2b3c0
         """)
@@ -39,7 +41,14 @@ struct ShowCommand: ParsableCommand {
             throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }
         guard let view = analysis.view(of: value, maxBytes: bytes) else {
-            throw CLIError(path: core.path, message: "\(hex(value)) is not inside an allocation")
+            guard let memory = analysis.addressView(of: value, maxBytes: bytes) else {
+                throw CLIError(path: core.path, message: "\(hex(value)) is not inside an allocation nor mapped in the core")
+            }
+            switch options.format {
+            case .json: try printJSON(memory)
+            case .text: print(render(memory))
+            }
+            return
         }
         switch options.format {
         case .json: try printJSON(view)
@@ -47,6 +56,21 @@ struct ShowCommand: ParsableCommand {
             print(render(view))
             if let stack = Self.allocationStack(core: core, start: view.start, modules: moduleSet) { print(stack) }
         }
+    }
+
+    private func render(_ view: AddressView) -> String {
+        var out = ["\(view.address): \(view.regionName) +\(hex(view.offsetInRegion)) (\(view.region), no allocation)"]
+        if let symbol = view.symbol { out.append("symbol     \(symbol)") }
+        if let note = view.note { out.append("note       \(note)") }
+        out.append("")
+        out.append(wordTable(view.words))
+        return out.joined(separator: "\n")
+    }
+
+    private func wordTable(_ words: [AllocationView.Word]) -> String {
+        var table = TextTable([">offset", "value", "points to"])
+        for word in words { table.add(["+\(word.offset)", word.value, word.pointsTo ?? ""]) }
+        return table.render()
     }
 
     /// Where a sampled allocation was made, when the process ran with jemalloc's profiling.
@@ -66,9 +90,7 @@ struct ShowCommand: ParsableCommand {
         out.append("allocator  \(view.allocator)" + (view.arena.map { ", \($0)" } ?? ""))
         if view.offset > 0 { out.append("address    \(view.address) is at +\(view.offset)") }
         out.append("")
-        var table = TextTable([">offset", "value", "points to"])
-        for word in view.words { table.add(["+\(word.offset)", word.value, word.pointsTo ?? ""]) }
-        out.append(table.render())
+        out.append(wordTable(view.words))
         if UInt64(view.words.count * 8) < view.usableSize {
             out.append("… \(view.usableSize - UInt64(view.words.count * 8)) more bytes (--bytes N shows more)")
         }

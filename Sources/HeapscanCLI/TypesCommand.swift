@@ -61,7 +61,7 @@ struct TypesCommand: ParsableCommand {
     private func render(_ report: TypeReport) -> String {
         var table = TextTable(["class", ">objects", ">2nd vptrs", ">size", ">est. bytes", "module", "vtable"])
         for row in report.rows {
-            table.add([row.name, String(row.objects), row.secondaryVptrs > 0 ? String(row.secondaryVptrs) : "",
+            table.add([row.offset == 0 ? row.name : "\(row.name) at +\(row.offset)", String(row.objects), row.secondaryVptrs > 0 ? String(row.secondaryVptrs) : "",
                        sizeText(row), row.estimatedBytes.map(humanBytes) ?? "?",
                        row.module ?? "?", row.vtable ?? "?"])
         }

@@ -185,9 +185,9 @@ final class ExactPass: WordPass {
     /// probe sequence of unpredictable length.
     private let candidateBits: UnsafeMutablePointer<UInt64>
 
-    /// Buckets per thread (64 KiB): larger ones cost more in cache misses than they win in
+    /// Buckets per thread (32 KiB, in L1): larger ones cost more in cache misses than they win in
     /// a tighter bound.
-    static let sketchSize = 1 << 14
+    static let sketchSize = 1 << 13
 
     /// `table` must outlive the pass.
     init(width: Int, filter: WordFilter, table: CountTable) {
@@ -228,7 +228,7 @@ final class ExactPass: WordPass {
            let slot = CountTable.slot(of: value, keys: keys, mask: slotMask) {
             counts[slot] &+= 1
         } else if !filter.rejects(value) {
-            let bucket = Int(truncatingIfNeeded: hash >> 50)
+            let bucket = Int(truncatingIfNeeded: hash >> 51)
             let next = sketch[bucket] &+ 1
             if next != 0 { sketch[bucket] = next }
         }

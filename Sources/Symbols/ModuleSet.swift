@@ -22,6 +22,8 @@ public final class ModuleSet: @unchecked Sendable {
     let handles: [OpaquePointer?]
     private let coreDescriptor: Int32
     let coreElf: OpaquePointer
+    /// libelf maps the core a second time; reads there past a new end are caught like ours.
+    private let coreElfGuard: MappingGuard?
     /// The unwinder's answers: whether the core's threads are attached to `fileSession` (nil
     /// until first asked), and each thread's frames once unwound.
     var threadsAttached: Bool?
@@ -49,10 +51,16 @@ public final class ModuleSet: @unchecked Sendable {
             throw Failure.libdwfl("elf_begin: \(String(cString: elf_errmsg(-1)))")
         }
         coreElf = elf
+        var rawSize = 0
+        let raw = elf_rawfile(elf, &rawSize)
+        coreElfGuard = raw.flatMap {
+            MappingGuard(watching: UnsafeRawBufferPointer(start: $0, count: rawSize), name: core.path)
+        }
         do {
             coreSession = try DwflSession(debuginfoPath: options.debuginfoPath)
             fileSession = try DwflSession(debuginfoPath: options.debuginfoPath)
         } catch {
+            coreElfGuard?.stop()
             elf_end(elf)
             close(coreDescriptor)
             throw error
@@ -106,6 +114,7 @@ public final class ModuleSet: @unchecked Sendable {
     }
 
     deinit {
+        coreElfGuard?.stop()
         elf_end(coreElf)
         close(coreDescriptor)
     }
@@ -195,6 +204,11 @@ public final class ModuleSet: @unchecked Sendable {
         let isExecutable = mainAddress.map { $0 >= start && $0 < end } ?? false
 
         let resolution = resolver.resolve(name: name, isExecutable: isExecutable, coreBuildID: coreBuildID)
+        // --exe names the executable; one that does not fit must not be passed over in silence.
+        if isExecutable, let executable = resolver.options.executable, resolution.accepted, resolution.path != executable {
+            let given = ElfImage.buildID(path: executable).map(String.init(describing:)) ?? "none"
+            warnings.append("\(name): --exe \(executable) has build-id \(given), the core's is \(coreBuildID.map(String.init(describing:)) ?? "?"); using \(resolution.path ?? "?") instead")
+        }
         var bias = imageInCore ? imageBias : start
         var fileHandle: OpaquePointer?
         if resolution.accepted, let path = resolution.path {

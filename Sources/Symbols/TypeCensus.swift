@@ -16,6 +16,9 @@ public struct TypeCensus: Sendable {
         public internal(set) var objects: Int
         public internal(set) var secondaryVptrs: Int
         public internal(set) var size: ObjectSize?
+        /// Where the objects start in their allocations (the most common offset): 0, or the size
+        /// of an allocator header before each object (24 for MySQL's my_malloc).
+        public internal(set) var objectOffset: UInt64 = 0
 
         /// Objects × size; nil when the size is a stride most distances disagree with.
         public var estimatedBytes: UInt64? {
@@ -80,20 +83,26 @@ public struct TypeCensus: Sendable {
     /// by the vptr in their first word: exact counts, and sizes from the allocator rather than
     /// guessed. Secondary vptrs of the object's own class inside it are counted as the word scan
     /// would count them. `forEachAllocation` hands each object to its argument: a walk of tens
-    /// of millions of allocations is streamed rather than copied into a list first.
+    /// of millions of allocations is streamed rather than copied into a list first. An object
+    /// behind an allocator header starts `offset` bytes into its allocation; `start` and
+    /// `usableSize` are then the object's and the space left for it.
     public static func count(identifier: TypeIdentifier,
-                             forEachAllocation: ((_ start: UInt64, _ usableSize: UInt64) -> Void) -> Void) -> TypeCensus {
+                             forEachAllocation: ((_ start: UInt64, _ usableSize: UInt64, _ offset: UInt64) -> Void) -> Void) -> TypeCensus {
         var tally = Tally()
         var sizes: [Int: [UInt64: Int]] = [:]
+        var offsets: [Int: [UInt64: Int]] = [:]
         var hint = -1
         let memory = identifier.memory.addressSpace
-        forEachAllocation { start, usableSize in
+        forEachAllocation { start, usableSize, offset in
             guard usableSize >= 8,
                   let vptr = memory.view(at: start, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
                   identifier.modules.contains(vptr),
                   let hit = identifier.identify(vptr), hit.isPrimary else { return }
             tally.add(hit, count: 1)
             sizes[hit.classIndex, default: [:]][usableSize, default: 0] += 1
+            // Only the offsets of objects behind a header are counted: most objects start at 0,
+            // and a hash update per object would cost a large heap a fifth of a second.
+            if offset != 0 { offsets[hit.classIndex, default: [:]][offset, default: 0] += 1 }
             // Base-class subobjects' vptrs inside the object, as the word scan reports them.
             guard let body = memory.view(at: start, count: Int(clamping: usableSize), hint: &hint) else { return }
             for offset in stride(from: 8, to: body.count - 7, by: 8) {
@@ -110,6 +119,11 @@ public struct TypeCensus: Sendable {
                   let common = histogram.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }) else { continue }
             let objects = entries[index].objects
             entries[index].size = .allocation(common.key, share: Double(common.value) / Double(max(objects, 1)), objects: objects)
+            if let behindHeaders = offsets[classIndex],
+               let place = behindHeaders.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }),
+               place.value > objects - behindHeaders.values.reduce(0, +) {
+                entries[index].objectOffset = place.key
+            }
         }
         return TypeCensus(entries: sorted(entries), scannedBytes: 0, candidates: sizes.count)
     }

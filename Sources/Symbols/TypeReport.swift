@@ -32,6 +32,8 @@ public struct TypeReport: Encodable, Sendable {
         /// How many distances a stride size rests on.
         public var sizeSamples: Int?
         public var estimatedBytes: UInt64?
+        /// Where the objects start in their allocations: 0, or the allocator header's size.
+        public var offset: UInt64
         public var module: String?
         /// The primary address point: the value of each object's first word.
         public var vtable: String?
@@ -70,6 +72,7 @@ public struct TypeReport: Encodable, Sendable {
                 objects: entry.objects, secondaryVptrs: entry.secondaryVptrs,
                 size: entry.size?.bytes, sizeSource: entry.size?.source.rawValue,
                 sizeConfidence: entry.size?.confidence, sizeSamples: entry.size?.samples, estimatedBytes: entry.estimatedBytes,
+                offset: entry.objectOffset,
                 module: entry.type.module, vtable: entry.type.primaryAddressPoint.map(hex),
                 secondaryAddressPoints: entry.type.secondaryAddressPoints.map(hex),
                 vtableSymbol: entry.type.mangledVtable, identifiedBy: entry.type.source.rawValue)

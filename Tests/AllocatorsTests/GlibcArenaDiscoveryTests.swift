@@ -8,6 +8,25 @@ import TestFixtures
 struct GlibcArenaDiscoveryTests {
     typealias Heap = SyntheticGlibcHeap
 
+    /// A heap of a 0x20-byte chunk held in tcache bin 0, the 0x290-byte tcache struct (uint16
+    /// counts) and a used 0x30-byte chunk after whichever of the two comes last, then top.
+    func heapWithTcache(cachedChunk: UInt64, tcacheChunk: UInt64) -> (Heap, tcache: UInt64) {
+        var heap = Heap()
+        heap.words = [UInt64](repeating: 0, count: heap.words.count)
+        let usedChunk = max(cachedChunk + 0x20, tcacheChunk + 0x290)
+        let top = usedChunk + 0x30
+        heap.setSize(cachedChunk, 0x21)
+        heap.setSize(tcacheChunk, 0x290 | 1)
+        heap.setSize(usedChunk, 0x31)
+        heap.setSize(top, (Heap.heapSize - (top - Heap.heap)) | 1)
+        let tcache = tcacheChunk + 16
+        heap.set(tcache, 1)
+        heap.set(tcache + 128, cachedChunk + 16)
+        heap.set(cachedChunk + 16, (cachedChunk + 16) >> 12)
+        heap.arenaOverrides[12] = top
+        return (heap, tcache)
+    }
+
     @Test func threadArenaHeapIsWalkedFromItsHeapInfo() throws {
         var heap = Heap()
         heap.withThreadArena = true
@@ -117,21 +136,7 @@ struct GlibcArenaDiscoveryTests {
     /// pointer (the mapping begins there, as it does when the kernel places it so): the part of
     /// the window the core holds is searched, and the tcache is still found.
     @Test func tcacheFoundWhenTLSMappingStartsCloseBelowThreadPointer() throws {
-        var heap = Heap()
-        heap.words = [UInt64](repeating: 0, count: heap.words.count)
-        let cachedChunk = Heap.heap
-        let tcacheChunk = Heap.heap + 0x20
-        let usedChunk = tcacheChunk + 0x290
-        let top = usedChunk + 0x30
-        heap.setSize(cachedChunk, 0x21)
-        heap.setSize(tcacheChunk, 0x290 | 1)
-        heap.setSize(usedChunk, 0x31)
-        heap.setSize(top, (Heap.heapSize - (top - Heap.heap)) | 1)
-        let tcache = tcacheChunk + 16
-        heap.set(tcache, 1)
-        heap.set(tcache + 128, cachedChunk + 16)
-        heap.set(cachedChunk + 16, (cachedChunk + 16) >> 12)
-        heap.arenaOverrides[12] = top
+        var (heap, tcache) = heapWithTcache(cachedChunk: Heap.heap, tcacheChunk: Heap.heap + 0x20)
         let tls: UInt64 = 0x7f20_0000_0000
         var tlsWords = [UInt64](repeating: 0, count: 0x800 / 8)
         tlsWords[0x700 / 8] = tcache
@@ -153,7 +158,24 @@ struct GlibcArenaDiscoveryTests {
         #expect(withoutTLS.warnings == ["thread 9: its TLS below 0x7f3000000000 is not in the core; chunks in its tcache count as used"])
         heap.threads = []
         let withoutThreads = try heap.walk()
-        #expect(withoutThreads.warnings.contains { $0.hasPrefix("no threads in the core") })
+        #expect(withoutThreads.warnings.contains { $0.hasPrefix("no thread pointers in the core") })
         #expect(withoutThreads.table.allocations.count == 3)
+    }
+
+    /// A core cut short has no thread notes: the tcache that opens its heap (where a thread's
+    /// first malloc puts it) is still found by its shape, and its chunk is free, not used.
+    @Test func tcacheOpeningTheHeapFoundWithoutThreads() throws {
+        let cachedChunk = Heap.heap + 0x290
+        var (heap, tcache) = heapWithTcache(cachedChunk: cachedChunk, tcacheChunk: Heap.heap)
+        let usedChunk = cachedChunk + 0x20
+        heap.threads = []
+
+        let result = try heap.walk()
+        #expect(result.tcaches.map(\.address) == [tcache])
+        #expect(result.tcaches.first?.threadID == nil && result.tcaches.first?.chunks == 1)
+        #expect(result.table.allocations.map(\.address) == [cachedChunk + 16, usedChunk + 16])
+        #expect(result.table.allocations.map(\.isUsed) == [false, true])
+        #expect(result.warnings.count == 1)
+        #expect(result.warnings.first?.contains("1 more tcaches found at the start of 1 heaps") == true, "\(result.warnings)")
     }
 }

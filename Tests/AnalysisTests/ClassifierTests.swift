@@ -13,7 +13,8 @@ import TestFixtures
 
     /// 30 objects with a vtable (64-byte blocks), 40 structs with a 4-byte magic at +0 and an
     /// index beside it (48-byte blocks), 25 structs with an 8-byte magic at +8 (48-byte blocks),
-    /// 12 plain 32-byte blocks, and 3 allocations of another type below the reporting threshold.
+    /// 12 plain 32-byte blocks, and 3 allocations of another type: below the count threshold, but
+    /// 3.2 % of the used bytes.
     static func population() throws -> (CoreFile, AllocationTable) {
         var words: [UInt64] = []
         var allocations: [Allocation] = []
@@ -57,7 +58,9 @@ import TestFixtures
             "type Session 30 1920",
             "magic 0x5eed0f1ea4ed0001 at +8 of 48-byte blocks 25 1200",
             "size 32-byte blocks 12 384",
+            "type Rare 3 192",
         ])
+        #expect(report.omitted.smallGroups == 0)
         #expect(report.usedAllocations == 110)
         #expect(!report.reachabilityKnown)
         #expect(report.suspects.allSatisfy { $0.leaked == nil && $0.examples.count == 3 })
@@ -66,6 +69,15 @@ import TestFixtures
         #expect(session.command == "heapscan find app.core \(hex(Self.vtable)) --width 8 --context 64 --limit 20")
         let magic = try #require(report.suspects.first)
         #expect(magic.width == 4 && magic.offset == 0)
+
+        // Above the share asked for, the small group is left out and accounted for.
+        var options = Classifier.Options()
+        options.minimumShare = 0.05
+        let stricter = Classifier(table: table, memory: core.addressSpace, reachability: nil,
+                                  vtableRanges: [Self.module..<(Self.module + 4096)], typeOf: Self.typeOf)
+            .classify(corePath: "app.core", options: options)
+        #expect(!stricter.suspects.contains { $0.name == "Rare" })
+        #expect(stricter.omitted.smallGroups == 1 && stricter.omitted.smallAllocations == 3 && stricter.omitted.smallBytes == 192)
     }
 
     @Test func diffReportsOnlyGrowth() throws {

@@ -54,20 +54,26 @@ public struct SyntheticCore {
 
     public init() {}
 
-    public func build() -> [UInt8] {
-        let notes = noteBytes()
-        let phnum = segments.count + 1
-        let phoff: UInt64 = 64
-        var cursor = phoff + UInt64(phnum) * 56
-        let shoff = useExtendedNumbering ? cursor : 0
+    /// Where `build()` puts the notes and each segment's contents.
+    private func layout(notesSize: Int) -> (notes: UInt64, segments: [UInt64]) {
+        var cursor: UInt64 = 64 + UInt64(segments.count + 1) * 56
         if useExtendedNumbering { cursor += 64 }
         let notesOffset = cursor
-        cursor += UInt64(notes.count)
+        cursor += UInt64(notesSize)
         var segmentOffsets: [UInt64] = []
         for segment in segments {
             segmentOffsets.append(cursor)
             cursor += UInt64(segment.contents.count)
         }
+        return (notesOffset, segmentOffsets)
+    }
+
+    public func build() -> [UInt8] {
+        let notes = noteBytes()
+        let phnum = segments.count + 1
+        let phoff: UInt64 = 64
+        let shoff: UInt64 = useExtendedNumbering ? phoff + UInt64(phnum) * 56 : 0
+        let (notesOffset, segmentOffsets) = layout(notesSize: notes.count)
 
         var out = [UInt8]()
         out += [0x7f, 0x45, 0x4c, 0x46, elfClass, byteOrder, 1, 0] + [UInt8](repeating: 0, count: 8)
@@ -92,6 +98,55 @@ public struct SyntheticCore {
         out += notes
         for segment in segments { out += segment.contents }
         return out
+    }
+
+    /// Makes every all-zero stretch of the segments take no file bytes: each becomes a segment
+    /// (at most `blockSize`) whose p_offset points at one shared block of zeros, held by a
+    /// read-only segment at `zeroBlockAddress`. The process image stays the same; a core of
+    /// mostly empty 2 MiB extent-map levels shrinks from megabytes to kilobytes, which is what
+    /// a fuzzer writing one input per execution needs. Pages holding an address of `keeping`
+    /// keep bytes of their own, so an edit there stays one edit.
+    public mutating func shareZeroPages(keeping: [UInt64] = [], blockSize: Int = 64 << 10,
+                                        zeroBlockAddress: UInt64 = 0x7ff0_0000_0000) {
+        let page = 4096
+        var rewritten: [Segment] = []
+        var aliases: [Int] = []
+        for segment in segments {
+            let bytes = segment.contents
+            guard segment.offsetOverride == nil, segment.fileSizeOverride == nil,
+                  UInt64(bytes.count) == segment.memorySize, segment.address % UInt64(page) == 0 else {
+                rewritten.append(segment)
+                continue
+            }
+            func isShared(_ start: Int) -> Bool {
+                let pageAddress = segment.address + UInt64(start)
+                guard !keeping.contains(where: { $0 >= pageAddress && $0 < pageAddress + UInt64(page) }) else { return false }
+                return bytes[start..<min(start + page, bytes.count)].allSatisfy { $0 == 0 }
+            }
+            var start = 0
+            while start < bytes.count {
+                let shared = isShared(start)
+                var end = start + page
+                while end < bytes.count, isShared(end) == shared, !shared || end - start < blockSize { end += page }
+                end = min(end, bytes.count)
+                if shared {
+                    var alias = Segment(address: segment.address + UInt64(start), contents: [],
+                                        memorySize: UInt64(end - start), flags: segment.flags)
+                    alias.fileSizeOverride = UInt64(end - start)
+                    aliases.append(rewritten.count)
+                    rewritten.append(alias)
+                } else {
+                    rewritten.append(Segment(address: segment.address + UInt64(start),
+                                             contents: Array(bytes[start..<end]), flags: segment.flags))
+                }
+                start = end
+            }
+        }
+        guard !aliases.isEmpty else { return }
+        rewritten.append(Segment(address: zeroBlockAddress, contents: [UInt8](repeating: 0, count: blockSize), flags: 4))
+        segments = rewritten
+        let zeroOffset = layout(notesSize: noteBytes().count).segments[segments.count - 1]
+        for index in aliases { segments[index].offsetOverride = zeroOffset }
     }
 
     /// Writes the core to a fresh temporary file and returns its path.

@@ -12,8 +12,14 @@ import TestFixtures
 struct JemallocFuzzTests {
     typealias Built = JemallocSyntheticHeapTests
 
+    /// The hand-built heap with its empty extent-map pages sharing one block of zeros: about
+    /// 100 KiB instead of 4 MiB per input, so the fuzzer spends its time in the walker rather
+    /// than writing and mapping zeros. The pages the sites below edit keep their own bytes.
     static func seed() throws -> MutationFuzzer.Seed {
-        let path = try Built().build()
+        let rootSlot = Built.root + 8 * ((Built.heap >> 30) & 0x3ffff)
+        var synthetic = Built().core()
+        synthetic.shareZeroPages(keeping: [Built.root, rootSlot, Built.leaf, Built.edatas, Built.tls + 0xffff])
+        let path = try synthetic.write(name: "jemalloc-synthetic-compact")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let core = try CoreFile(path: path)
@@ -22,7 +28,6 @@ struct JemallocFuzzTests {
             return Int(segment.fileOffset + (address - segment.start))
         }
         var sites: [MutationFuzzer.Site] = []
-        let rootSlot = Built.root + 8 * ((Built.heap >> 30) & 0x3ffff)
         for slot in [rootSlot, rootSlot + 8, rootSlot - 8, Built.root] {
             if let at = offset(slot) { sites.append(.init(offset: at, candidates: [Built.leaf, 0, Built.leaf + 64, Built.edatas, Built.root])) }
         }
@@ -89,5 +94,26 @@ struct JemallocFuzzTests {
         }
         print(stats)
         #expect(stats.executions > 0)
+    }
+}
+
+/// The compact seed is the same heap as the hand-built one: sharing zero pages changes the
+/// file, not what the walker reads.
+struct JemallocCompactSeedTests {
+    @Test func compactCoreReadsLikeTheFullOne() throws {
+        let fullPath = try JemallocSyntheticHeapTests().build()
+        defer { try? FileManager.default.removeItem(atPath: fullPath) }
+        let seed = try JemallocFuzzTests.seed()
+        let compactPath = try SyntheticCore.writeTemporary(seed.bytes, name: "jemalloc-compact-check")
+        defer { try? FileManager.default.removeItem(atPath: compactPath) }
+        let full = try #require(try JemallocHeap.read(core: CoreFile(path: fullPath)))
+        let compact = try #require(try JemallocHeap.read(core: CoreFile(path: compactPath)))
+        #expect(seed.bytes.count < 256 << 10, "compact seed is \(seed.bytes.count) bytes")
+        #expect(compact.root == full.root)
+        #expect(compact.extents.map(\.address) == full.extents.map(\.address))
+        #expect(compact.threadCaches.map(\.bins.count) == full.threadCaches.map(\.bins.count))
+        #expect(compact.allocationTable().allocations.map(\.address) == full.allocationTable().allocations.map(\.address))
+        #expect(compact.allocationTable().allocations.map(\.isUsed) == full.allocationTable().allocations.map(\.isUsed))
+        #expect(compact.warnings == full.warnings)
     }
 }

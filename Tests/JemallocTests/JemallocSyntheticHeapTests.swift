@@ -29,6 +29,10 @@ struct JemallocSyntheticHeapTests {
     }
 
     func build(damage: (inout MapBytes) -> Void = { _ in }) throws -> String {
+        try core(damage: damage).write(name: "jemalloc-synthetic")
+    }
+
+    func core(damage: (inout MapBytes) -> Void = { _ in }) -> SyntheticCore {
         var module = Array("\0jemalloc\0".utf8) + Array("5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c\0".utf8)
         module += [UInt8](repeating: 0, count: 4096 - module.count)
         var rootBytes = [UInt8](repeating: 0, count: 2 << 20)
@@ -100,7 +104,7 @@ struct JemallocSyntheticHeapTests {
         ]
         core.fileMappings = [(Self.module, Self.module + 4096, 0, "/nonexistent/libjemalloc.so.2")]
         core.threads = [.init(tid: 7, stackPointer: Self.tls + 0x100, fsBase: Self.fsBase)]
-        return try core.write(name: "jemalloc-synthetic")
+        return core
     }
 
     @Test func everyDecodingRuleOnAHandBuiltHeap() throws {

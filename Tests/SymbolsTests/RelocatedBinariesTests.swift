@@ -127,4 +127,18 @@ struct RelocatedBinariesTests {
         #expect(library.file == truth.library && library.fileUsed)
         CensusExpectations.check(found.census, against: truth)
     }
+
+    /// An `--exe` of another program is not used, and says so: the recorded path that fits is
+    /// used instead, with a warning naming both build-ids.
+    @Test func anExeWithAnotherBuildIDIsReported() throws {
+        let sample = try SampleCores.core("classes")
+        _ = try SampleCores.core("leaker")
+        let other = SampleCores.coreDirectory.appendingPathComponent("leaker").path
+        let core = try CoreFile(path: sample.path)
+        let modules = try ModuleSet(core: core, options: SymbolOptions(executable: other))
+        let executable = try #require(modules.executable)
+        #expect(executable.file != other && executable.buildIDMatches == true)
+        let warning = modules.warnings.first { $0.contains("--exe \(other) has build-id") }
+        #expect(warning?.contains("using \(executable.file ?? "?") instead") == true, "\(modules.warnings)")
+    }
 }

@@ -60,6 +60,13 @@ public struct JemallocDetection: Sendable, Equatable {
                 }
             }
         }
+        // No NT_FILE at all (gdb writes its notes last, so a core cut short loses them): the
+        // banner in any read-only memory the core holds, library or executable.
+        guard core.fileMappings.isEmpty else { return nil }
+        for segment in memory.segments where !segment.permissions.contains(.write) && segment.presentSize > 0 {
+            guard ByteSearch.firstIndex(of: banner, in: segment.bytes) != nil else { continue }
+            return JemallocDetection(version: VersionString.find(in: segment.bytes), libraryPath: nil, moduleRanges: [])
+        }
         return nil
     }
 

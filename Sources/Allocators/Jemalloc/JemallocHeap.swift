@@ -60,8 +60,25 @@ public struct JemallocHeap: Sendable {
             throw JemallocError.inconsistent("\(c.disagreeingEntries) of \(c.entries) extent-map entries disagree with their extent headers")
         }
         warnings += walk.warnings
+        if detection.libraryPath == nil && detection.moduleRanges.isEmpty {
+            warnings.append("the core has no NT_FILE note (its notes are missing, e.g. a core cut short): "
+                + "jemalloc was recognised by its statistics banner in read-only memory")
+        }
 
-        let caches = ThreadCacheSearch(memory: memory).find(threads: core.threads)
+        let search = ThreadCacheSearch(memory: memory)
+        var caches = search.find(threads: core.threads)
+        if core.threadPointersMayBeMissing {
+            let extents = walk.extents
+            let found = search.findWithoutThreads(except: Set(caches.map(\.address))) { cache in
+                cache.bins.allSatisfy { bin in
+                    bin.pointers.allSatisfy { Self.holds(extents, $0, sizeIndex: bin.sizeIndex, classes: classes) }
+                }
+            }
+            caches += found
+            warnings.append("no thread pointers in the core for some threads (thread notes missing, e.g. a core cut short): "
+                + "\(found.count) more thread caches found by their shape in writable memory, not tied to threads; "
+                + "a cache whose cached regions disagree with the extent map is not known, and its regions count as used")
+        }
         var misplaced = 0
         for cache in caches {
             for bin in cache.bins {

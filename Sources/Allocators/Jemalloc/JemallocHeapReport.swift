@@ -73,7 +73,7 @@ public struct JemallocHeapReport: Codable, Sendable {
     }
 
     public struct ThreadCache: Codable, Sendable {
-        public var thread: Int32
+        public var thread: Int32?
         /// Address of the cache's first bin in the thread's TLS.
         public var address: String
         /// The arena most of its cached regions come from, when it holds any.

@@ -13,7 +13,8 @@ public struct JemallocThreadCache: Sendable {
         public let pointers: [UInt64]
     }
 
-    public let thread: Int32
+    /// Nil when the cache was found without a thread pointer.
+    public let thread: Int32?
     /// Address of `bins[0]` in the thread's TSD.
     public let address: UInt64
     /// Bins with a stack (jemalloc's `nhbins`), indexed by size class.
@@ -87,28 +88,46 @@ struct ThreadCacheSearch {
     func runs(below threadPointer: UInt64) -> [Run] {
         let start = threadPointer - Self.window
         guard let bytes = memory.read(start, count: Int(Self.window)) ?? readPresentSuffix(start, threadPointer) else { return [] }
-        return bytes.withUnsafeBytes { raw -> [Run] in
-            let origin = threadPointer - UInt64(raw.count)
-            var runs: [Run] = []
-            var offset = 0
-            while offset + 24 <= raw.count {
-                var bins: [(head: UInt64, capacity: Int, count: Int)] = []
-                var cursor = offset
-                var previous: RawBin?
-                while let bin = rawBin(raw, cursor), previous.map({ $0.empty == bin.full }) ?? true {
-                    bins.append((bin.head, bin.capacity, bin.count))
-                    previous = bin
-                    cursor += 24
-                }
-                // A real tcache has every small class; shorter runs are coincidence.
-                if bins.count >= 8 { runs.append(Run(address: origin + UInt64(offset), bins: bins)) }
-                offset += bins.count > 1 ? 24 * bins.count : 8
-            }
-            return runs
-        }
+        return bytes.withUnsafeBytes { raw in runs(in: raw, origin: threadPointer - UInt64(raw.count)) }
     }
 
-    private func cache(from run: Run, thread: Int32) -> JemallocThreadCache {
+    /// Every run of at least 8 chained bins in `raw`, which the process saw at `origin`.
+    private func runs(in raw: UnsafeRawBufferPointer, origin: UInt64) -> [Run] {
+        var runs: [Run] = []
+        var offset = 0
+        while offset + 24 <= raw.count {
+            var bins: [(head: UInt64, capacity: Int, count: Int)] = []
+            var cursor = offset
+            var previous: RawBin?
+            while let bin = rawBin(raw, cursor), previous.map({ $0.empty == bin.full }) ?? true {
+                bins.append((bin.head, bin.capacity, bin.count))
+                previous = bin
+                cursor += 24
+            }
+            // A real tcache has every small class; shorter runs are coincidence.
+            if bins.count >= 8 { runs.append(Run(address: origin + UInt64(offset), bins: bins)) }
+            offset += bins.count > 1 ? 24 * bins.count : 8
+        }
+        return runs
+    }
+
+    /// Without thread pointers (a core cut short loses gdb's thread notes, written last), the
+    /// TSDs cannot be located below them: every run of chained bins in writable memory is a
+    /// candidate, and `isCache` (every cached pointer a region of its bin's size class) keeps
+    /// the real ones, as the extent-map vote keeps leaves whose entries agree with their extents.
+    func findWithoutThreads(except known: Set<UInt64>, isCache: (JemallocThreadCache) -> Bool) -> [JemallocThreadCache] {
+        var found: [JemallocThreadCache] = []
+        for segment in memory.segments where segment.permissions.contains(.write) && segment.presentSize >= 24 {
+            guard segment.start & 7 == 0 else { continue }
+            for run in runs(in: segment.bytes, origin: segment.start) where !known.contains(run.address) {
+                let cache = cache(from: run, thread: nil)
+                if isCache(cache) { found.append(cache) }
+            }
+        }
+        return found
+    }
+
+    private func cache(from run: Run, thread: Int32?) -> JemallocThreadCache {
         var bins: [JemallocThreadCache.Bin] = []
         for (index, bin) in run.bins.enumerated() {
             var pointers: [UInt64] = []
