@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, each importing only those above it in this list:
 // ELFCore → Regions → ScanKernels → Symbols (the C interop, via CElfutils) → Allocators
-// → Analysis → HeapscanCLI (parsing and rendering) → heapscan.
+// → Analysis → HTMLReport (the `report` page's rendering) → HeapscanCLI (parsing and rendering) → heapscan.
 // CoreSources sits beside ELFCore: it turns what the user names (a compressed core, a pipe, a
 // live process) into the bytes of one ELF core that ELFCore maps; only HeapscanCLI imports it.
 let package = Package(
@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
     ],
     targets: [
         // The SIGBUS handler behind ELFCore's MappingGuard: signal handlers must be async-signal-safe C.
@@ -30,8 +31,11 @@ let package = Package(
         .target(name: "Symbols", dependencies: ["ELFCore", "Regions", "ScanKernels", "CElfutils"]),
         .target(name: "Allocators", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols"]),
         .target(name: "Analysis", dependencies: ["ELFCore", "Regions", "ScanKernels", "Symbols", "Allocators"]),
+        .target(name: "HTMLReport", dependencies: [
+            "ELFCore", "Regions", "Allocators", "Analysis", .product(name: "Plot", package: "Plot"),
+        ]),
         .target(name: "HeapscanCLI", dependencies: [
-            "ELFCore", "CoreSources", "Regions", "ScanKernels", "Symbols", "Allocators", "Analysis",
+            "ELFCore", "CoreSources", "Regions", "ScanKernels", "Symbols", "Allocators", "Analysis", "HTMLReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "heapscan", dependencies: ["HeapscanCLI"]),
@@ -46,5 +50,6 @@ let package = Package(
         .testTarget(name: "JemallocTests", dependencies: ["Allocators", "Analysis", "ELFCore", "Regions", "TestFixtures"]),
         .testTarget(name: "CoreSourcesTests", dependencies: ["CoreSources", "ELFCore", "TestFixtures"]),
         .testTarget(name: "CLITests", dependencies: ["HeapscanCLI", "ELFCore", "TestFixtures"]),
+        .testTarget(name: "HTMLReportTests", dependencies: ["HTMLReport", "Analysis", "TestFixtures"]),
     ]
 )

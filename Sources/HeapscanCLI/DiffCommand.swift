@@ -3,7 +3,13 @@ import ArgumentParser
 import ELFCore
 import Foundation
 
-struct DiffCommand: ParsableCommand {
+struct DiffCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan diff core.1000 core.2000", "what grew between two cores of one program"),
+        HelpExample("heapscan diff core.1000 --pid 1234", "what grew since a core, in the running process"),
+        HelpExample("heapscan diff core.1000 core.2000 --top 0 --format json", "every changed group, as JSON"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "diff",
         abstract: "Show what grew between two cores of one program, largest byte growth first.")
@@ -37,15 +43,8 @@ struct DiffCommand: ParsableCommand {
         if !force, let mismatch = ProgramIdentity.mismatch(moduleSets[0], moduleSets[1]) {
             throw CLIError(path: cores[1].path, message: "\(mismatch); use --force to compare anyway")
         }
-        let reports = try zip(cores, moduleSets).map { core, moduleSet -> Classifier.Report in
-            let path = core.path
-            var options = Classifier.Options()
-            options.minimumCount = 1
-            let analysis = LeakAnalysis(core: core, modules: moduleSet)
-            guard let report = analysis.classify(options: options) else {
-                throw CLIError(path: path, message: analysis.noHeapReason ?? "no malloc heap found")
-            }
-            return report
+        let reports = try zip(cores, moduleSets).map { core, moduleSet in
+            try Self.everyGroup(of: LeakAnalysis(core: core, modules: moduleSet))
         }
         var diff = GrowthDiff(old: reports[0], new: reports[1])
         if top > 0 { diff.rows = Array(diff.rows.prefix(top)) }
@@ -53,6 +52,17 @@ struct DiffCommand: ParsableCommand {
         case .json: try printJSON(diff)
         case .text: print(render(diff))
         }
+    }
+
+    /// Every group of the core, however small: a group that grew from one object to thousands
+    /// must be matched in both cores.
+    static func everyGroup(of analysis: LeakAnalysis) throws -> Classifier.Report {
+        var options = Classifier.Options()
+        options.minimumCount = 1
+        guard let report = analysis.classify(options: options) else {
+            throw CLIError(path: analysis.core.path, message: analysis.noHeapReason ?? "no malloc heap found")
+        }
+        return report
     }
 
     private func render(_ diff: GrowthDiff) -> String {

@@ -3,7 +3,12 @@ import ArgumentParser
 import ELFCore
 import Regions
 
-struct ExplainCommand: ParsableCommand {
+struct ExplainCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan explain core.1234 0x55d0c1a2b3c0", "the chain of pointers from a root to an allocation"),
+        HelpExample("heapscan explain core.1234 0x55d0c1a2b3c0 --roots stack", "only stacks anchor: is it held by a stack?"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Show why an allocation is still referenced: one chain of pointers from a root (--all: every way it is held).")

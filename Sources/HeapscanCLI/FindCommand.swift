@@ -4,7 +4,13 @@ import ELFCore
 import Regions
 import ScanKernels
 
-struct FindCommand: ParsableCommand {
+struct FindCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan find core.1234 0xc0ffee11 --context 64", "where a magic value is, with the bytes around it"),
+        HelpExample("heapscan find core.1234 0x55d0c1a2b3c0 --format gdb", "who points at an address, as gdb's find prints"),
+        HelpExample("heapscan find core.1234 --string password= --count", "how often a string occurs, per region"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "find",
         abstract: "Find every place a value or string occurs in memory (like gdb's find, on all cores).",

@@ -3,7 +3,13 @@ import ArgumentParser
 import ELFCore
 import Regions
 
-struct HeapCommand: ParsableCommand {
+struct HeapCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan heap core.1234 --top 5", "allocator totals and the five costliest chunk sizes"),
+        HelpExample("heapscan heap core.1234 --free", "also tcache, fastbins, bins and free chunks"),
+        HelpExample("heapscan heap core.1234 --address 0x55d0c1a2b3c0", "the allocation holding an address"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "heap",
         abstract: "Walk the allocator (glibc malloc or jemalloc): totals, and allocations by size.")

@@ -5,9 +5,17 @@ public struct Heapscan: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "heapscan",
         abstract: "Find what fills the heap of a C/C++ process, from its ELF core dump alone.",
+        discussion: """
+        Start with `heapscan leaks CORE`: it ranks what fills the heap, leaked bytes first. Then \
+        `show` an example address it prints, `explain` why an object is still referenced, `refs` \
+        who else points at it, `diff` two cores of one program to see what grows, and `report` \
+        one HTML page to share. The commands are listed in the order of a leak hunt; `heapscan \
+        help COMMAND` shows examples.
+        """,
         version: "0.1.0",
-        subcommands: [InfoCommand.self, FindCommand.self, WordsCommand.self, HeapCommand.self, LeaksCommand.self, ExplainCommand.self,
-                      ShowCommand.self, RefsCommand.self, DiffCommand.self, TypesCommand.self, ProfileCommand.self, SnapshotCommand.self])
+        subcommands: [LeaksCommand.self, ShowCommand.self, ExplainCommand.self, RefsCommand.self, DiffCommand.self,
+                      ReportCommand.self, ProfileCommand.self, TypesCommand.self, HeapCommand.self, InfoCommand.self, FindCommand.self,
+                      WordsCommand.self, SnapshotCommand.self])
 
     public init() {}
 }

@@ -3,7 +3,13 @@ import ELFCore
 import Regions
 import Symbols
 
-struct InfoCommand: ParsableCommand {
+struct InfoCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan info core.1234", "the process, its threads, regions and modules"),
+        HelpExample("heapscan info core.1234.zst --format json", "a compressed core, as JSON"),
+        HelpExample("heapscan info --pid 1234", "a running process (stopped only while it is copied)"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Show the process, threads, and labelled memory regions of a core.")

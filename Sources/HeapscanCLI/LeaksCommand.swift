@@ -4,7 +4,14 @@ import ELFCore
 
 extension Classifier.Ranking: ExpressibleByArgument {}
 
-struct LeaksCommand: ParsableCommand {
+struct LeaksCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan leaks core.1234", "start here: what fills the heap, leaked bytes first"),
+        HelpExample("heapscan leaks core.1234 --leaked-only --top 5", "only allocations no root reaches"),
+        HelpExample("heapscan leaks core.1234 --by total --format json", "what fills the heap by bytes, as JSON"),
+        HelpExample("heapscan leaks --pid 1234", "a running process"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "leaks",
         abstract: "Rank what fills the heap: C++ types, magics and sizes, leaked vs anchored.",
@@ -36,32 +43,23 @@ struct LeaksCommand: ParsableCommand {
     @Option(help: "Rank by leaked bytes (leaked) or by all bytes of the group (total).")
     var by: Classifier.Ranking = .leaked
 
-    @Option(parsing: .unconditional, help: "Show at most this many suspects (0 shows all).")
-    var top = 20
-
-    @Option(parsing: .unconditional, help: "Ignore groups with fewer allocations than this, unless they hold --min-share of the used bytes.")
-    var minCount = 8
-
-    @Option(parsing: .unconditional, help: "Show groups holding at least this percentage of the used bytes, whatever their count.")
-    var minShare = 1.0
+    @OptionGroup var suspectOptions: SuspectOptions
 
     func run() throws {
-        guard top >= 0 else { throw CLIError(path: nil, message: "--top must be 0 or more") }
-        guard minCount > 0 else { throw CLIError(path: nil, message: "--min-count must be at least 1") }
-        guard minShare >= 0, minShare <= 100 else { throw CLIError(path: nil, message: "--min-share must be a percentage from 0 to 100") }
+        try suspectOptions.check()
         let core = try options.open()
         let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds())
         var classifierOptions = Classifier.Options()
         classifierOptions.leakedOnly = leakedOnly
-        classifierOptions.minimumCount = minCount
-        classifierOptions.minimumShare = minShare / 100
+        classifierOptions.minimumCount = suspectOptions.minCount
+        classifierOptions.minimumShare = suspectOptions.minShare / 100
         classifierOptions.owners = owners
         classifierOptions.ranking = by
         classifierOptions.inputArgument = options.input.pid.map { "--pid \($0)" }
         guard var report = analysis.classify(options: classifierOptions) else {
             throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }
-        report.keepFirst(top)
+        report.keepFirst(suspectOptions.top)
         switch options.format {
         case .json: try printJSON(report)
         case .text: print(render(report, profile: Self.profileLine(core)))
@@ -92,7 +90,7 @@ struct LeaksCommand: ParsableCommand {
         if let profile { out.append(profile) }
         out.append("")
         if report.suspects.isEmpty {
-            out.append("no group of \(minCount) or more allocations or \(percent(minShare / 100)) of the used bytes")
+            out.append("no group of \(suspectOptions.minCount) or more allocations or \(percent(suspectOptions.minShare / 100)) of the used bytes")
             if let line = omittedLine(report.omitted) { out.append(line) }
             return out.joined(separator: "\n")
         }
@@ -139,7 +137,7 @@ extension LeaksCommand {
                          + "\(humanBytes(omitted.smallBytes)); --min-count 1 shows them)")
         }
         if omitted.groupsPastTop > 0 {
-            parts.append("\(omitted.groupsPastTop) group\(omitted.groupsPastTop == 1 ? "" : "s") past --top \(top) "
+            parts.append("\(omitted.groupsPastTop) group\(omitted.groupsPastTop == 1 ? "" : "s") past --top \(suspectOptions.top) "
                          + "(\(omitted.allocationsPastTop) allocations, \(humanBytes(omitted.bytesPastTop)); --top 0 shows them)")
         }
         return parts.isEmpty ? nil : "left out: " + parts.joined(separator: "; ")

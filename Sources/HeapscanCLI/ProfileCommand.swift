@@ -14,7 +14,14 @@ enum ProfileFormat: String, ExpressibleByArgument, CaseIterable {
     case jeprof
 }
 
-struct ProfileCommand: ParsableCommand {
+struct ProfileCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan profile core.1234", "the stacks that made the sampled live allocations"),
+        HelpExample("heapscan profile core.1234 --leaked-only", "only stacks whose allocations leaked"),
+        HelpExample("heapscan profile core.1234 --format folded", "folded stacks for flamegraph.pl or speedscope"),
+        HelpExample("heapscan profile core.1234 --format jeprof --lg-sample 19", "jemalloc's heap_v2 for jeprof --text EXE FILE"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "profile",
         abstract: "Group jemalloc's sampled live allocations by the stack that made them, leaked vs anchored.",

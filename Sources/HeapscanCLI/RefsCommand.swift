@@ -5,7 +5,13 @@ import Regions
 
 extension ReferenceQuery.Direction: EnumerableFlag {}
 
-struct RefsCommand: ParsableCommand {
+struct RefsCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan refs core.1234 0x55d0c1a2b3c0", "who points at the allocation, grouped by owner and offset"),
+        HelpExample("heapscan refs core.1234 0x55d0c1a2b3c0 --depth 2", "and who points at those holders"),
+        HelpExample("heapscan refs core.1234 0x55d0c1a2b3c0 --outgoing", "what the allocation points at"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "refs",
         abstract: "Show who points at an allocation (--incoming) or what it points at (--outgoing).",

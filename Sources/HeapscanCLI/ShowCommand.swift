@@ -4,7 +4,12 @@ import ELFCore
 import Regions
 import Symbols
 
-struct ShowCommand: ParsableCommand {
+struct ShowCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan show core.1234 0x55d0c1a2b3c0", "an example address leaks printed, word by word"),
+        HelpExample("heapscan show core.1234 0x55d0c1a2b3c0 --bytes 1024", "more of a large allocation"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show the allocation containing an address (allocator, size, leaked or anchored, type and words), or what any other mapped address is.",
@@ -13,8 +18,6 @@ struct ShowCommand: ParsableCommand {
         anchored or leaked) or a mapped region. Start from an example address `leaks` prints. An \
         address in no allocation is described by its region: module data with the symbol covering \
         it, a thread's stack (live or dead), the allocator's own memory.
-
-        Example: heapscan show core.1234 0x55d0c1a2b3c0
         """)
 
     @OptionGroup var options: CoreOptions

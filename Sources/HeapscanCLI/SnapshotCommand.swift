@@ -2,7 +2,12 @@ import ArgumentParser
 import CoreSources
 import Foundation
 
-struct SnapshotCommand: ParsableCommand {
+struct SnapshotCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan snapshot 1234 -o core.1234", "a core of a running process, as gcore would write"),
+        HelpExample("heapscan snapshot 1234 -o /var/tmp/server.core", "then: heapscan leaks /var/tmp/server.core"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "snapshot",
         abstract: "Write a core file of a running process, stopping it only while its memory is copied.",

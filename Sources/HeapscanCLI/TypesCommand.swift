@@ -6,7 +6,13 @@ import Symbols
 
 extension TypeReport.Order: ExpressibleByArgument {}
 
-struct TypesCommand: ParsableCommand {
+struct TypesCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan types core.1234", "live C++ objects per dynamic type"),
+        HelpExample("heapscan types core.1234 --sort bytes --top 10", "the ten types with the most bytes"),
+        HelpExample("heapscan types core.1234 --exe ./server --sysroot /srv/root", "modules found under a sysroot"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "types",
         abstract: "Count live C++ objects per dynamic type, from the vptrs in memory.",

@@ -5,7 +5,13 @@ import ELFCore
 import Regions
 import ScanKernels
 
-struct WordsCommand: ParsableCommand {
+struct WordsCommand: ParsableCommand, Exemplified {
+    static let examples = [
+        HelpExample("heapscan words core.1234", "the most frequent word values and what they look like"),
+        HelpExample("heapscan words core.1234 --by-allocation", "magics: values at one offset in many allocations"),
+        HelpExample("heapscan words core.1234 --skip none --width 4 --top 50", "every 4-byte value, zeros included"),
+    ]
+
     static let configuration = CommandConfiguration(
         commandName: "words",
         abstract: "The most frequent aligned word values in memory, with exact counts.",
