@@ -14,7 +14,7 @@ public struct Heapscan: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [LeaksCommand.self, ShowCommand.self, ExplainCommand.self, RefsCommand.self, DiffCommand.self,
-                      ReportCommand.self, TypesCommand.self, HeapCommand.self, InfoCommand.self, FindCommand.self,
+                      ReportCommand.self, ProfileCommand.self, TypesCommand.self, HeapCommand.self, InfoCommand.self, FindCommand.self,
                       WordsCommand.self, SnapshotCommand.self])
 
     public init() {}

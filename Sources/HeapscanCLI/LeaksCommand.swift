@@ -62,11 +62,20 @@ struct LeaksCommand: ParsableCommand, Exemplified {
         report.keepFirst(suspectOptions.top)
         switch options.format {
         case .json: try printJSON(report)
-        case .text: print(render(report))
+        case .text: print(render(report, profile: Self.profileLine(core)))
         }
     }
 
-    private func render(_ report: Classifier.Report) -> String {
+    /// One line when the process ran with jemalloc's heap profiling: its sampled stacks are
+    /// `profile`'s answer to who allocated the leaks.
+    static func profileLine(_ core: CoreFile) -> String? {
+        guard let profile = CoreProfile(core)?.profile else { return nil }
+        let count = profile.allocations.count
+        let stacks = Set(profile.allocations.map(\.stackContext)).count
+        return "prof       \(count) sampled live allocation\(count == 1 ? "" : "s") in \(stacks) stack\(stacks == 1 ? "" : "s") (heapscan profile)"
+    }
+
+    private func render(_ report: Classifier.Report, profile: String?) -> String {
         var out: [String] = []
         out.append("allocator  \(report.allocator), \(report.method)")
         var heapLine = "used       \(report.usedAllocations) allocations, \(humanBytes(report.usedBytes))"
@@ -78,6 +87,7 @@ struct LeaksCommand: ParsableCommand, Exemplified {
         }
         out.append(heapLine)
         out.append("roots      " + (report.reachabilityKnown ? report.rootKinds.joined(separator: ", ") : "unknown (no allocator walk)"))
+        if let profile { out.append(profile) }
         out.append("")
         if report.suspects.isEmpty {
             out.append("no group of \(suspectOptions.minCount) or more allocations or \(percent(suspectOptions.minShare / 100)) of the used bytes")

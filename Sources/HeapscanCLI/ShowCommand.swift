@@ -2,6 +2,7 @@ import Analysis
 import ArgumentParser
 import ELFCore
 import Regions
+import Symbols
 
 struct ShowCommand: ParsableCommand, Exemplified {
     static let examples = [
@@ -37,7 +38,8 @@ struct ShowCommand: ParsableCommand, Exemplified {
         }
         guard bytes >= 0 else { throw CLIError(path: nil, message: "--bytes must be 0 or more") }
         let core = try options.input.open(coreName)
-        let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds())
+        let moduleSet = try modules.load(core)
+        let analysis = LeakAnalysis(core: core, modules: moduleSet, rootKinds: try rootOptions.kinds())
         guard analysis.table != nil else {
             throw CLIError(path: core.path, message: analysis.noHeapReason ?? "no malloc heap found")
         }
@@ -53,7 +55,9 @@ struct ShowCommand: ParsableCommand, Exemplified {
         }
         switch options.format {
         case .json: try printJSON(view)
-        case .text: print(render(view))
+        case .text:
+            print(render(view))
+            if let stack = Self.allocationStack(core: core, start: view.start, modules: moduleSet) { print(stack) }
         }
     }
 
@@ -70,6 +74,15 @@ struct ShowCommand: ParsableCommand, Exemplified {
         var table = TextTable([">offset", "value", "points to"])
         for word in words { table.add(["+\(word.offset)", word.value, word.pointsTo ?? ""]) }
         return table.render()
+    }
+
+    /// Where a sampled allocation was made, when the process ran with jemalloc's profiling.
+    static func allocationStack(core: CoreFile, start: String, modules: ModuleSet) -> String? {
+        guard let profile = CoreProfile(core),
+              let sample = profile.profile.allocations.first(where: { hex($0.address) == start }) else { return nil }
+        let first = StackProfile.firstCallerFrame(sample.frames, profile.allocatorCode)
+        return (["", "allocated at (sampled by jemalloc's profiler, thread t\(sample.threadUID), \(sample.requestedSize) bytes requested):"]
+            + sample.frames[first...].map { "    \(modules.callSite(returnAddress: $0).description)" }).joined(separator: "\n")
     }
 
     private func render(_ view: AllocationView) -> String {

@@ -20,16 +20,27 @@ enum JemallocVoteBench {
         var readBest = Double.infinity
         var voteBest = Double.infinity
         var walkBest = Double.infinity
+        var profileBest = Double.infinity
+        let heap = try JemallocHeap.read(core: core, detection: detection)
+        var profile = JemallocProfile.read(heap: heap, core: core)
         for _ in 0..<repetitions {
             readBest = min(readBest, time { sink &+= plainRead(writable) })
             voteBest = min(voteBest, try time { sink &+= try JemallocHeap.extentMapRoot(core: core, detection: detection) })
             walkBest = min(walkBest, try time { sink &+= UInt64(try JemallocHeap.read(core: core, detection: detection).extents.count) })
+            profileBest = min(profileBest, time {
+                profile = JemallocProfile.read(heap: heap, core: core)
+                sink &+= UInt64(profile.allocations.count)
+            })
         }
         let gb = Double(bytes) / 1e9
         print("jemalloc-vote: \(corePath): \(String(format: "%.2f", Double(coreBytes) / 1e9)) GB core, \(String(format: "%.2f", gb)) GB writable (best of \(repetitions))")
         print(String(format: "  plain read     %7.3f s  %6.2f GB/s", readBest, gb / readBest))
         print(String(format: "  vote           %7.3f s  %6.2f GB/s  %.2fx plain read", voteBest, gb / voteBest, voteBest / readBest))
         print(String(format: "  full walk      %7.3f s  %6.3f s per GB of core", walkBest, walkBest / (Double(coreBytes) / 1e9)))
+        if profile.isEnabled {
+            print(String(format: "  prof stacks    %7.3f s  %d sampled allocations, %d stacks", profileBest, profile.allocations.count,
+                         Set(profile.allocations.map(\.stackContext)).count))
+        }
         if sink == 42 { print("") }
     }
 

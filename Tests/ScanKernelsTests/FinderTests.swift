@@ -1,3 +1,4 @@
+import TestFixtures
 import Regions
 import Testing
 @testable import ScanKernels

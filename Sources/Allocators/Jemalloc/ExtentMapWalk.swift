@@ -284,8 +284,11 @@ struct ExtentMapWalk {
             }
             complete = agreeing == Int(size / pageSize)
         } else if state == .active {
-            guard let sizeClass = classes[bits.sizeIndex], !sizeClass.isBin, sizeClass.size <= size,
-                  size - sizeClass.size <= pageSize, address &- base < pageSize else {
+            // A profiled process promotes each sampled small allocation to an extent of the
+            // smallest large class while keeping its small class in the header and the map.
+            guard let sizeClass = classes[bits.sizeIndex],
+                  let extentClass = sizeClass.isBin ? classes[classes.binCount] : sizeClass, !extentClass.isBin,
+                  extentClass.size <= size, size - extentClass.size <= pageSize, address &- base < pageSize else {
                 note("large edata \(hex(edata)) at \(hex(address)): class \(bits.sizeIndex) does not fit \(size) bytes")
                 return nil
             }

@@ -31,7 +31,9 @@ extension JemallocHeap {
                     slabs[key, default: 0] += 1
                     totals.slabs += 1
                 } else {
-                    large[key, default: 0] += 1
+                    // jemalloc counts a promoted (sampled small) allocation in the smallest large class.
+                    let isPromoted = classes[extent.sizeIndex]?.isBin == true
+                    large[isPromoted ? Key(arena: extent.arena, sizeIndex: classes.binCount) : key, default: 0] += 1
                     totals.largeExtents += 1
                 }
             case .dirty:
@@ -238,7 +240,7 @@ extension JemallocHeap {
     /// the allocations jemalloc made for its thread caches' stacks (their slots keep pointers to
     /// regions popped long ago).
     func allocatorState(among allocations: AllocationList) -> [Range<UInt64>] {
-        var ranges = extents.map { $0.edata..<($0.edata &+ UInt64(JemallocLayout.edataSize)) }
+        var ranges = extents.map { $0.edata..<($0.edata &+ UInt64(JemallocLayout.edataSize)) } + baseBlocks
         for cache in threadCaches {
             for bin in cache.bins {
                 if let index = allocations.index(containing: bin.stackHead, start: \.address, end: \.end) {

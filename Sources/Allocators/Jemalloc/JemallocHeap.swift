@@ -12,6 +12,8 @@ public struct JemallocHeap: Sendable {
     public let threadCaches: [JemallocThreadCache]
     public let consistency: JemallocConsistency
     public let leafAddresses: [UInt64]
+    /// The used part of each of jemalloc's own metadata blocks.
+    public let baseBlocks: [Range<UInt64>]
     /// Words checked during the vote, and how many agreed with their extent header.
     public let voteCandidates: Int
     public let voteAgreeing: Int
@@ -88,6 +90,7 @@ public struct JemallocHeap: Sendable {
         }
         return JemallocHeap(detection: detection, classes: classes, root: location.root, extents: walk.extents,
                             threadCaches: caches, consistency: walk.consistency, leafAddresses: walk.leafAddresses,
+                            baseBlocks: JemallocBaseBlocks.find(in: memory, outside: walk.extents),
                             voteCandidates: location.candidates, voteAgreeing: location.agreeing,
                             warnings: WarningDigest.digest(warnings))
     }
