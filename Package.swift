@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers, each importing only those above it in this list:
 // ELFCore → Regions → ScanKernels → Symbols (the C interop, via CElfutils) → Allocators
-// → Analysis → HTMLReport (the `report` page's rendering) → HeapscanCLI (parsing and rendering) → heapscan.
+// → Analysis → HTMLReport (the `report` page's rendering), PprofEncoding (`profile --format pprof`)
+// → HeapscanCLI (parsing and rendering) → heapscan.
 // CoreSources sits beside ELFCore: it turns what the user names (a compressed core, a pipe, a
 // live process) into the bytes of one ELF core that ELFCore maps; only HeapscanCLI imports it.
 let package = Package(
@@ -16,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // The SIGBUS handler behind ELFCore's MappingGuard: signal handlers must be async-signal-safe C.
@@ -34,8 +36,12 @@ let package = Package(
         .target(name: "HTMLReport", dependencies: [
             "ELFCore", "Regions", "Allocators", "Analysis", .product(name: "Plot", package: "Plot"),
         ]),
+        // profile.pb.swift is generated from profile.proto (kept beside it) by protoc-gen-swift.
+        .target(name: "PprofEncoding", dependencies: [
+            "Symbols", "Analysis", "CCompression", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["profile.proto"]),
         .target(name: "HeapscanCLI", dependencies: [
-            "ELFCore", "CoreSources", "Regions", "ScanKernels", "Symbols", "Allocators", "Analysis", "HTMLReport",
+            "ELFCore", "CoreSources", "Regions", "ScanKernels", "Symbols", "Allocators", "Analysis", "HTMLReport", "PprofEncoding",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "heapscan", dependencies: ["HeapscanCLI"]),
@@ -49,7 +55,9 @@ let package = Package(
         .testTarget(name: "AllocatorsTests", dependencies: ["ELFCore", "Regions", "Symbols", "Allocators", "Analysis", "TestFixtures"]),
         .testTarget(name: "JemallocTests", dependencies: ["Allocators", "Analysis", "ELFCore", "Regions", "TestFixtures"]),
         .testTarget(name: "CoreSourcesTests", dependencies: ["CoreSources", "ELFCore", "TestFixtures"]),
-        .testTarget(name: "CLITests", dependencies: ["HeapscanCLI", "ELFCore", "TestFixtures"]),
+        .testTarget(name: "CLITests", dependencies: [
+            "HeapscanCLI", "ELFCore", "PprofEncoding", "TestFixtures", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "HTMLReportTests", dependencies: ["HTMLReport", "Analysis", "TestFixtures"]),
     ]
 )

@@ -1,7 +1,9 @@
 import Allocators
 import Analysis
 import ArgumentParser
+import Foundation
 import ELFCore
+import PprofEncoding
 import Symbols
 
 /// What `profile` prints.
@@ -12,14 +14,16 @@ enum ProfileFormat: String, ExpressibleByArgument, CaseIterable {
     case folded
     /// jemalloc's heap_v2 text, as `prof.dump` writes it, for jeprof.
     case jeprof
+    /// pprof's gzip-compressed profile.proto, written to `--output`, for `pprof` and `go tool pprof`.
+    case pprof
 }
 
 struct ProfileCommand: ParsableCommand, Exemplified {
     static let examples = [
         HelpExample("heapscan profile core.1234", "the stacks that made the sampled live allocations"),
-        HelpExample("heapscan profile core.1234 --leaked-only", "only stacks whose allocations leaked"),
         HelpExample("heapscan profile core.1234 --format folded", "folded stacks for flamegraph.pl or speedscope"),
         HelpExample("heapscan profile core.1234 --format jeprof --lg-sample 19", "jemalloc's heap_v2 for jeprof --text EXE FILE"),
+        HelpExample("heapscan profile core.1234 --format pprof -o heap.pb.gz", "a profile for pprof -top heap.pb.gz"),
     ]
 
     static let configuration = CommandConfiguration(
@@ -42,8 +46,11 @@ struct ProfileCommand: ParsableCommand, Exemplified {
     @OptionGroup var rootOptions: RootOptions
     @OptionGroup var modules: ModuleOptions
 
-    @Option(help: "Output format: text, json, folded (flame-graph stacks) or jeprof (heap_v2 for jeprof).")
+    @Option(help: "Output format: text, json, folded (flame-graph stacks), jeprof (heap_v2 for jeprof) or pprof (profile.proto, gzipped, to --output).")
     var format: ProfileFormat = .text
+
+    @Option(name: [.short, .long], help: "The file pprof output goes to (it is binary).")
+    var output: String?
 
     @Flag(help: "Only stacks with leaked allocations, ranked (and folded) by leaked bytes.")
     var leakedOnly = false
@@ -57,6 +64,10 @@ struct ProfileCommand: ParsableCommand, Exemplified {
 
     func run() throws {
         guard top >= 0 else { throw CLIError(path: nil, message: "--top must be 0 or more") }
+        guard (format == .pprof) == (output != nil) else {
+            throw ValidationError(format == .pprof ? "--format pprof writes a binary file: name it with -o FILE"
+                                                   : "--output is for --format pprof; other formats go to stdout")
+        }
         if let lgSample, !(0...62).contains(lgSample) { throw CLIError(path: nil, message: "--lg-sample must be in 0...62") }
         let core = try input.open(core)
         let profile: JemallocProfile
@@ -92,6 +103,17 @@ struct ProfileCommand: ParsableCommand, Exemplified {
         case .folded:
             for warning in report.warnings { printError("warning: \(warning)") }
             if !report.folded.isEmpty { print(report.folded) }
+        case .pprof:
+            for warning in report.warnings { printError("warning: \(warning)") }
+            let encoded = PprofProfile.encode(stacks, leakedOnly: leakedOnly, lgSample: lgSample, modules: moduleSet.modules) {
+                moduleSet.callSite(returnAddress: $0)
+            }
+            let path = output ?? ""
+            do {
+                try PprofProfile.file(encoded).write(to: URL(fileURLWithPath: path))
+            } catch {
+                throw CLIError(path: path, message: "cannot write the profile: \(error)")
+            }
         }
     }
 }
