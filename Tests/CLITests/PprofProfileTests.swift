@@ -52,6 +52,31 @@ struct PprofProfileTests {
         #expect(profile.location.allSatisfy { mappings.contains($0.mappingID) })
     }
 
+    /// Go's pprof on our file and jeprof on jemalloc's own dump of the same moment put the same
+    /// function first, with the same share of the live bytes.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/go")
+                   && FileManager.default.isExecutableFile(atPath: "/usr/bin/jeprof"), "needs Go's pprof and jeprof"))
+    func goPprofAndJeprofAgreeOnTheTopFunction() throws {
+        let sample = try SampleCores.core("jemalloc-prof", ["0", "50"])
+        let (file, _) = try written(sample)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let pprof = try SampleCores.run(["go", "tool", "pprof", "-top", "-sample_index=inuse_space", file]).split(separator: "\n")
+        let executable = SampleCores.coreDirectory.appendingPathComponent("jemalloc-prof").path
+        let jeprof = try SampleCores.run(["jeprof", "--text", executable, String(sample.path.dropLast(".core".count)) + ".heap"])
+            .split(separator: "\n")
+        // pprof: "   142080B 63.34% 63.34% ... tagged"; jeprof: "     0.1  63.3%  63.3% ... tagged".
+        func isRow(_ line: Substring) -> Bool {
+            let fields = line.split(separator: " ")
+            return fields.count >= 6 && fields[1].hasSuffix("%") && fields[1].first?.isNumber == true
+        }
+        let ours = try #require(pprof.first(where: isRow)).split(separator: " ")
+        let theirs = try #require(jeprof.first(where: isRow)).split(separator: " ")
+        #expect(ours.last == theirs.last)
+        let share = try #require(Double(ours[1].dropLast()))
+        let jeprofShare = try #require(Double(theirs[1].dropLast()))
+        #expect(abs(share - jeprofShare) < 0.06, "pprof \(share) %, jeprof \(jeprofShare) %")
+    }
+
     /// Go's pprof, an independent reader, lists the leak site's bytes as the JSON says.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/go"), "needs Go's pprof (golang-go)"))
     func goPprofReadsIt() throws {
