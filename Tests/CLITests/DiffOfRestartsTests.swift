@@ -17,7 +17,15 @@ struct DiffOfRestartsTests {
         #expect(first.int("pid") != second.int("pid"))
         let diff = try HeapscanProcess.json(["diff", first.path, second.path, "--top", "0"])
         let rows = try #require(diff["rows"] as? [[String: Any]])
-        #expect(rows.isEmpty, "groups changed between two runs of \(name): \(rows.prefix(10).map { "\($0["name"] ?? "?") \($0["oldCount"] ?? "?")->\($0["newCount"] ?? "?")" })")
-        #expect((diff["oldUsedBytes"] as? NSNumber) == (diff["newUsedBytes"] as? NSNumber))
+        // dbserver runs its workers one after another, so its heap is the same block for block.
+        // service's workers run at once: how far a vector grew before a worker parked depends on
+        // scheduling, so block sizes may really differ (320 -> 640 bytes), but no type or magic
+        // group may: those are what address-dependent leftovers would split.
+        let deterministic = name == "dbserver"
+        let changed = deterministic ? rows : rows.filter { $0["kind"] as? String != "size" }
+        #expect(changed.isEmpty, "groups changed between two runs of \(name): \(changed.prefix(10).map { "\($0["name"] ?? "?") \($0["oldCount"] ?? "?")->\($0["newCount"] ?? "?")" })")
+        if deterministic {
+            #expect((diff["oldUsedBytes"] as? NSNumber) == (diff["newUsedBytes"] as? NSNumber))
+        }
     }
 }
