@@ -1,3 +1,4 @@
+import ELFCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -32,11 +33,9 @@ public final class BulkMemory: @unchecked Sendable {
     deinit { munmap(base, byteCount) }
 
     private static func mapUnlinkedFile(bytes: Int) -> UnsafeMutableRawPointer? {
-        var template = Array((MemoryBudget.temporaryDirectory + "/heapscan-XXXXXX").utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let descriptor = SystemMemory.unlinkedFile(in: SystemMemory.temporaryDirectory)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         guard ftruncate(descriptor, off_t(bytes)) == 0 else { return nil }
         let mapped = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0)
         guard let mapped, mapped != MAP_FAILED else { return nil }

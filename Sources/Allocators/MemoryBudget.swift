@@ -1,3 +1,4 @@
+import ELFCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -19,33 +20,14 @@ public enum MemoryBudget {
     /// once on stderr the first time it is.
     public static func needsFile(allocations: Int) -> Bool {
         let (needed, overflow) = allocations.multipliedReportingOverflow(by: bytesPerAllocation)
-        guard let available = availableBytes() else { return false }
+        guard let available = SystemMemory.availableBytes() else { return false }
         // The process needs room beside these structures (lookup, the core's own pages).
         guard overflow || UInt64(needed) > available / 4 * 3 else { return false }
         if !announced.exchange(true, ordering: .relaxed) {
             let line = "heapscan: the allocation table and mark state (\(needed >> 20) MiB) do not fit in available memory "
-                + "(\(available >> 20) MiB); they are kept in an unlinked file in \(temporaryDirectory)\n"
+                + "(\(available >> 20) MiB); they are kept in an unlinked file in \(SystemMemory.temporaryDirectory)\n"
             fputs(line, stderr)
         }
         return true
-    }
-
-    static var temporaryDirectory: String {
-        guard let value = getenv("TMPDIR"), value.pointee != 0 else { return "/tmp" }
-        return String(cString: value)
-    }
-
-    static func availableBytes() -> UInt64? {
-        if let value = getenv("HEAPSCAN_MEMORY_AVAILABLE"), let bytes = UInt64(String(cString: value)) { return bytes }
-        guard let file = fopen("/proc/meminfo", "r") else { return nil }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(cString: line)
-            guard text.hasPrefix("MemAvailable:") else { continue }
-            let kilobytes = text.dropFirst("MemAvailable:".count).split(separator: " ").first.flatMap { UInt64($0) }
-            return kilobytes.map { $0 * 1024 }
-        }
-        return nil
     }
 }

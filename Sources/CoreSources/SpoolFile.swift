@@ -1,4 +1,5 @@
 import CProcess
+import ELFCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,31 +41,14 @@ final class SpoolFile {
     }
 
     private static func unlinkedFile(in directory: String) throws -> Int32 {
-        var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
-            + Array("heapscan-core.XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let fd = SystemMemory.unlinkedFile(in: directory)
         guard fd >= 0 else { throw CoreSourceError.errno("cannot create a file in \(directory) (--tmpdir)") }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         return fd
-    }
-
-    /// MemAvailable from /proc/meminfo; HEAPSCAN_MEMORY_AVAILABLE (bytes) stands in for it, so
-    /// that tests can make memory short.
-    static func availableMemory() -> UInt64? {
-        if let forced = getenv("HEAPSCAN_MEMORY_AVAILABLE").flatMap({ UInt64(String(cString: $0)) }) { return forced }
-        guard let text = ProcFile.text("/proc/meminfo") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            let fields = line.split(separator: " ")
-            guard fields.count >= 2, let kilobytes = UInt64(fields[1]) else { return nil }
-            return kilobytes &* 1024
-        }
-        return nil
     }
 
     /// Moves what is written so far from memory to a file in the temporary directory.
     private func moveToDisk() throws {
-        let directory = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/var/tmp"
+        let directory = SystemMemory.temporaryDirectory
         let file = try Self.unlinkedFile(in: directory)
         var offset: off_t = 0
         while UInt64(offset) < written {
@@ -86,7 +70,7 @@ final class SpoolFile {
     /// Appends `bytes`; a full memory or disk is one clear error naming the way out.
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         if written + UInt64(bytes.count) > allocated {
-            if inMemory, let available = Self.availableMemory(), available < Self.allocationStep + Self.memoryReserve {
+            if inMemory, let available = SystemMemory.availableBytes(), available < Self.allocationStep + Self.memoryReserve {
                 try moveToDisk()
             }
             // Failure here is not an error: write itself reports a full memory or disk.
