@@ -51,24 +51,32 @@ public enum ProcessAllocator {
     /// Every allocation of whichever allocators the process used. `knownMainArena` is glibc's
     /// `main_arena` from libc's symbols, when debuginfo gives it (checked before it is used).
     public static func allocationTable(core: CoreFile, regions: RegionMap, knownMainArena: UInt64? = nil) -> AllocationTable {
+        walk(core: core, regions: regions, knownMainArena: knownMainArena).table
+    }
+
+    /// The allocation table, and jemalloc's heap when it was read for it: what else needs that
+    /// heap (its profiling records) takes it from here rather than read the extent map again.
+    public static func walk(core: CoreFile, regions: RegionMap,
+                            knownMainArena: UInt64? = nil) -> (table: AllocationTable, jemalloc: JemallocHeap?) {
         guard let detection = JemallocDetection.detect(in: core) else {
-            return GlibcHeap.walk(core: core, regions: regions, knownMainArena: knownMainArena).table
+            return (GlibcHeap.walk(core: core, regions: regions, knownMainArena: knownMainArena).table, nil)
         }
         let glibcInUse = glibcMallocInUse(core: core, regions: regions)
-        let jemalloc: AllocationTable
+        let heap: JemallocHeap
         do {
-            jemalloc = try JemallocHeap.read(core: core, detection: detection).allocationTable()
+            heap = try JemallocHeap.read(core: core, detection: detection)
         } catch JemallocError.extentMapNotFound(let detail) where glibcInUse {
             let glibc = GlibcHeap.walk(core: core, regions: regions, knownMainArena: knownMainArena).table
-            return glibc.adding(warnings: ["\(detection.allocatorName) is loaded but its extent map was not found (\(detail)); only glibc malloc is walked"])
+            return (glibc.adding(warnings: ["\(detection.allocatorName) is loaded but its extent map was not found (\(detail)); only glibc malloc is walked"]), nil)
         } catch {
             // The process used jemalloc: glibc's arenas would describe only its own start-up
             // allocations, so say why there is no table rather than walk them.
-            return AllocationTable(allocator: detection.allocatorName, method: "none", arenas: [],
-                                   allocations: [], warnings: ["\(error)"])
+            return (AllocationTable(allocator: detection.allocatorName, method: "none", arenas: [],
+                                    allocations: [], warnings: ["\(error)"]), nil)
         }
-        guard glibcInUse else { return jemalloc }
-        return jemalloc.merged(with: GlibcHeap.walk(core: core, regions: regions, knownMainArena: knownMainArena).table)
+        let jemalloc = heap.allocationTable()
+        guard glibcInUse else { return (jemalloc, heap) }
+        return (jemalloc.merged(with: GlibcHeap.walk(core: core, regions: regions, knownMainArena: knownMainArena).table), heap)
     }
 }
 

@@ -9,6 +9,8 @@ public struct LeakAnalysis {
     public let core: CoreFile
     public let regions: RegionMap
     public let table: AllocationTable?
+    /// jemalloc's heap as the walk read it, for what else it holds (profiling records).
+    public let jemallocHeap: JemallocHeap?
     /// Why there is no table, in the user's terms (e.g. jemalloc's structures refused).
     public let noHeapReason: String?
     public let roots: RootSet?
@@ -60,8 +62,9 @@ public struct LeakAnalysis {
         }
         self.rootKinds = RootKind.allCases.filter(rootKinds.contains)
         completenessWarnings = Self.completeness(of: core)
-        let walked = ProcessAllocator.allocationTable(core: core, regions: regions,
-                                                      knownMainArena: modules.flatMap(GlibcHeap.mainArenaSymbol(in:)))
+        let (walked, jemalloc) = ProcessAllocator.walk(core: core, regions: regions,
+                                                       knownMainArena: modules.flatMap(GlibcHeap.mainArenaSymbol(in:)))
+        jemallocHeap = jemalloc
         noHeapReason = walked.allocations.isEmpty
             ? (walked.warnings.first ?? "no malloc heap found (glibc arenas not recognised)") : nil
         if walked.allocations.isEmpty {

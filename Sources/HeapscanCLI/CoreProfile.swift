@@ -7,8 +7,9 @@ struct CoreProfile {
     let heap: JemallocHeap
     let profile: JemallocProfile
 
-    init?(_ core: CoreFile) {
-        guard JemallocDetection.detect(in: core) != nil, let heap = try? JemallocHeap.read(core: core) else { return nil }
+    /// `heap`: jemalloc's heap as the leak analysis read it (nil when the process did not use jemalloc).
+    init?(_ core: CoreFile, heap: JemallocHeap?) {
+        guard let heap else { return nil }
         let profile = JemallocProfile.read(heap: heap, core: core)
         guard profile.isEnabled else { return nil }
         self.heap = heap

@@ -1,3 +1,4 @@
+import Allocators
 import Analysis
 import ArgumentParser
 import ELFCore
@@ -62,14 +63,14 @@ struct LeaksCommand: ParsableCommand, Exemplified {
         report.keepFirst(suspectOptions.top)
         switch options.format {
         case .json: try printJSON(report)
-        case .text: print(render(report, profile: Self.profileLine(core)))
+        case .text: print(render(report, profile: Self.profileLine(core, heap: analysis.jemallocHeap)))
         }
     }
 
     /// One line when the process ran with jemalloc's heap profiling: its sampled stacks are
     /// `profile`'s answer to who allocated the leaks.
-    static func profileLine(_ core: CoreFile) -> String? {
-        guard let profile = CoreProfile(core)?.profile else { return nil }
+    static func profileLine(_ core: CoreFile, heap: JemallocHeap?) -> String? {
+        guard let profile = CoreProfile(core, heap: heap)?.profile else { return nil }
         let count = profile.allocations.count
         let stacks = Set(profile.allocations.map(\.stackContext)).count
         return "prof       \(count) sampled live allocation\(count == 1 ? "" : "s") in \(stacks) stack\(stacks == 1 ? "" : "s") (heapscan profile)"

@@ -70,27 +70,20 @@ struct ProfileCommand: ParsableCommand, Exemplified {
         }
         if let lgSample, !(0...62).contains(lgSample) { throw CLIError(path: nil, message: "--lg-sample must be in 0...62") }
         let core = try input.open(core)
-        let profile: JemallocProfile
-        let heap: JemallocHeap
-        do {
-            guard let read = try JemallocHeap.read(core: core) else {
-                throw CLIError(path: core.path, message: "the process did not use jemalloc, so it has no heap profile (jemalloc with MALLOC_CONF=prof:true)")
-            }
-            heap = read
-            profile = JemallocProfile.read(heap: heap, core: core)
-        } catch let error as CLIError {
-            throw error
-        } catch {
-            throw CLIError(path: core.path, message: "\(error)")
-        }
-        guard profile.isEnabled else {
-            throw CLIError(path: core.path, message: "the process did not run with MALLOC_CONF=prof:true")
+        guard JemallocDetection.detect(in: core) != nil else {
+            throw CLIError(path: core.path, message: "the process did not use jemalloc, so it has no heap profile (jemalloc with MALLOC_CONF=prof:true)")
         }
         let moduleSet = try modules.load(core)
+        // The leak analysis reads jemalloc's heap once; the profiling records are found from it.
         let analysis = LeakAnalysis(core: core, modules: moduleSet, rootKinds: try rootOptions.kinds())
-        let allocatorCode = heap.detection.libraryPath == nil ? [] : heap.detection.moduleRanges
-        let stacks = StackProfile(profile: profile, table: analysis.table, reachability: analysis.reachability,
-                                  allocatorCode: allocatorCode)
+        guard let heap = analysis.jemallocHeap else {
+            throw CLIError(path: core.path, message: analysis.noHeapReason ?? "jemalloc's structures could not be read")
+        }
+        guard let sampled = CoreProfile(core, heap: heap) else {
+            throw CLIError(path: core.path, message: "the process did not run with MALLOC_CONF=prof:true")
+        }
+        let stacks = StackProfile(profile: sampled.profile, table: analysis.table, reachability: analysis.reachability,
+                                  allocatorCode: sampled.allocatorCode)
         let report = ProfileReport(core: core.path, profile: stacks, leakedOnly: leakedOnly, top: top, lgSample: lgSample,
                                    warnings: analysis.completenessWarnings + stacks.warnings) { moduleSet.callSite(returnAddress: $0) }
         switch format {

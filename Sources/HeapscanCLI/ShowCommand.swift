@@ -1,3 +1,4 @@
+import Allocators
 import Analysis
 import ArgumentParser
 import ELFCore
@@ -57,7 +58,7 @@ struct ShowCommand: ParsableCommand, Exemplified {
         case .json: try printJSON(view)
         case .text:
             print(render(view))
-            if let stack = Self.allocationStack(core: core, start: view.start, modules: moduleSet) { print(stack) }
+            if let stack = Self.allocationStack(core: core, heap: analysis.jemallocHeap, start: view.start, modules: moduleSet) { print(stack) }
         }
     }
 
@@ -77,8 +78,8 @@ struct ShowCommand: ParsableCommand, Exemplified {
     }
 
     /// Where a sampled allocation was made, when the process ran with jemalloc's profiling.
-    static func allocationStack(core: CoreFile, start: String, modules: ModuleSet) -> String? {
-        guard let profile = CoreProfile(core),
+    static func allocationStack(core: CoreFile, heap: JemallocHeap?, start: String, modules: ModuleSet) -> String? {
+        guard let profile = CoreProfile(core, heap: heap),
               let sample = profile.profile.allocations.first(where: { hex($0.address) == start }) else { return nil }
         let first = StackProfile.firstCallerFrame(sample.frames, profile.allocatorCode)
         return (["", "allocated at (sampled by jemalloc's profiler, thread t\(sample.threadUID), \(sample.requestedSize) bytes requested):"]
