@@ -112,18 +112,13 @@ public struct AllocationTable: Sendable {
         self.allocations = list
         self.warnings = warnings
         self.managedRanges = managedRanges.sorted { $0.lowerBound < $1.lowerBound }
-        self.allocatorState = Self.mergedRanges(allocatorState)
+        self.allocatorState = AddressRanges.merged(allocatorState)
     }
 
     public init(allocator: String, method: String, arenas: [String], allocations: [Allocation], warnings: [String],
                 managedRanges: [Range<UInt64>] = [], allocatorState: [Range<UInt64>] = []) {
         self.init(allocator: allocator, method: method, arenas: arenas, allocations: AllocationList(allocations),
                   warnings: warnings, managedRanges: managedRanges, allocatorState: allocatorState)
-    }
-
-    /// Sorted, overlapping and touching ranges joined.
-    public static func mergedRanges(_ ranges: [Range<UInt64>]) -> [Range<UInt64>] {
-        AddressRanges.merged(ranges)
     }
 
     /// Index of the allocation whose usable range contains `pointer` (start or interior), O(log n).

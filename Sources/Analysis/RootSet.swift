@@ -56,8 +56,8 @@ public final class RootSet: @unchecked Sendable {
             }
         }
         // The allocator's bookkeeping is no root, wherever it lives.
-        let excluded = AllocationTable.mergedRanges(table.managedRanges + table.allocatorState)
-        let excludedData = AllocationTable.mergedRanges(excluded + nonPointerData)
+        let excluded = AddressRanges.merged(table.managedRanges + table.allocatorState)
+        let excludedData = AddressRanges.merged(excluded + nonPointerData)
         let stackPointers = Dictionary(core.threads.map { ($0.tid, $0.stackPointer) }, uniquingKeysWith: { first, _ in first })
         for region in regions.regions where !region.bytes.isEmpty {
             switch region.label {
