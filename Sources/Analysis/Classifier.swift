@@ -3,8 +3,8 @@ import ELFCore
 import ScanKernels
 
 /// Ranks what fills the heap: allocations grouped by C++ type (vtable in the first word), then
-/// by magic (a non-pointer value at a fixed offset shared by many allocations of one size), then
-/// by size alone. Each group carries anchored/leaked counts when reachability is known.
+/// by the libstdc++ container they are part of (a map node, a vector's body), then by magic (a
+/// non-pointer value at a fixed offset shared by many allocations of one size), then by size alone. Each group carries anchored/leaked counts when reachability is known.
 public struct Classifier {
     public enum Ranking: String, Sendable, CaseIterable {
         case leaked
@@ -171,6 +171,22 @@ public struct Classifier {
             }
         }
 
+        // Parts of libstdc++ containers are named by their container, before any magic: their
+        // recurring words are colours, links and stale bytes, not identities.
+        let containers = ContainerCensus(table: table, memory: memory, reachability: reachability, candidates: untyped,
+                                         isVtable: { identify($0) != nil })
+        var containerGroups = [SuspectGroup](repeating: SuspectGroup(), count: containers.keys.count)
+        var unnamed: [UInt32] = []
+        for (position, index) in untyped.enumerated() {
+            guard let keyIndex = containers.keyIndex(at: position) else {
+                unnamed.append(index)
+                continue
+            }
+            containerGroups[keyIndex].add(allocations[Int(index)], liveness: liveness(Int(index)), shape: leakShape(Int(index)))
+            containerGroups[keyIndex].add(owner: owners?.owner(of: Int(index)))
+        }
+        untyped = unnamed
+
         let magics = findMagics(in: untyped, options: options)
         var magicGroups = [SuspectGroup](repeating: SuspectGroup(), count: magics.count)
         // Per size number: its group, and its magics in rank order (most sizes have none, and
@@ -229,6 +245,14 @@ public struct Classifier {
             named.owner = "\(type.name) +\(top.owner.field)"
             named.ownerShare = Double(top.count) / Double(max(1, group.count))
             return named
+        }
+        for (keyIndex, key) in containers.keys.enumerated() where shown(containerGroups[keyIndex]) {
+            let group = containerGroups[keyIndex]
+            let example = group.leakedExamples.first ?? group.otherExamples.first ?? 0
+            suspects.append(named(group.suspect(
+                kind: .container, name: ContainerCensus.name(of: key) { typeCache[$0]??.name },
+                value: nil, width: nil, offset: nil, module: nil, usedBytes: usedBytes, reachabilityKnown: known,
+                command: "heapscan show \(input) \(hex(example))"), group))
         }
         for (keyIndex, key) in magics.enumerated() where shown(magicGroups[keyIndex]) {
             suspects.append(named(magicGroups[keyIndex].suspect(

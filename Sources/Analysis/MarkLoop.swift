@@ -90,30 +90,38 @@ final class MarkLoop: @unchecked Sendable {
 
         func reach(_ target: Int, words: UnsafeRawBufferPointer, slot: Int, value: UInt64,
                    evidence found: PointerScanner.Evidence, from reference: (EdgeKind) -> Reachability.Reference) {
+            // Roles are noted whatever the target's state, so they do not depend on which pointer
+            // a worker met first.
+            var buffer: PointerScanner.BufferShape?
+            switch found {
+            case let .live(_, _, role): scanner.roles.raise(target, to: role)
+            case .word, .member:
+                buffer = scanner.bufferRole(words, slot: slot, value: value, target: target)
+                if let buffer {
+                    if scanner.isVectorTail(words, slot: slot, value: value) { return }
+                    scanner.roles.raise(target, to: buffer.role)
+                }
+            }
             guard states.state(target) != .whole else { return }
-            let allocations = scanner.allocations
             var evidence = BlockState.whole
             var edge = EdgeKind.recognised
             var grew = false
             switch found {
-            case let .live(lo, hi):
+            case let .live(lo, hi, _):
                 evidence = .limited
                 grew = limits.widen(target, lo: lo, hi: hi)
             case .word, .member:
                 edge = found == .member ? .precise : .conservative
-                if ContainerShapes.isVectorTail(words, slot: slot, value: value, allocationAt: { pointer in
-                    let index = scanner.lookup.find(pointer)
-                    return index >= 0 ? allocations[index] : nil
-                }) { return }
-                if value == allocations[target].address {
-                    if ContainerShapes.isStringBuffer(words, slot: slot, target: allocations[target], memory: scanner.memory) {
-                        evidence = .characters
-                        edge = .recognised
-                    } else if let length = ContainerShapes.vectorLength(words, slot: slot, target: allocations[target]) {
-                        evidence = .limited
-                        edge = .recognised
-                        grew = limits.widen(target, lo: 0, hi: length)
-                    }
+                if buffer == nil && scanner.isVectorTail(words, slot: slot, value: value) { return }
+                switch buffer {
+                case .characters?:
+                    evidence = .characters
+                    edge = .recognised
+                case let .vector(length)?:
+                    evidence = .limited
+                    edge = .recognised
+                    grew = limits.widen(target, lo: 0, hi: length)
+                case nil: break
                 }
             }
             guard let previous = states.raise(target, to: evidence) else {

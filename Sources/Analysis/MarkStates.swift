@@ -97,7 +97,7 @@ final class AtomicBits: @unchecked Sendable {
 }
 
 /// `count` atomic words, all zero, in memory that lives as long as the returned `BulkMemory`.
-private func zeroedAtomicWords(_ count: Int, inFile: Bool) -> (BulkMemory, UnsafeMutablePointer<Atomic<UInt64>>) {
+func zeroedAtomicWords(_ count: Int, inFile: Bool) -> (BulkMemory, UnsafeMutablePointer<Atomic<UInt64>>) {
     let memory = BulkMemory(byteCount: count * MemoryLayout<Atomic<UInt64>>.stride, inFile: inFile)
     let words = memory.base.bindMemory(to: Atomic<UInt64>.self, capacity: count)
     for index in 0..<count { (words + index).initialize(to: Atomic<UInt64>(0)) }

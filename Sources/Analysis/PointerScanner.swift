@@ -13,6 +13,8 @@ struct PointerScanner: @unchecked Sendable {
     let allocatorOwned: BitSet
     let memory: AddressSpace
     let layouts: TypedLayouts
+    /// Where the scans note what each block is to the container whose header they met.
+    let roles: ContainerRoles
 
     /// What the words around a pointer say about the block it points to.
     enum Evidence: Equatable {
@@ -20,8 +22,9 @@ struct PointerScanner: @unchecked Sendable {
         case word
         /// A pointer member of a typed object: as a plain word, but known to be a pointer.
         case member
-        /// A recognised container's header: only bytes `lo..<hi` of the block are live.
-        case live(lo: UInt64, hi: UInt64)
+        /// A recognised container's header: only bytes `lo..<hi` of the block are live, and the
+        /// block plays `role` in the container.
+        case live(lo: UInt64, hi: UInt64, role: ContainerRole)
     }
 
     /// `(words, slot, value, target, evidence)`: the word at `slot` of `words` holds `value`,
@@ -153,6 +156,42 @@ struct PointerScanner: @unchecked Sendable {
         }
     }
 
+    /// The role the header at `slot` gives the block its start pointer `value` names: a long
+    /// string's characters or a vector's buffer. Nil for any other word.
+    @inline(__always)
+    func bufferRole(_ words: UnsafeRawBufferPointer, slot: Int, value: UInt64, target: Int) -> BufferShape? {
+        guard value == allocations[target].address else { return nil }
+        if ContainerShapes.isStringBuffer(words, slot: slot, target: allocations[target], memory: memory) {
+            return .characters
+        }
+        if let length = ContainerShapes.vectorLength(words, slot: slot, target: allocations[target]) {
+            return .vector(length: length)
+        }
+        return nil
+    }
+
+    /// The word at `slot` is the finish or end of a vector whose header starts before it.
+    @inline(__always)
+    func isVectorTail(_ words: UnsafeRawBufferPointer, slot: Int, value: UInt64) -> Bool {
+        ContainerShapes.isVectorTail(words, slot: slot, value: value, allocationAt: { pointer in
+            let index = lookup.find(pointer)
+            return index >= 0 ? allocations[index] : nil
+        })
+    }
+
+    enum BufferShape {
+        case characters
+        /// Bytes in use, rounded up to a word.
+        case vector(length: UInt64)
+
+        var role: ContainerRole {
+            switch self {
+            case .characters: .stringBody
+            case .vector: .vectorBody
+            }
+        }
+    }
+
     /// Reports the pointer at `slot` (a plain word or member), or, when it starts a deque header,
     /// the live ranges of the deque's map and end blocks in its place; returns the last slot it
     /// accounted for.
@@ -176,8 +215,21 @@ struct PointerScanner: @unchecked Sendable {
             onHit(words, slot, allocations[map].address, map, plain)
             return slot
         }
-        for (range, at) in [(deque.map, slot), (deque.first, slot &+ 3)] + (deque.last.map { [($0, slot &+ 7)] } ?? []) {
-            onHit(words, at, allocations[range.index].address, range.index, .live(lo: range.lo, hi: range.hi))
+        let parts = [(deque.map, slot, ContainerRole.dequeMap), (deque.first, slot &+ 3, .dequeBlock)]
+            + (deque.last.map { [($0, slot &+ 7, ContainerRole.dequeBlock)] } ?? [])
+        for (range, at, role) in parts {
+            onHit(words, at, allocations[range.index].address, range.index, .live(lo: range.lo, hi: range.hi, role: role))
+        }
+        // The blocks between the first and the last are reached through the map's live range
+        // as plain words; what they are is known only here.
+        var entry = allocations[map].address &+ deque.map.lo
+        let mapEnd = allocations[map].address &+ deque.map.hi
+        while entry < mapEnd {
+            if let block = memory.readU64(entry) {
+                let index = lookup.find(block)
+                if index >= 0, allocations[index].address == block, used.contains(index) { roles.raise(index, to: .dequeBlock) }
+            }
+            entry &+= 8
         }
         return slot &+ 9
     }

@@ -90,7 +90,7 @@ public final class Reachability: @unchecked Sendable {
         // loop keeps only its states and parents once marking is done.
         self.loop = allocations.withUnsafeBufferPointer { table in
             let scanner = PointerScanner(allocations: table, lookup: lookup, used: used, allocatorOwned: allocatorOwned,
-                                         memory: memory, layouts: layouts)
+                                         memory: memory, layouts: layouts, roles: ContainerRoles(count: count, inFile: inFile))
             let loop = MarkLoop(scanner: scanner, recordChains: recordChains, inFile: inFile)
             loop.run(roots: Self.pieces(of: roots))
             Self.findReferences(scanner: scanner, states: loop.states, roots: referenceRoots.map(Self.pieces(of:)) ?? [],
@@ -138,8 +138,17 @@ public final class Reachability: @unchecked Sendable {
         defer { progress.finish() }
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var hint = -1
-            let note: PointerScanner.Hit = { _, _, _, target, _ in
-                if states.state(target) == .unreached { referenced.insert(target) }
+            let note: PointerScanner.Hit = { words, slot, value, target, evidence in
+                guard states.state(target) == .unreached else { return }
+                referenced.insert(target)
+                switch evidence {
+                case let .live(_, _, role): scanner.roles.raise(target, to: role)
+                case .word, .member:
+                    if let buffer = scanner.bufferRole(words, slot: slot, value: value, target: target),
+                       !scanner.isVectorTail(words, slot: slot, value: value) {
+                        scanner.roles.raise(target, to: buffer.role)
+                    }
+                }
             }
             while true {
                 let position = next.wrappingAdd(1, ordering: .relaxed).oldValue
@@ -190,6 +199,10 @@ public final class Reachability: @unchecked Sendable {
     }
 
     public var anchoredCount: Int { states.reachedCount }
+
+    /// What the allocation at `index` is to the container whose header points at it (a string's,
+    /// a vector's, a deque's), as the scans of roots and used allocations saw it.
+    public func containerRole(ofAllocationAt index: Int) -> ContainerRole { loop.scanner.roles.role(index) }
 
     /// A leaked allocation where the program lost its objects: no other leaked allocation points
     /// to it, or it stands for a cycle of leaked allocations nothing else points to.

@@ -4,6 +4,9 @@ public struct Suspect: Sendable, Codable, Equatable {
         /// C++ objects of one dynamic type, identified by the vtable pointer in their first word
         /// (or behind an allocator header, at `offset`).
         case type
+        /// Parts of libstdc++ containers of one kind: map, list or hash nodes (of one block
+        /// size), hash bucket arrays, deque maps and blocks, vector bodies, long strings' characters.
+        case container
         /// Allocations of one size carrying the same non-pointer value at the same offset.
         case magic
         /// Allocations of one size with no known type or magic.
@@ -11,7 +14,8 @@ public struct Suspect: Sendable, Codable, Equatable {
     }
 
     public var kind: Kind
-    /// Class name ("THD at +24" behind an allocator header), "0xa11c0de5 at +0", or "48-byte blocks".
+    /// Class name ("THD at +24" behind an allocator header), container part ("std::map node
+    /// (80-byte blocks)", "vector body of Channel*"), "0xa11c0de5 at +0", or "48-byte blocks".
     public var name: String
     /// The identifying value (vtable address point or magic), "0x…".
     public var value: String?

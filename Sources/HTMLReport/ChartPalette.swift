@@ -8,6 +8,7 @@ enum ChartPalette {
     static func fill(of kind: Suspect.Kind?) -> String {
         switch kind {
         case .type: return "#4e79a7"
+        case .container: return "#edc948"
         case .magic: return "#f28e2b"
         case .size: return "#76b7b2"
         case nil: return "#bab0ac"

@@ -97,7 +97,8 @@ public struct ReportPage {
     }
 
     private var legend: BodyNode {
-        let entries: [(String, String)] = [(ChartPalette.fill(of: .type), "C++ type"), (ChartPalette.fill(of: .magic), "magic"),
+        let entries: [(String, String)] = [(ChartPalette.fill(of: .type), "C++ type"),
+                                           (ChartPalette.fill(of: .container), "container part"), (ChartPalette.fill(of: .magic), "magic"),
                                            (ChartPalette.fill(of: .size), "block size"), (ChartPalette.fill(of: nil), "other"),
                                            ("#8b1a1a", "leaked (hatched)")]
         return element("p", ["class": "legend"], entries.map { colour, name in
