@@ -23,6 +23,10 @@ public struct Classifier {
         /// Name each untyped group's most common owner: the typed object field pointing into
         /// its allocations (one more read of every typed object, 8 bytes an allocation).
         public var owners = false
+        /// A magic must recur in this many allocations, however small `minimumCount` is: a value
+        /// two blocks share is a coincidence of stale bytes, and would group them differently
+        /// in every run (`diff` groups with `minimumCount` 1).
+        public var minimumMagicCount = 8
         /// How many allocations of one size are sampled to find magic candidates.
         public var magicSampleSize = 1024
         /// How many leading bytes of an allocation are searched for a magic.
@@ -52,6 +56,11 @@ public struct Classifier {
         /// Leaked allocations nothing at all points to (a subset of the leaked ones).
         public var unreferencedAllocations: Int?
         public var unreferencedBytes: UInt64?
+        /// With `--anchored-by`: the roots asked about ("stacks", "thread 1234"), and the
+        /// allocations anchored only through them, the only ones the suspects count.
+        public var anchoredOnlyBy: String? = nil
+        public var selectedAllocations: Int? = nil
+        public var selectedBytes: UInt64? = nil
         public var suspects: [Suspect]
         /// What the report leaves out: groups below both `--min-count` and the byte share, and
         /// (once the caller cuts the list) groups past `--top`.
@@ -84,6 +93,8 @@ public struct Classifier {
     public let vtableRanges: [Range<UInt64>]
     /// Where objects sit behind an allocator header; their groups are named "THD at +24".
     public let objectOffsets: ObjectOffsets
+    /// Only these allocations are grouped (`leaks --anchored-by`); all when nil.
+    var selection: BitSet?
 
     public init(table: AllocationTable, memory: AddressSpace, reachability: Reachability?,
                 vtableRanges: [Range<UInt64>], objectOffsets: ObjectOffsets = .none,
@@ -109,6 +120,8 @@ public struct Classifier {
         var leakedBytes: UInt64 = 0
         var unreferencedCount = 0
         var unreferencedBytes: UInt64 = 0
+        var selectedCount = 0
+        var selectedBytes: UInt64 = 0
         // Types: the first word of each allocation against the vtable catalog, memoised per value.
         // One pass that keeps only what is left untyped, as 4-byte indices: on a heap of tens
         // of millions of allocations every per-allocation list costs its length in memory.
@@ -145,6 +158,11 @@ public struct Classifier {
                 unreferencedBytes += allocation.blockSize
             }
             guard !options.leakedOnly || liveness?.isLeaked == true else { continue }
+            if let selection {
+                guard selection.contains(index) else { continue }
+                selectedCount += 1
+                selectedBytes += allocation.blockSize
+            }
             let position = UInt32(index)
             guard allocation.usableSize >= 8,
                   let first = memory.view(at: allocation.address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self) else {
@@ -275,6 +293,8 @@ public struct Classifier {
                       anchoredBytes: known ? usedBytes - leakedBytes : nil,
                       unreferencedAllocations: known ? unreferencedCount : nil,
                       unreferencedBytes: known ? unreferencedBytes : nil,
+                      selectedAllocations: selection != nil ? selectedCount : nil,
+                      selectedBytes: selection != nil ? selectedBytes : nil,
                       suspects: suspects, omitted: omitted, warnings: table.warnings)
     }
 
@@ -320,7 +340,7 @@ public struct Classifier {
         var candidates: [MagicKey] = []
         // Per size number, the indices into `candidates` of that size's keys.
         var candidatesOfSize = [[Int]](repeating: [], count: bySize.count)
-        for (number, members) in bySize.enumerated() where members.count >= options.minimumCount {
+        for (number, members) in bySize.enumerated() where members.count >= max(options.minimumCount, options.minimumMagicCount) {
             let blockSize = sizeNumbers.sizes[number]
             let stride = max(1, members.count / options.magicSampleSize)
             var sampleCounts: [MagicKey: Int] = [:]
@@ -366,7 +386,7 @@ public struct Classifier {
         for (key, count) in zip(candidates, counts) where count > 0 { exact[key] = count }
         // A 4-byte half of an 8-byte magic is the same finding; keep the wider one.
         let kept = exact.filter { entry in
-            entry.value >= options.minimumCount && !exact.contains { $0.key.width == 8 && entry.key.isHalf(of: $0.key) && $0.value >= entry.value }
+            entry.value >= max(options.minimumCount, options.minimumMagicCount) && !exact.contains { $0.key.width == 8 && entry.key.isHalf(of: $0.key) && $0.value >= entry.value }
         }
         return kept.sorted { lhs, rhs in lhs.value != rhs.value ? lhs.value > rhs.value : lhs.key < rhs.key }
             .map { (key: $0.key, count: $0.value) }

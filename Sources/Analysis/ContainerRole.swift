@@ -35,11 +35,13 @@ public enum ContainerRole: UInt8, Sendable, CaseIterable {
         }
     }
 
-    /// Nodes of different containers differ in size, and the size tells their maps apart;
-    /// buffers of one container differ in size with its length, so they are one group.
+    /// Nodes of different containers differ in size, and the size tells their maps apart; so
+    /// does a long string's, which tells labels from payloads (one group of every string in a
+    /// program would outweigh the objects that own them). Buffers of one container differ in
+    /// size with its length, so they are one group, named by their elements instead.
     public var groupsBySize: Bool {
         switch self {
-        case .mapNode, .listNode, .hashNode: true
+        case .mapNode, .listNode, .hashNode, .stringBody: true
         default: false
         }
     }

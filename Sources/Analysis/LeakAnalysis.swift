@@ -31,14 +31,20 @@ public struct LeakAnalysis {
     public let typedClassCount: Int
     /// Where objects sit behind an allocator header, per block size.
     public let objectOffsets: ObjectOffsets
+    /// The roots `leaks --anchored-by` asks about, and the allocations anchored only through
+    /// them: anchored by all roots, not by the roots without them.
+    public let anchorSubset: AnchorSubset?
+    let anchoredOnlyBySubset: BitSet?
 
     /// `recordChains` keeps how each allocation was reached, which `explain` needs and
     /// `leaks` does not (it costs 16 bytes per allocation).
     /// `modules` names C++ types by their vtables (symbols or RTTI); without it every
     /// allocation is grouped by magic or size only.
+    /// `anchoredOnlyBy` marks a second time without those roots (`leaks --anchored-by`).
     public init(core: CoreFile, modules: ModuleSet?, rootKinds: Set<RootKind> = Set(RootKind.allCases),
-                recordChains: Bool = false) {
+                recordChains: Bool = false, anchoredOnlyBy subset: AnchorSubset? = nil) {
         self.core = core
+        anchorSubset = subset
         regions = RegionMap(core: core)
         var identifier: TypeIdentifier?
         symbolize = { address in modules?.symbolize(address) }
@@ -73,6 +79,7 @@ public struct LeakAnalysis {
             table = nil
             roots = nil
             reachability = nil
+            anchoredOnlyBySubset = nil
         } else {
             table = walked
             // Module data is scanned through its variables' types where DWARF gives them.
@@ -94,8 +101,19 @@ public struct LeakAnalysis {
             }
             objectOffsets = offsets
             typedClassCount = layouts.count
-            reachability = Reachability(table: walked, roots: roots, memory: core.addressSpace, recordChains: recordChains,
-                                        referenceRoots: everywhere, layouts: layouts)
+            let reachability = Reachability(table: walked, roots: roots, memory: core.addressSpace, recordChains: recordChains,
+                                            referenceRoots: everywhere, layouts: layouts)
+            self.reachability = reachability
+            anchoredOnlyBySubset = subset.map { subset in
+                let others = Reachability(table: walked, roots: roots.without(subset), memory: core.addressSpace,
+                                          recordChains: false, layouts: layouts)
+                var only = BitSet(count: walked.allocations.count)
+                for index in walked.allocations.indices
+                where reachability.liveness(ofAllocationAt: index) == .anchored && others.liveness(ofAllocationAt: index) != .anchored {
+                    only.insert(index)
+                }
+                return only
+            }
         }
     }
 
@@ -103,9 +121,11 @@ public struct LeakAnalysis {
     public func classify(options: Classifier.Options = Classifier.Options()) -> Classifier.Report? {
         guard let table else { return nil }
         let modules = regions.moduleRanges
-        var report = Classifier(table: table, memory: core.addressSpace, reachability: reachability,
-                                vtableRanges: modules, objectOffsets: objectOffsets, typeOf: typeOf)
-            .classify(corePath: core.path, options: options, rootKinds: rootKinds)
+        var classifier = Classifier(table: table, memory: core.addressSpace, reachability: reachability,
+                                    vtableRanges: modules, objectOffsets: objectOffsets, typeOf: typeOf)
+        classifier.selection = anchoredOnlyBySubset
+        var report = classifier.classify(corePath: core.path, options: options, rootKinds: rootKinds)
+        report.anchoredOnlyBy = anchorSubset?.description
         report.warnings = completenessWarnings + report.warnings
         return report
     }

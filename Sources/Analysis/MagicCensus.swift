@@ -30,6 +30,7 @@ public struct MagicCensus: Sendable, Codable {
         let used = Array(table.allocations.indices.lazy.filter { table.allocations[$0].isUsed }.map { UInt32($0) })
         var options = Classifier.Options()
         options.minimumCount = minimumCount
+        options.minimumMagicCount = minimumCount
         let classifier = Classifier(table: table, memory: memory, reachability: nil, vtableRanges: [], typeOf: { _ in nil })
         var sizes: [UInt64: Int] = [:]
         for index in used { sizes[table.allocations[Int(index)].blockSize, default: 0] += 1 }

@@ -36,6 +36,8 @@ public final class RootSet: @unchecked Sendable {
     public let kinds: Set<RootKind>
     /// Register values live here, since they are not in mapped memory.
     private var registerStorage: [UnsafeMutableRawBufferPointer] = []
+    /// The set whose register values a subset's ranges point into.
+    private var owner: RootSet?
 
     /// `nonPointerData`: words of module data that hold no pointer by their variables' DWARF
     /// types (`ModuleSet.nonPointerDataRanges`), left out of the module-data roots.
@@ -86,6 +88,20 @@ public final class RootSet: @unchecked Sendable {
         }
         self.ranges = ranges.filter { !$0.bytes.isEmpty }
     }
+
+    /// The roots of `whole` that `keep` accepts; `whole` lives as long as this set, since it
+    /// owns the register values.
+    private init(_ whole: RootSet, keeping keep: (RootRange) -> Bool) {
+        ranges = whole.ranges.filter(keep)
+        kinds = whole.kinds
+        owner = whole
+    }
+
+    /// These roots without the ranges `subset` names.
+    public func without(_ subset: AnchorSubset) -> RootSet { RootSet(self, keeping: { !subset.contains($0) }) }
+
+    /// Whether any root is in `subset` (a thread id the core does not have names none).
+    public func hasRoots(in subset: AnchorSubset) -> Bool { ranges.contains(where: subset.contains) }
 
     deinit {
         for storage in registerStorage { storage.deallocate() }

@@ -11,15 +11,20 @@ struct LeaksCommand: ParsableCommand, Exemplified {
         HelpExample("heapscan leaks core.1234 --leaked-only --top 5", "only allocations no root reaches"),
         HelpExample("heapscan leaks core.1234 --by total --format json", "what fills the heap by bytes, as JSON"),
         HelpExample("heapscan leaks --pid 1234", "a running process"),
+        HelpExample("heapscan leaks core.1234 --anchored-by stack", "what only stacks keep alive (gone when those frames return)"),
+        HelpExample("heapscan leaks core.1234 --anchored-by thread:4321", "what only thread 4321's stack and registers keep alive"),
     ]
 
     static let configuration = CommandConfiguration(
         commandName: "leaks",
-        abstract: "Rank what fills the heap: C++ types, magics and sizes, leaked vs anchored.",
+        abstract: "Rank what fills the heap: C++ types, container parts, magics and sizes, leaked vs anchored.",
         discussion: """
-        Used allocations are grouped three ways, in this order: by C++ type (the first word is a \
-        vtable address point), by magic (a value that is not a pointer, small integer or text and \
-        recurs at one offset in allocations of one size), and by size alone. Groups are ranked by \
+        Used allocations are grouped four ways, in this order: by C++ type (the first word is a \
+        vtable address point), by the libstdc++ container they are part of (std::map, std::set, \
+        std::list and unordered nodes, bucket arrays, deque maps and blocks, vector bodies named \
+        by their elements' type, long strings' characters; nodes per block size), by magic (a \
+        value that is not a pointer, small integer or text and recurs at one offset in \
+        allocations of one size), and by size alone. Groups are ranked by \
         leaked bytes (sum of the allocator block sizes of the leaked allocations), then bytes, then \
         count; `--by total` ranks by bytes alone, what fills the heap. A group is shown when it has \
         --min-count allocations or holds --min-share of the used bytes (one huge block is as worth \
@@ -29,6 +34,11 @@ struct LeaksCommand: ParsableCommand, Exemplified {
         module data and .bss, anonymous memory the allocator does not manage) through aligned \
         pointers to the start or inside of an allocation. leaked: not anchored. unreferenced: \
         leaked, and no pointer to it anywhere.
+
+        --anchored-by ROOTS groups only the allocations anchored through those roots and no \
+        others: stack, register, module-data (statics), anonymous, or thread:TID (that thread's \
+        stack and registers). They are what the program would drop if those frames returned or \
+        that thread exited; the rest of the heap does not hold them.
         """)
 
     @OptionGroup var options: CoreOptions
@@ -44,12 +54,41 @@ struct LeaksCommand: ParsableCommand, Exemplified {
     @Option(help: "Rank by leaked bytes (leaked) or by all bytes of the group (total).")
     var by: Classifier.Ranking = .leaked
 
+    @Option(name: .customLong("anchored-by"), help: ArgumentHelp(
+        "Only allocations anchored by these roots alone: stack, register, module-data, anonymous, or thread:TID.",
+        valueName: "roots"))
+    var anchoredBy: String?
+
     @OptionGroup var suspectOptions: SuspectOptions
+
+    /// `--anchored-by`'s roots, checked against the core's threads once it is open.
+    static func anchorSubset(_ text: String) throws -> AnchorSubset {
+        let name = text.trimmingCharacters(in: .whitespaces).lowercased()
+        if name.hasPrefix("thread:") {
+            guard let tid = Int32(name.dropFirst("thread:".count)), tid > 0 else {
+                throw CLIError(path: nil, message: "--anchored-by thread:TID needs a thread id, not '\(text)'")
+            }
+            return .thread(tid)
+        }
+        let aliases: [String: RootKind] = ["stacks": .stack, "registers": .register, "statics": .moduleData]
+        guard let kind = RootKind(rawValue: name) ?? aliases[name] else {
+            throw CLIError(path: nil, message: "unknown --anchored-by '\(text)' (use stack, register, module-data, anonymous, thread:TID)")
+        }
+        return .kind(kind)
+    }
 
     func run() throws {
         try suspectOptions.check()
+        let subset = try anchoredBy.map(Self.anchorSubset)
+        if subset != nil && leakedOnly {
+            throw CLIError(path: nil, message: "--anchored-by and --leaked-only exclude each other: one lists anchored allocations, the other leaked ones")
+        }
         let core = try options.open()
-        let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds())
+        if case let .thread(tid)? = subset, !core.threads.contains(where: { $0.tid == tid }) {
+            throw CLIError(path: core.path, message: "no thread \(tid) in the core (threads: \(core.threads.map { String($0.tid) }.joined(separator: ", ")))")
+        }
+        let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds(),
+                                    anchoredOnlyBy: subset)
         var classifierOptions = Classifier.Options()
         classifierOptions.leakedOnly = leakedOnly
         classifierOptions.minimumCount = suspectOptions.minCount
@@ -88,6 +127,9 @@ struct LeaksCommand: ParsableCommand, Exemplified {
         }
         out.append(heapLine)
         out.append("roots      " + (report.reachabilityKnown ? report.rootKinds.joined(separator: ", ") : "unknown (no allocator walk)"))
+        if let subset = report.anchoredOnlyBy, let count = report.selectedAllocations, let bytes = report.selectedBytes {
+            out.append("only       anchored by \(subset) alone: \(count) allocations, \(humanBytes(bytes))")
+        }
         if let profile { out.append(profile) }
         out.append("")
         if report.suspects.isEmpty {
