@@ -9,9 +9,7 @@ struct LeaksCommand: ParsableCommand, Exemplified {
     static let examples = [
         HelpExample("heapscan leaks core.1234", "start here: what fills the heap, leaked bytes first"),
         HelpExample("heapscan leaks core.1234 --leaked-only --top 5", "only allocations no root reaches"),
-        HelpExample("heapscan leaks core.1234 --by total --format json", "what fills the heap by bytes, as JSON"),
         HelpExample("heapscan leaks --pid 1234", "a running process"),
-        HelpExample("heapscan leaks core.1234 --anchored-by stack", "what only stacks keep alive (gone when those frames return)"),
         HelpExample("heapscan leaks core.1234 --anchored-by thread:4321", "what only thread 4321's stack and registers keep alive"),
     ]
 
@@ -89,6 +87,9 @@ struct LeaksCommand: ParsableCommand, Exemplified {
         }
         let analysis = LeakAnalysis(core: core, modules: try modules.load(core), rootKinds: try rootOptions.kinds(),
                                     anchoredOnlyBy: subset)
+        if let subset, let roots = analysis.roots, !roots.hasRoots(in: subset) {
+            throw CLIError(path: core.path, message: "no roots in \(subset) (--roots \(rootOptions.roots) leaves them out, or the core has none)")
+        }
         var classifierOptions = Classifier.Options()
         classifierOptions.leakedOnly = leakedOnly
         classifierOptions.minimumCount = suspectOptions.minCount
