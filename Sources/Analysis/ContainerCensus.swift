@@ -30,7 +30,7 @@ struct ContainerCensus {
         keyNumbers = [UInt16](repeating: 0, count: candidates.count)
         guard !candidates.isEmpty else { return }
         let allocations = table.allocations
-        let shapes = NodeShapes(memory: memory, allocations: allocations)
+        let shapes = NodeShapes(memory: memory, allocations: allocations, lookup: reachability?.lookup)
         var numbers: [Key: UInt16] = [:]
         func number(of key: Key) -> UInt16 {
             if let known = numbers[key] { return known }

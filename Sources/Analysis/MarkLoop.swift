@@ -87,20 +87,17 @@ final class MarkLoop: @unchecked Sendable {
             progress.advance(unreported)
         }
         busy.wrappingAdd(1, ordering: .relaxed)
+        let roles = scanner.roles
 
         func reach(_ target: Int, words: UnsafeRawBufferPointer, slot: Int, value: UInt64,
                    evidence found: PointerScanner.Evidence, from reference: (EdgeKind) -> Reachability.Reference) {
             // Roles are noted whatever the target's state, so they do not depend on which pointer
             // a worker met first.
             var buffer: PointerScanner.BufferShape?
-            switch found {
-            case let .live(_, _, role): scanner.roles.raise(target, to: role)
-            case .word, .member:
-                buffer = scanner.bufferRole(words, slot: slot, value: value, target: target)
-                if let buffer {
-                    if scanner.isVectorTail(words, slot: slot, value: value) { return }
-                    scanner.roles.raise(target, to: buffer.role)
-                }
+            switch roles.note(words, slot: slot, value: value, target: target, evidence: found) {
+            case .vectorTail: return
+            case let .buffer(shape): buffer = shape
+            case .nothing: break
             }
             guard states.state(target) != .whole else { return }
             var evidence = BlockState.whole
@@ -112,7 +109,11 @@ final class MarkLoop: @unchecked Sendable {
                 grew = limits.widen(target, lo: lo, hi: hi)
             case .word, .member:
                 edge = found == .member ? .precise : .conservative
-                if buffer == nil && scanner.isVectorTail(words, slot: slot, value: value) { return }
+                let allocations = scanner.allocations
+                if buffer == nil && ContainerShapes.isVectorTail(words, slot: slot, value: value, allocationAt: { pointer in
+                    let index = scanner.lookup.find(pointer)
+                    return index >= 0 ? allocations[index] : nil
+                }) { return }
                 switch buffer {
                 case .characters?:
                     evidence = .characters

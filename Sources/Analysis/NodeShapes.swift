@@ -11,10 +11,10 @@ struct NodeShapes {
     let allocations: AllocationList
     let lookup: AllocationLookup
 
-    init(memory: AddressSpace, allocations: AllocationList) {
+    init(memory: AddressSpace, allocations: AllocationList, lookup: AllocationLookup?) {
         self.memory = memory
         self.allocations = allocations
-        lookup = AllocationLookup(allocations)
+        self.lookup = lookup ?? AllocationLookup(allocations)
     }
 
     /// `_Rb_tree_node` {colour, parent, left, right, value}: the colour an int (0 red, 1 black)

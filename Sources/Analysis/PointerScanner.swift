@@ -156,15 +156,17 @@ struct PointerScanner: @unchecked Sendable {
         }
     }
 
-    /// The role the header at `slot` gives the block its start pointer `value` names: a long
-    /// string's characters or a vector's buffer. Nil for any other word.
+    /// What the header at `slot` makes of the block its start pointer `value` names: a long
+    /// string's characters or a vector's buffer; nil for any other word. Static, over the
+    /// pieces it reads, so the hot loops that call it for every hit copy no scanner.
     @inline(__always)
-    func bufferRole(_ words: UnsafeRawBufferPointer, slot: Int, value: UInt64, target: Int) -> BufferShape? {
-        guard value == allocations[target].address else { return nil }
-        if ContainerShapes.isStringBuffer(words, slot: slot, target: allocations[target], memory: memory) {
+    static func bufferShape(_ words: UnsafeRawBufferPointer, slot: Int, value: UInt64, target: Allocation,
+                            memory: AddressSpace) -> BufferShape? {
+        guard value == target.address else { return nil }
+        if ContainerShapes.isStringBuffer(words, slot: slot, target: target, memory: memory) {
             return .characters
         }
-        if let length = ContainerShapes.vectorLength(words, slot: slot, target: allocations[target]) {
+        if let length = ContainerShapes.vectorLength(words, slot: slot, target: target) {
             return .vector(length: length)
         }
         return nil
@@ -172,7 +174,8 @@ struct PointerScanner: @unchecked Sendable {
 
     /// The word at `slot` is the finish or end of a vector whose header starts before it.
     @inline(__always)
-    func isVectorTail(_ words: UnsafeRawBufferPointer, slot: Int, value: UInt64) -> Bool {
+    static func isVectorTail(_ words: UnsafeRawBufferPointer, slot: Int, value: UInt64, lookup: AllocationLookup,
+                             allocations: UnsafeBufferPointer<Allocation>) -> Bool {
         ContainerShapes.isVectorTail(words, slot: slot, value: value, allocationAt: { pointer in
             let index = lookup.find(pointer)
             return index >= 0 ? allocations[index] : nil

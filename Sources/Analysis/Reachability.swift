@@ -31,6 +31,9 @@ public final class Reachability: @unchecked Sendable {
     private let referenced: AtomicBits
     private let components: LeakComponents
     private let loop: MarkLoop
+    /// The mark's pointer lookup, kept for the classifier's container shapes (about 1% of
+    /// the heap's size; building it again costs as much as keeping it).
+    let lookup: AllocationLookup
 
     /// Where a pointer to an allocation was found.
     /// 16 bytes, as `explain` keeps one per allocation: the holder's index is 32 bits unsigned
@@ -83,14 +86,16 @@ public final class Reachability: @unchecked Sendable {
             }
         }
         let lookup = AllocationLookup(allocations)
+        self.lookup = lookup
         let inFile = allocations.isFileBacked
         let referenced = AtomicBits(count: count, inFile: inFile)
         var components: LeakComponents?
         // The scanner reads the table in place (a copy would cost 16 bytes an allocation); the
         // loop keeps only its states and parents once marking is done.
         self.loop = allocations.withUnsafeBufferPointer { table in
+            let roles = ContainerRoles(allocations: table, lookup: lookup, memory: memory, inFile: inFile)
             let scanner = PointerScanner(allocations: table, lookup: lookup, used: used, allocatorOwned: allocatorOwned,
-                                         memory: memory, layouts: layouts, roles: ContainerRoles(count: count, inFile: inFile))
+                                         memory: memory, layouts: layouts, roles: roles)
             let loop = MarkLoop(scanner: scanner, recordChains: recordChains, inFile: inFile)
             loop.run(roots: Self.pieces(of: roots))
             Self.findReferences(scanner: scanner, states: loop.states, roots: referenceRoots.map(Self.pieces(of:)) ?? [],
@@ -138,17 +143,11 @@ public final class Reachability: @unchecked Sendable {
         defer { progress.finish() }
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var hint = -1
+            let roles = scanner.roles
             let note: PointerScanner.Hit = { words, slot, value, target, evidence in
                 guard states.state(target) == .unreached else { return }
                 referenced.insert(target)
-                switch evidence {
-                case let .live(_, _, role): scanner.roles.raise(target, to: role)
-                case .word, .member:
-                    if let buffer = scanner.bufferRole(words, slot: slot, value: value, target: target),
-                       !scanner.isVectorTail(words, slot: slot, value: value) {
-                        scanner.roles.raise(target, to: buffer.role)
-                    }
-                }
+                _ = roles.note(words, slot: slot, value: value, target: target, evidence: evidence)
             }
             while true {
                 let position = next.wrappingAdd(1, ordering: .relaxed).oldValue
