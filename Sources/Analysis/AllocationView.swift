@@ -28,6 +28,9 @@ public struct AllocationView: Sendable, Codable {
     /// The C++ class when the first word is a vtable address point ("THD"), or the word behind
     /// an allocator header ("THD at +24").
     public let type: String?
+    /// Without a type: the libstdc++ container part it is ("std::map node", "long string
+    /// body"), as `leaks` groups it.
+    public var container: String?
     /// The first `words.count` words of the allocation (at most what was asked).
     public let words: [Word]
     public var warnings: [String] = []
@@ -56,6 +59,10 @@ extension LeakAnalysis {
             allocator: table.allocator, arena: table.arenas.indices.contains(Int(allocation.arena)) ? table.arenas[Int(allocation.arena)] : nil,
             liveness: liveness, type: objectTypeName(of: allocation), words: words)
         view.core = core.path
+        if view.type == nil {
+            view.container = ContainerCensus.role(ofAllocationAt: index, table: table, memory: memory,
+                                                  reachability: reachability)?.displayName
+        }
         if allocation.isUsed, liveness != Liveness.anchored.rawValue { view.warnings = completenessWarnings }
         return view
     }

@@ -103,6 +103,24 @@ struct ContainerCensus {
         return low < sorted.count && sorted[low] == index ? low : nil
     }
 
+    /// What one used allocation is to its container, as far as it and the scans tell: its own
+    /// links (a map or list node, a bucket array) or the header the scans met. A hash node is
+    /// known only from its bucket array, so on its own it is not named.
+    static func role(ofAllocationAt index: Int, table: AllocationTable, memory: AddressSpace,
+                     reachability: Reachability?) -> ContainerRole? {
+        let allocation = table.allocations[index]
+        var hint = -1
+        guard allocation.isUsed,
+              let words = memory.prefixView(at: allocation.address, upTo: Int(clamping: allocation.usableSize), hint: &hint),
+              words.count >= 16 else { return nil }
+        let shapes = NodeShapes(memory: memory, allocations: table.allocations, lookup: reachability?.lookup)
+        let head = UnsafeRawBufferPointer(rebasing: words[..<min(words.count, 32)])
+        if shapes.isMapNode(allocation, head: head) { return .mapNode }
+        if shapes.isListNode(allocation, head: head) { return .listNode }
+        if let role = reachability?.containerRole(ofAllocationAt: index), role != .none { return role }
+        return shapes.hashNodes(ofBuckets: index, words: words) != nil ? .hashBuckets : nil
+    }
+
     /// "std::map node (80-byte blocks)", "vector body of Channel*", "long string body".
     static func name(of key: Key, typeName: (UInt64) -> String?) -> String {
         let type = key.elementVptr == 0 ? nil : typeName(key.elementVptr)

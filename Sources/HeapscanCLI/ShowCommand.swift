@@ -88,7 +88,7 @@ struct ShowCommand: ParsableCommand, Exemplified {
 
     private func render(_ view: AllocationView) -> String {
         var out: [String] = []
-        let what = view.type.map { "\($0) object" } ?? "allocation"
+        let what = view.type.map { "\($0) object" } ?? view.container ?? "allocation"
         out.append("\(view.start): \(view.used ? "used" : "free") \(what), \(view.usableSize) bytes usable "
                    + "(block \(view.blockSize)), \(view.liveness)")
         out.append("allocator  \(view.allocator)" + (view.arena.map { ", \($0)" } ?? ""))

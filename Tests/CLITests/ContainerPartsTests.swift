@@ -41,6 +41,16 @@ struct ContainerPartsTests {
         let blockSize = (mapNodeSize + 8 + 15) / 16 * 16
         let nodes = try #require(containers.first { $0["name"] as? String == "std::map node (\(blockSize)-byte blocks)" })
         #expect(number(nodes["leaked"]) == number(leaked["map_nodes"]))
+        // show names each part as leaks groups it (a hash node is known only from its buckets).
+        if arguments == ["1"] {
+            for row in containers where !(row["name"] as? String ?? "").hasPrefix("std::unordered_map node") {
+                let name = try #require(row["name"] as? String)
+                let example = try #require((row["examples"] as? [String])?.first)
+                let view = try HeapscanProcess.json(["show", sample.path, example, "--bytes", "8"])
+                let container = try #require(view["container"] as? String, "\(name)")
+                #expect(name.hasPrefix(container), "\(name) shown as \(container)")
+            }
+        }
         #expect(!suspects.contains { $0["kind"] as? String == "magic" }, "magics: \(suspects.filter { $0["kind"] as? String == "magic" }.map { $0["name"] ?? "?" })")
     }
 }
