@@ -68,7 +68,7 @@ struct NodeShapes {
         guard beforeBegin >= 16, memory.readU64(beforeBegin - 16) == array.address,
               let bucketCount = memory.readU64(beforeBegin - 8), bucketCount >= 2, bucketCount <= array.usableSize / 8,
               ContainerShapes.isTightlySized(usable: array.usableSize, request: bucketCount * 8),
-              let elementCount = memory.readU64(beforeBegin + 8), elementCount > 0,
+              let elementCount = memory.readU64(beforeBegin &+ 8), elementCount > 0,
               elementCount <= UInt64(allocations.count) else { return nil }
         var nodes: [Int] = []
         var node = memory.readU64(beforeBegin) ?? 0
