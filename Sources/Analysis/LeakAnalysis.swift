@@ -90,7 +90,7 @@ public struct LeakAnalysis {
                 }
                 let vptrs = Self.objectWordsInModules(of: walked, memory: core.addressSpace, modules: regions.moduleRanges,
                                                       offsets: offsets)
-                layouts = TypedLayouts(VtableLayouts.layouts(of: vptrs, identifier: identifier), objectOffsets: offsets.offsets)
+                layouts = TypedLayouts(TypedView.view(of: vptrs, identifier: identifier), objectOffsets: offsets.offsets)
             }
             objectOffsets = offsets
             typedClassCount = layouts.count

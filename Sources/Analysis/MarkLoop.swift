@@ -26,7 +26,7 @@ final class MarkLoop: @unchecked Sendable {
 
     let scanner: PointerScanner
     let states: MarkStates
-    let limits = BufferLimits()
+    let views = LimitedViews()
     /// How each allocation was first reached; nil unless chains are recorded.
     let parents: UnsafeMutableBufferPointer<Reachability.Reference>?
     private let parentMemory: BulkMemory?
@@ -94,13 +94,19 @@ final class MarkLoop: @unchecked Sendable {
             let allocations = scanner.allocations
             var evidence = BlockState.whole
             var edge = EdgeKind.recognised
-            var grew = false
+            var claim = LimitedViews.Claim.unchanged
             switch found {
             case let .live(lo, hi):
                 evidence = .limited
-                grew = limits.widen(target, lo: lo, hi: hi)
+                claim = views.widen(target, lo: lo, hi: hi)
             case .word, .member:
-                edge = found == .member ? .precise : .conservative
+                var pointee: Int32 = -1
+                if case let .member(declared) = found {
+                    edge = .precise
+                    pointee = declared
+                } else {
+                    edge = .conservative
+                }
                 if ContainerShapes.isVectorTail(words, slot: slot, value: value, allocationAt: { pointer in
                     let index = scanner.lookup.find(pointer)
                     return index >= 0 ? allocations[index] : nil
@@ -112,12 +118,18 @@ final class MarkLoop: @unchecked Sendable {
                     } else if let length = ContainerShapes.vectorLength(words, slot: slot, target: allocations[target]) {
                         evidence = .limited
                         edge = .recognised
-                        grew = limits.widen(target, lo: 0, hi: length)
+                        claim = views.widen(target, lo: 0, hi: length)
+                    } else if pointee >= 0 && scanner.mayType(target, as: pointee) {
+                        evidence = .limited
+                        claim = views.type(target, as: pointee)
                     }
+                } else if pointee >= 0 && !scanner.isConsistent(pointee, into: target, at: value &- allocations[target].address) {
+                    return
                 }
             }
+            if claim == .conflict { evidence = .whole }
             guard let previous = states.raise(target, to: evidence) else {
-                if grew && states.state(target) == .limited {
+                if claim == .grew && states.state(target) == .limited {
                     stack.append(UInt32(target))
                     pushes += 1
                 }
@@ -135,7 +147,13 @@ final class MarkLoop: @unchecked Sendable {
             guard next < roots.count else { break }
             let root = roots[next]
             scanner.scanWords(root.words, base: root.base, from: -1) { words, slot, value, target, evidence in
-                reach(target, words: words, slot: slot, value: value, evidence: evidence) { edge in
+                // Module data declared as a pointer to a struct types what it points to.
+                var declared = evidence
+                if evidence == .word, root.base != 0 {
+                    let pointee = scanner.layouts.rootPointee(at: root.base &+ UInt64(slot &* 8))
+                    if pointee >= 0 { declared = .member(pointee: pointee) }
+                }
+                reach(target, words: words, slot: slot, value: value, evidence: declared) { edge in
                     Reachability.Reference(rootIndex: root.rootIndex, location: root.base &+ UInt64(slot &* 8), edge: edge)
                 }
             }
@@ -160,9 +178,9 @@ final class MarkLoop: @unchecked Sendable {
                     unreported = 0
                 }
                 let state = states.state(item)
-                let live = state == .limited ? limits.range(item) : BufferLimits.Range(lo: 0, hi: 0)
+                let view = state == .limited ? views.view(item) : LimitedViews.View.nothing
                 let holder = scanner.allocations[item].address
-                scanner.scanAllocation(item, state: state, live: live, hint: &hint) { words, slot, value, target, evidence in
+                scanner.scanAllocation(item, state: state, view: view, hint: &hint) { words, slot, value, target, evidence in
                     reach(target, words: words, slot: slot, value: value, evidence: evidence) { edge in
                         Reachability.Reference(fromAllocation: item, location: holder &+ UInt64(slot &* 8), edge: edge)
                     }

@@ -102,7 +102,7 @@ public final class Reachability: @unchecked Sendable {
             }
             var hint = -1
             var shape = LeakComponents(count: count, candidates: candidates) { index, body in
-                scanner.scanAllocation(index, state: .whole, live: .init(lo: 0, hi: 0), hint: &hint) { _, _, _, target, _ in
+                scanner.scanAllocation(index, state: .whole, view: .nothing, hint: &hint) { _, _, _, target, _ in
                     if referenced.contains(target) && loop.states.state(target) == .unreached { body(target) }
                 }
             }
@@ -110,7 +110,7 @@ public final class Reachability: @unchecked Sendable {
                 // A cycle an unreferenced leaked allocation points into was lost through that one.
                 for index in 0..<count where used.contains(index) && loop.states.state(index) == .unreached
                     && !referenced.contains(index) {
-                    scanner.scanAllocation(index, state: .whole, live: .init(lo: 0, hi: 0), hint: &hint) { _, _, _, target, _ in
+                    scanner.scanAllocation(index, state: .whole, view: .nothing, hint: &hint) { _, _, _, target, _ in
                         if shape.inCycles.contains(target) { shape.pointedToFromOutside(target) }
                     }
                 }
@@ -151,7 +151,7 @@ public final class Reachability: @unchecked Sendable {
                 let first = (position - roots.count) * blockSize
                 for index in first..<min(count, first + blockSize)
                 where scanner.used.contains(index) && states.state(index) == .unreached {
-                    scanner.scanAllocation(index, state: .whole, live: .init(lo: 0, hi: 0), hint: &hint, onHit: note)
+                    scanner.scanAllocation(index, state: .whole, view: .nothing, hint: &hint, onHit: note)
                 }
                 progress.advance(UInt64(min(count, first + blockSize) - first))
             }

@@ -4,52 +4,97 @@ extension ModuleSet {
     /// The pointer layouts of the classes named in `names` (qualified, as the demangler prints
     /// them), from the module's DWARF. A class whose layout cannot be read exactly (a virtual
     /// base, a declaration without definition, a size that is not whole words) is left out, so it
-    /// is scanned conservatively.
+    /// is scanned conservatively. Pointees are not resolved here (see `typedView`).
     public func dwarfPointerLayouts(of module: Module, names: Set<String>) -> [String: PointerLayout] {
         var layouts: [String: PointerLayout] = [:]
         forEachClassDefinition(in: module, names: names) { name, die in
-            let size = dwarf_bytesize(die)
-            guard size > 0, size % 8 == 0 else { return false }
-            var builder = PointerLayoutBuilder(size: UInt64(size))
-            builder.add(type: die, at: 0, depth: 0)
-            guard !builder.failed else { return false }
-            layouts[name] = PointerLayout(size: UInt64(size), pointerSlots: builder.slots,
-                                          isDeclaredPointer: builder.slots.map { builder.isDeclaredPointer(slot: Int($0)) })
+            guard let built = PointerLayoutBuilder.layOut(die) else { return false }
+            layouts[name] = built.layout { _ in -1 }
             return true
         }
         return layouts
     }
 }
 
-/// Walks a DWARF type and collects the words of it that can hold a pointer.
+/// Walks a DWARF type and collects the words of it that can hold a pointer, what struct each
+/// declared pointer points to, and where the type holds structs of its own.
 struct PointerLayoutBuilder {
     private(set) var marked: [Bool]
     /// Words marked as declared pointers, and words marked for any other reason (an integer, a
     /// union, raw storage): a word is a declared pointer when only the first marked it.
     private var declaredPointer: [Bool]
     private var loose: [Bool]
+    /// The struct each word points to, when one declaration says so and nothing contradicts it.
+    private var pointee: [Dwarf_Die?]
+    private var pointeeConflict: [Bool]
+    private(set) var subobjects: [TypedSubobject] = []
+    private(set) var opaque: [Range<UInt64>] = []
     private(set) var failed = false
+    /// The node type of the `std::map`/`std::set` being laid out: libstdc++ declares the links
+    /// as `_Rb_tree_node_base*`, but every one of them points to a whole node.
+    private var treeNode: Dwarf_Die?
+    let size: UInt64
     /// Nested types deeper than this are not believed (a malformed or recursive type).
     private static let maxDepth = 40
     /// Arrays of more elements than this that can hold pointers are taken whole.
     private static let maxReplicatedSlots = 1 << 16
 
     init(size: UInt64) {
+        self.size = size
         marked = [Bool](repeating: false, count: Int(clamping: (size + 7) / 8))
         declaredPointer = marked
         loose = marked
+        pointeeConflict = marked
+        pointee = [Dwarf_Die?](repeating: nil, count: marked.count)
+    }
+
+    /// The layout of the struct or class `die`, or nil when it cannot be read exactly.
+    static func layOut(_ die: UnsafeMutablePointer<Dwarf_Die>) -> PointerLayoutBuilder? {
+        let size = dwarf_bytesize(die)
+        guard size > 0, size % 8 == 0 else { return nil }
+        var builder = PointerLayoutBuilder(size: UInt64(size))
+        if let name = dwarf_diename(die).map({ String(cString: $0) }), name.hasPrefix("_Rb_tree_node<") {
+            builder.treeNode = die.pointee
+        }
+        builder.add(type: die, at: 0, depth: 0)
+        return builder.failed ? nil : builder
     }
 
     var slots: [UInt32] { marked.indices.filter { marked[$0] }.map { UInt32($0) } }
 
     func isDeclaredPointer(slot: Int) -> Bool { declaredPointer[slot] && !loose[slot] }
 
-    private mutating func mark(from offset: UInt64, bytes: UInt64, declaredPointer isPointer: Bool = false) {
+    /// The struct the word at `slot` points to, when it is known.
+    func pointee(slot: Int) -> Dwarf_Die? { pointeeConflict[slot] ? nil : pointee[slot] }
+
+    /// The finished layout; `id` names the layout of a pointee struct (-1 for none).
+    func layout(pointeeID id: (inout Dwarf_Die) -> Int32) -> PointerLayout {
+        let slots = self.slots
+        return PointerLayout(size: size, pointerSlots: slots,
+                             isDeclaredPointer: slots.map { isDeclaredPointer(slot: Int($0)) },
+                             pointees: slots.map { slot in
+                                 guard var die = pointee(slot: Int(slot)) else { return -1 }
+                                 return id(&die)
+                             },
+                             subobjects: subobjects.enumerated().sorted {
+                                 ($0.element.offset, $0.offset) < ($1.element.offset, $1.offset)
+                             }.map(\.element),
+                             opaque: opaque)
+    }
+
+    private mutating func mark(from offset: UInt64, bytes: UInt64, declaredPointer isPointer: Bool = false,
+                               pointee target: Dwarf_Die? = nil) {
         guard bytes > 0 else { return }
         let first = Int(clamping: offset / 8)
         let last = Int(clamping: (offset &+ bytes &- 1) / 8)
         guard first < marked.count else { return }
         for slot in first...min(last, marked.count - 1) {
+            // A word two declarations cover (overlapping members) points to nothing known.
+            if marked[slot] {
+                pointeeConflict[slot] = true
+            } else if let target, offset % 8 == 0 {
+                pointee[slot] = target
+            }
             marked[slot] = true
             if isPointer && offset % 8 == 0 { declaredPointer[slot] = true } else { loose[slot] = true }
         }
@@ -67,7 +112,7 @@ struct PointerLayoutBuilder {
         }
         switch Int(dwarf_tag(&peeled)) {
         case Int(DW_TAG_pointer_type), Int(DW_TAG_reference_type), Int(DW_TAG_rvalue_reference_type):
-            mark(from: offset, bytes: 8, declaredPointer: true)
+            mark(from: offset, bytes: 8, declaredPointer: true, pointee: structPointee(of: &peeled))
         case Int(DW_TAG_ptr_to_member_type), Int(DW_TAG_enumeration_type):
             break
         case Int(DW_TAG_base_type):
@@ -81,15 +126,77 @@ struct PointerLayoutBuilder {
             addMembers(of: &peeled, at: offset, depth: depth)
         case Int(DW_TAG_array_type):
             addArray(&peeled, at: offset, depth: depth)
+        case Int(DW_TAG_union_type):
+            addUnion(&peeled, at: offset)
         default:
-            // Unions and anything else: every word they cover may hold a pointer.
-            var size: Dwarf_Word = 0
-            guard dwarf_aggregate_size(&peeled, &size) == 0 else {
-                failed = true
-                return
-            }
-            mark(from: offset, bytes: size)
+            // Anything else: every word it covers may hold a pointer.
+            addOpaque(&peeled, at: offset)
         }
+    }
+
+    private mutating func addOpaque(_ die: UnsafeMutablePointer<Dwarf_Die>, at offset: UInt64) {
+        var size: Dwarf_Word = 0
+        guard dwarf_aggregate_size(die, &size) == 0 else {
+            failed = true
+            return
+        }
+        mark(from: offset, bytes: size)
+        opaque.append(offset..<(offset &+ size))
+    }
+
+    /// Every word of a union may hold a pointer; when exactly one alternative is a pointer to a
+    /// struct (`union { int64_t i; double d; Blob *blob; }`), that is what a pointer there is.
+    private mutating func addUnion(_ die: UnsafeMutablePointer<Dwarf_Die>, at offset: UInt64) {
+        var pointerAlternatives = 0
+        var target: Dwarf_Die?
+        DwarfDataMembers.forEach(of: die) { member in
+            var peeled = Dwarf_Die()
+            guard dwarf_peel_type(member.type, &peeled) == 0 else { return true }
+            let tag = Int(dwarf_tag(&peeled))
+            if tag == Int(DW_TAG_pointer_type) || tag == Int(DW_TAG_reference_type) {
+                pointerAlternatives += 1
+                target = member.offset == 0 ? structPointee(of: &peeled) : nil
+            } else if tag != Int(DW_TAG_base_type) && tag != Int(DW_TAG_enumeration_type) {
+                pointerAlternatives += 2
+            }
+            return true
+        }
+        let before = marked.count > Int(offset / 8) ? marked[Int(offset / 8)] : true
+        addOpaque(die, at: offset)
+        if pointerAlternatives == 1, let target, offset % 8 == 0, !before, Int(offset / 8) < marked.count {
+            pointee[Int(offset / 8)] = target
+        }
+    }
+
+    /// The struct a pointer type points to, when a typed scan of it would be exact: a complete
+    /// struct or class of at least a word without a vtable (an object with one names its own
+    /// type by its vptr).
+    private func structPointee(of pointer: UnsafeMutablePointer<Dwarf_Die>) -> Dwarf_Die? {
+        var attribute = Dwarf_Attribute()
+        var target = Dwarf_Die()
+        var peeled = Dwarf_Die()
+        guard dwarf_attr_integrate(pointer, UInt32(DW_AT_type), &attribute) != nil,
+              dwarf_formref_die(&attribute, &target) != nil, dwarf_peel_type(&target, &peeled) == 0 else { return nil }
+        let tag = Int(dwarf_tag(&peeled))
+        guard tag == Int(DW_TAG_structure_type) || tag == Int(DW_TAG_class_type),
+              dwarf_hasattr(&peeled, UInt32(DW_AT_declaration)) == 0, dwarf_bytesize(&peeled) >= 8 else { return nil }
+        if let treeNode, dwarf_diename(&peeled).map({ String(cString: $0) }) == "_Rb_tree_node_base" { return treeNode }
+        return Self.isPolymorphic(&peeled, depth: 0) ? nil : peeled
+    }
+
+    private static func isPolymorphic(_ die: UnsafeMutablePointer<Dwarf_Die>, depth: Int) -> Bool {
+        guard depth < maxDepth else { return true }
+        var polymorphic = false
+        DwarfDataMembers.forEach(of: die) { member in
+            if member.isBase {
+                var base = Dwarf_Die()
+                polymorphic = dwarf_peel_type(member.type, &base) != 0 || isPolymorphic(&base, depth: depth + 1)
+            } else if let name = dwarf_diename(member.entry), String(cString: name).hasPrefix("_vptr") {
+                polymorphic = true
+            }
+            return !polymorphic
+        }
+        return polymorphic
     }
 
     private mutating func addMembers(of die: UnsafeMutablePointer<Dwarf_Die>, at offset: UInt64, depth: Int) {
@@ -97,29 +204,50 @@ struct PointerLayoutBuilder {
             failed = true
             return
         }
+        let name = dwarf_diename(die).map { String(cString: $0) }
+        if let name { subobjects.append(TypedSubobject(offset: offset, type: TypeKey(name: name, size: UInt64(dwarf_bytesize(die))))) }
         // A std::string holds one pointer; its length and local buffer never do.
-        if let name = dwarf_diename(die).map({ String(cString: $0) }), name.hasPrefix("basic_string<") {
+        if let name, name.hasPrefix("basic_string<") {
             mark(from: offset, bytes: 8, declaredPointer: true)
             return
         }
+        let outerNode = treeNode
+        defer { treeNode = outerNode }
+        if let name, name.hasPrefix("_Rb_tree<"), let node = Self.treeNodeType(of: die) { treeNode = node }
         let readable = DwarfDataMembers.forEach(of: die) { member in
             // Bit-fields are integers narrower than a pointer.
             guard !member.isBitField else { return true }
             if Self.isRawStorage(member: member.entry) {
                 // Bytes an object is constructed in (make_shared's control block, optional,
                 // small-buffer storage): whatever lives there may hold pointers.
-                var size: Dwarf_Word = 0
-                guard dwarf_aggregate_size(member.type, &size) == 0 else {
-                    failed = true
-                    return false
-                }
-                mark(from: offset &+ member.offset, bytes: size)
-                return true
+                addOpaque(member.type, at: offset &+ member.offset)
+                return !failed
             }
             add(type: member.type, at: offset &+ member.offset, depth: depth + 1)
             return !failed
         }
         if !readable { failed = true }
+    }
+
+    /// `_Rb_tree<…>::_Link_type`, the pointer to its node type, as libstdc++ declares it.
+    private static func treeNodeType(of tree: UnsafeMutablePointer<Dwarf_Die>) -> Dwarf_Die? {
+        var child = Dwarf_Die()
+        guard dwarf_child(tree, &child) == 0 else { return nil }
+        repeat {
+            guard dwarf_tag(&child) == Int32(DW_TAG_typedef),
+                  dwarf_diename(&child).map({ String(cString: $0) }) == "_Link_type" else { continue }
+            var attribute = Dwarf_Attribute()
+            var pointer = Dwarf_Die()
+            var node = Dwarf_Die()
+            var peeled = Dwarf_Die()
+            guard dwarf_attr_integrate(&child, UInt32(DW_AT_type), &attribute) != nil,
+                  dwarf_formref_die(&attribute, &pointer) != nil, dwarf_tag(&pointer) == Int32(DW_TAG_pointer_type),
+                  dwarf_attr_integrate(&pointer, UInt32(DW_AT_type), &attribute) != nil,
+                  dwarf_formref_die(&attribute, &node) != nil, dwarf_peel_type(&node, &peeled) == 0,
+                  dwarf_hasattr(&peeled, UInt32(DW_AT_declaration)) == 0 else { return nil }
+            return peeled
+        } while withUnsafeMutablePointer(to: &child, { dwarf_siblingof($0, $0) }) == 0
+        return nil
     }
 
     /// A member declared with `alignas` (as `__aligned_buffer` and `aligned_storage` are) or named
@@ -144,22 +272,29 @@ struct PointerLayoutBuilder {
         }
         guard total > 0, elementSize > 0 else { return }
         var one = PointerLayoutBuilder(size: elementSize)
+        one.treeNode = treeNode
         one.add(type: &element, at: 0, depth: depth + 1)
         guard !one.failed else {
             failed = true
             return
         }
         let elementSlots = one.slots
-        guard !elementSlots.isEmpty else { return }
         let count = total / elementSize
-        if elementSize % 8 != 0 || count &* UInt64(elementSlots.count) > UInt64(Self.maxReplicatedSlots) {
-            mark(from: offset, bytes: total)
+        if count &* UInt64(one.subobjects.count + elementSlots.count) > UInt64(Self.maxReplicatedSlots)
+            || (elementSize % 8 != 0 && !elementSlots.isEmpty) {
+            if !elementSlots.isEmpty { mark(from: offset, bytes: total) }
+            opaque.append(offset..<(offset &+ total))
             return
         }
         for index in 0..<count {
+            let start = offset &+ index &* elementSize
+            for subobject in one.subobjects {
+                subobjects.append(TypedSubobject(offset: start &+ subobject.offset, type: subobject.type))
+            }
+            for range in one.opaque { opaque.append((start &+ range.lowerBound)..<(start &+ range.upperBound)) }
             for slot in elementSlots {
-                mark(from: offset &+ index &* elementSize &+ UInt64(slot) &* 8, bytes: 8,
-                     declaredPointer: one.isDeclaredPointer(slot: Int(slot)))
+                mark(from: start &+ UInt64(slot) &* 8, bytes: 8, declaredPointer: one.isDeclaredPointer(slot: Int(slot)),
+                     pointee: one.pointee(slot: Int(slot)))
             }
         }
     }

@@ -9,10 +9,53 @@ public struct PointerLayout: Sendable, Equatable {
     /// Parallel to `pointerSlots`: the word is declared a pointer or reference (not an integer,
     /// a union or raw storage that may hold one).
     public let isDeclaredPointer: [Bool]
+    /// Parallel to `pointerSlots`: the layout (in the `TypedView` that made this one) of the
+    /// struct the word is declared to point to, or -1: a pointer to void, a scalar, a class with
+    /// a vtable (its objects name their own type) or a struct without a definition here.
+    public let pointees: [Int32]
+    /// Where the object holds a struct or class (itself at 0, its bases, its members, array
+    /// elements), by `TypeKey`, ascending by offset: a pointer to a struct of type U that points
+    /// at offset o of this object is consistent only when a U lies at o.
+    public let subobjects: [TypedSubobject]
+    /// Bytes where any type may live (unions, placement-new storage): pointers into them are
+    /// always consistent.
+    public let opaque: [Range<UInt64>]
 
-    public init(size: UInt64, pointerSlots: [UInt32], isDeclaredPointer: [Bool]? = nil) {
+    public init(size: UInt64, pointerSlots: [UInt32], isDeclaredPointer: [Bool]? = nil, pointees: [Int32]? = nil,
+                subobjects: [TypedSubobject] = [], opaque: [Range<UInt64>] = [0..<UInt64.max]) {
         self.size = size
         self.pointerSlots = pointerSlots
         self.isDeclaredPointer = isDeclaredPointer ?? [Bool](repeating: false, count: pointerSlots.count)
+        self.pointees = pointees ?? [Int32](repeating: -1, count: pointerSlots.count)
+        self.subobjects = subobjects
+        self.opaque = opaque
     }
+
+    /// The type itself: the first subobject at offset 0 is the object.
+    public var ownKey: TypeKey? { subobjects.first.flatMap { $0.offset == 0 ? $0.type : nil } }
+
+    /// Whether a pointer declared as pointing to a struct of type `key` may point at `offset`
+    /// of an object of this type.
+    public func admits(_ key: TypeKey, at offset: UInt64) -> Bool {
+        if offset >= size || opaque.contains(where: { $0.contains(offset) }) { return true }
+        return subobjects.contains { $0.offset == offset && $0.type == key }
+    }
+}
+
+/// A struct or class by name and size, the same in every compilation unit that defines it.
+public struct TypeKey: Sendable, Hashable {
+    public let value: UInt64
+
+    public init(name: String, size: UInt64) {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        value = (hash ^ size) &* 0x100_0000_01b3
+    }
+}
+
+public struct TypedSubobject: Sendable, Equatable {
+    public let offset: UInt64
+    public let type: TypeKey
 }

@@ -1,0 +1,117 @@
+import CElfutils
+
+/// The typed view reachability uses: pointer layouts from DWARF for the dynamic types found in
+/// the heap (by vtable address point), for the structs their pointers are declared to point to
+/// (and theirs, transitively), and the declared pointee of module data words. Classes and
+/// modules without DWARF (stripped, RTTI only) have none and stay conservative.
+public struct TypedView: Sendable {
+    /// By id; a `PointerLayout.pointees` entry is an index here.
+    public let layouts: [PointerLayout]
+    public let layoutByVptr: [UInt64: Int32]
+    /// Module data words declared as pointers to a laid-out struct, ascending, with its layout.
+    public let rootAddresses: [UInt64]
+    public let rootPointees: [Int32]
+
+    public static let empty = TypedView(layouts: [], layoutByVptr: [:], rootAddresses: [], rootPointees: [])
+
+    public init(layouts: [PointerLayout], layoutByVptr: [UInt64: Int32], rootAddresses: [UInt64] = [],
+                rootPointees: [Int32] = []) {
+        self.layouts = layouts
+        self.layoutByVptr = layoutByVptr
+        self.rootAddresses = rootAddresses
+        self.rootPointees = rootPointees
+    }
+
+    /// At most this many layouts: a program's reachable struct graph is far smaller, and a
+    /// malformed DWARF graph must not grow without bound.
+    static let maxLayouts = 1 << 16
+
+    /// The view for the vptrs seen in the heap.
+    public static func view(of vptrs: some Sequence<UInt64>, identifier: TypeIdentifier) -> TypedView {
+        let modules = identifier.modules
+        var classes: [(vptr: UInt64, module: Int, name: String)] = []
+        var namesByModule: [Int: Set<String>] = [:]
+        for vptr in vptrs {
+            guard let module = modules.module(containing: vptr), module.hasDebugInfo,
+                  let type = identifier.primaryClass(of: vptr) else { continue }
+            classes.append((vptr, module.index, type.name))
+            namesByModule[module.index, default: []].insert(type.name)
+        }
+        var building = TypedViewBuilding()
+        var classIDs: [Int: [String: Int32]] = [:]
+        for (moduleIndex, names) in namesByModule {
+            modules.forEachClassDefinition(in: modules.modules[moduleIndex], names: names) { name, die in
+                guard PointerLayoutBuilder.layOut(die) != nil, let id = building.id(of: die, module: moduleIndex) else { return false }
+                classIDs[moduleIndex, default: [:]][name] = id
+                return true
+            }
+        }
+        var roots: [(address: UInt64, pointee: Int32)] = []
+        for module in modules.modules where module.hasDebugInfo {
+            modules.forEachFixedVariable(in: module) { start, type, size in
+                guard start % 8 == 0 else { return }
+                var builder = PointerLayoutBuilder(size: size)
+                builder.add(type: type, at: 0, depth: 0)
+                guard !builder.failed else { return }
+                for slot in builder.slots {
+                    guard var pointee = builder.pointee(slot: Int(slot)),
+                          let id = building.id(of: &pointee, module: module.index) else { continue }
+                    roots.append((start &+ UInt64(slot) &* 8, id))
+                }
+            }
+        }
+        building.layOutPending()
+        var byVptr: [UInt64: Int32] = [:]
+        for entry in classes {
+            if let id = classIDs[entry.module]?[entry.name], building.isLaidOut(id) { byVptr[entry.vptr] = id }
+        }
+        roots = roots.filter { building.isLaidOut($0.pointee) }.sorted { $0.address < $1.address }
+        return TypedView(layouts: building.finishedLayouts(), layoutByVptr: byVptr,
+                         rootAddresses: roots.map(\.address), rootPointees: roots.map(\.pointee))
+    }
+}
+
+/// Lays out the structs the view reaches, each DWARF entry once, breadth first from the heap's
+/// classes and the module data.
+struct TypedViewBuilding {
+    private var layouts: [PointerLayout?] = []
+    private var idByEntry: [UInt64: Int32] = [:]
+    private var pending: [(id: Int32, die: Dwarf_Die, module: Int)] = []
+
+    /// The id of the struct at `die`, queued to be laid out when new; nil past `maxLayouts`.
+    mutating func id(of die: UnsafeMutablePointer<Dwarf_Die>, module: Int) -> Int32? {
+        let key = UInt64(module) << 48 | (dwarf_dieoffset(die) & 0xffff_ffff_ffff)
+        if let known = idByEntry[key] { return known }
+        guard layouts.count < TypedView.maxLayouts else { return nil }
+        let id = Int32(layouts.count)
+        layouts.append(nil)
+        idByEntry[key] = id
+        pending.append((id, die.pointee, module))
+        return id
+    }
+
+    mutating func layOutPending() {
+        var next = 0
+        while next < pending.count {
+            var (id, die, module) = pending[next]
+            next += 1
+            guard let built = PointerLayoutBuilder.layOut(&die) else { continue }
+            let layout = built.layout { self.id(of: &$0, module: module) ?? -1 }
+            layouts[Int(id)] = layout
+        }
+        pending.removeAll()
+    }
+
+    func isLaidOut(_ id: Int32) -> Bool { id >= 0 && Int(id) < layouts.count && layouts[Int(id)] != nil }
+
+    /// The layouts by id, with pointers to structs that could not be laid out pointing to none.
+    func finishedLayouts() -> [PointerLayout] {
+        layouts.map { layout in
+            guard let layout else { return PointerLayout(size: 0, pointerSlots: []) }
+            return PointerLayout(size: layout.size, pointerSlots: layout.pointerSlots,
+                                 isDeclaredPointer: layout.isDeclaredPointer,
+                                 pointees: layout.pointees.map { isLaidOut($0) ? $0 : -1 },
+                                 subobjects: layout.subobjects, opaque: layout.opaque)
+        }
+    }
+}
