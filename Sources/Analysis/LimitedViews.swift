@@ -13,11 +13,13 @@ final class LimitedViews: @unchecked Sendable {
     }
 
     enum View: Equatable {
-        case range(Range)
+        /// `element`: the layout of the struct a vector's pointers are declared to point to, when
+        /// every claim agrees on one; else -1.
+        case range(Range, element: Int32)
         /// A `TypedLayouts` id.
         case object(Int32)
 
-        static let nothing = View.range(Range(lo: 0, hi: 0))
+        static let nothing = View.range(Range(lo: 0, hi: 0), element: -1)
     }
 
     enum Claim {
@@ -32,18 +34,19 @@ final class LimitedViews: @unchecked Sendable {
 
     /// Widens the range of `index` to cover `lo..<hi`. An empty range marks the buffer reached
     /// with nothing live in it.
-    func widen(_ index: Int, lo: UInt64, hi: UInt64) -> Claim {
+    func widen(_ index: Int, lo: UInt64, hi: UInt64, element: Int32 = -1) -> Claim {
         views.withLock { views in
             let claimed = Range(lo: lo, hi: max(lo, hi))
             guard let known = views[index] else {
-                views[index] = .range(claimed)
+                views[index] = .range(claimed, element: element)
                 return .grew
             }
-            guard case let .range(range) = known else { return .conflict }
-            if claimed.isEmpty { return .unchanged }
-            let hull = range.isEmpty ? claimed : Range(lo: min(range.lo, claimed.lo), hi: max(range.hi, claimed.hi))
-            if hull == range { return .unchanged }
-            views[index] = .range(hull)
+            guard case let .range(range, knownElement) = known else { return .conflict }
+            let hull = claimed.isEmpty ? range
+                : range.isEmpty ? claimed : Range(lo: min(range.lo, claimed.lo), hi: max(range.hi, claimed.hi))
+            let agreed = knownElement == element ? element : -1
+            if hull == range && agreed == knownElement { return .unchanged }
+            views[index] = .range(hull, element: agreed)
             return .grew
         }
     }

@@ -41,9 +41,18 @@ final class MarkLoop: @unchecked Sendable {
     private let totalPushes = Atomic<Int>(0)
     private let progress = ProgressLine(total: nil, label: "marking", unit: .allocations)
 
-    /// `inFile`: the mark state and parents go in a file mapping, as the table did.
-    init(scanner: PointerScanner, recordChains: Bool, inFile: Bool) {
+    /// Types pointers declare, gathered (first mark) or applied (second mark).
+    private let claims: TypeClaims?
+    private let settledTypes: [Int: Int32]
+
+    /// `inFile`: the mark state and parents go in a file mapping, as the table did. `claims`:
+    /// gather the types declared pointers give; `settledTypes`: scan those allocations through
+    /// their type however they are reached (see `TypeClaims`).
+    init(scanner: PointerScanner, recordChains: Bool, inFile: Bool, claims: TypeClaims? = nil,
+         settledTypes: [Int: Int32] = [:]) {
         self.scanner = scanner
+        self.claims = claims
+        self.settledTypes = settledTypes
         let count = scanner.allocations.count
         states = MarkStates(count: count, inFile: inFile)
         if recordChains {
@@ -90,8 +99,12 @@ final class MarkLoop: @unchecked Sendable {
 
         func reach(_ target: Int, words: UnsafeRawBufferPointer, slot: Int, value: UInt64,
                    evidence found: PointerScanner.Evidence, from reference: (EdgeKind) -> Reachability.Reference) {
-            guard states.state(target) != .whole else { return }
             let allocations = scanner.allocations
+            if let claims, case let .member(pointee) = found, pointee >= 0, value == allocations[target].address,
+               scanner.mayType(target, as: pointee) {
+                claims.claim(target, as: pointee)
+            }
+            guard states.state(target) != .whole else { return }
             var evidence = BlockState.whole
             var edge = EdgeKind.recognised
             var claim = LimitedViews.Claim.unchanged
@@ -118,13 +131,18 @@ final class MarkLoop: @unchecked Sendable {
                     } else if let length = ContainerShapes.vectorLength(words, slot: slot, target: allocations[target]) {
                         evidence = .limited
                         edge = .recognised
-                        claim = views.widen(target, lo: 0, hi: length)
+                        claim = views.widen(target, lo: 0, hi: length, element: pointee)
                     } else if pointee >= 0 && scanner.mayType(target, as: pointee) {
                         evidence = .limited
                         claim = views.type(target, as: pointee)
                     }
-                } else if pointee >= 0 && !scanner.isConsistent(pointee, into: target, at: value &- allocations[target].address) {
+                } else if pointee >= 0 && !scanner.isConsistent(pointee, into: target, at: value &- allocations[target].address,
+                                                                settledType: settledTypes[target] ?? -1) {
                     return
+                }
+                if evidence == .whole, !settledTypes.isEmpty, let settled = settledTypes[target] {
+                    evidence = .limited
+                    claim = views.type(target, as: settled)
                 }
             }
             if claim == .conflict { evidence = .whole }

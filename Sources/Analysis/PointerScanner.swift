@@ -73,14 +73,24 @@ struct PointerScanner: @unchecked Sendable {
         case let .object(id):
             let layout = layouts.layout(id: id)
             if layout.size <= UInt64(words.count) {
-                scanTyped(words, base: allocation.address, from: index, layout: layout, tight: false, objects: 1, onHit: onHit)
+                scanTyped(words, base: allocation.address, from: index, layout: layout, tight: false, objects: 1, byVptr: false,
+                          onHit: onHit)
             } else {
                 scanWords(words, base: allocation.address, from: index, onHit: onHit)
             }
             return
-        case let .range(range):
+        case let .range(range, element):
             guard !range.isEmpty else { return }
             live = range
+            if element >= 0, range.lo == 0, layouts.layout(forFirstWord: words.loadUnaligned(as: UInt64.self)) == nil {
+                let layout = layouts.layout(id: element)
+                let end = min(words.count, Int(clamping: range.hi))
+                if layout.size >= 8, UInt64(end) >= layout.size {
+                    scanTyped(UnsafeRawBufferPointer(rebasing: words[0..<end]), base: allocation.address, from: index,
+                              layout: layout, tight: true, byVptr: false, onHit: onHit)
+                    return
+                }
+            }
         }
         let first = Int(clamping: live.lo) / 8
         let end = min(words.count, Int(clamping: live.hi)) / 8
@@ -137,8 +147,10 @@ struct PointerScanner: @unchecked Sendable {
     /// an element whose first word is another vptr, and any untight tail, are scanned whole.
     /// `objects`: at most this many elements; one for a struct typed pointers lead to, which has
     /// no vptr to tell where its kind ends.
+    /// `byVptr`: the layout is the dynamic type the first word names, and an element that does
+    /// not start with the same vptr ends the run.
     private func scanTyped(_ words: UnsafeRawBufferPointer, base: UInt64, from: Int, layout: PointerLayout, tight: Bool,
-                           objects: Int = .max, onHit: Hit) {
+                           objects: Int = .max, byVptr: Bool = true, onHit: Hit) {
         let size = Int(layout.size)
         let vptr = words.loadUnaligned(as: UInt64.self)
         let elements = min(objects, words.count / size)
@@ -146,7 +158,7 @@ struct PointerScanner: @unchecked Sendable {
         var skipThrough = -1
         while element < elements {
             let offset = element &* size
-            if element > 0 && words.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != vptr { break }
+            if byVptr && element > 0 && words.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != vptr { break }
             for (position, pointerSlot) in layout.pointerSlots.enumerated() {
                 let slot = offset / 8 &+ Int(pointerSlot)
                 guard slot &* 8 &+ 8 <= words.count else { break }
@@ -185,14 +197,16 @@ struct PointerScanner: @unchecked Sendable {
     }
 
     /// Whether a pointer to the struct of layout `pointee` may point `offset` bytes into `target`:
-    /// false only when the object there names its type by a vptr and that type holds no such
-    /// struct at that offset (the word is a pointer left from the block's previous life).
-    func isConsistent(_ pointee: Int32, into target: Int, at offset: UInt64) -> Bool {
+    /// false only when the object there names its type by a vptr (or, `settledType`, declared
+    /// pointers agree on it) and that type holds no such struct at that offset (the word is a
+    /// pointer left from the block's previous life).
+    func isConsistent(_ pointee: Int32, into target: Int, at offset: UInt64, settledType: Int32 = -1) -> Bool {
         guard let key = layouts.layout(id: pointee).ownKey else { return true }
         var hint = -1
-        guard let first = memory.view(at: allocations[target].address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),
-              let object = layouts.layout(forFirstWord: first) else { return true }
-        return object.admits(key, at: offset)
+        guard let first = memory.view(at: allocations[target].address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self)
+        else { return true }
+        if let object = layouts.layout(forFirstWord: first) { return object.admits(key, at: offset) }
+        return settledType < 0 || layouts.layout(id: settledType).admits(key, at: offset)
     }
 
     /// Reports the pointer at `slot` (a plain word or member), or, when it starts a deque header,

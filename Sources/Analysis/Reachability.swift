@@ -91,8 +91,16 @@ public final class Reachability: @unchecked Sendable {
         self.loop = allocations.withUnsafeBufferPointer { table in
             let scanner = PointerScanner(allocations: table, lookup: lookup, used: used, allocatorOwned: allocatorOwned,
                                          memory: memory, layouts: layouts)
-            let loop = MarkLoop(scanner: scanner, recordChains: recordChains, inFile: inFile)
-            loop.run(roots: Self.pieces(of: roots))
+            let pieces = Self.pieces(of: roots)
+            let claims = layouts.isEmpty ? nil : TypeClaims()
+            var loop = MarkLoop(scanner: scanner, recordChains: recordChains, inFile: inFile, claims: claims)
+            loop.run(roots: pieces)
+            // A second mark when declared pointers typed anything: the first one scanned those
+            // allocations whole wherever a register, stack or interior word reached them too.
+            if let claims, !claims.isEmpty {
+                loop = MarkLoop(scanner: scanner, recordChains: recordChains, inFile: inFile, settledTypes: claims.settled())
+                loop.run(roots: pieces)
+            }
             Self.findReferences(scanner: scanner, states: loop.states, roots: referenceRoots.map(Self.pieces(of:)) ?? [],
                                 into: referenced)
             var candidates: [UInt32] = []
@@ -190,6 +198,12 @@ public final class Reachability: @unchecked Sendable {
     }
 
     public var anchoredCount: Int { states.reachedCount }
+
+    /// How the mark phase scanned allocation `index`: its state and, when limited, its view.
+    func markState(ofAllocationAt index: Int) -> (state: BlockState, view: LimitedViews.View?) {
+        let state = states.state(index)
+        return (state, state == .limited ? loop.views.view(index) : nil)
+    }
 
     /// A leaked allocation where the program lost its objects: no other leaked allocation points
     /// to it, or it stands for a cycle of leaked allocations nothing else points to.
