@@ -16,6 +16,14 @@ extension ModuleSet {
     }
 }
 
+/// What a declared pointer points to.
+enum DeclaredPointee {
+    /// A struct.
+    case object(Dwarf_Die)
+    /// A pointer to a struct: the element of a `std::vector<T*>`'s buffer.
+    case pointer(Dwarf_Die)
+}
+
 /// Walks a DWARF type and collects the words of it that can hold a pointer, what struct each
 /// declared pointer points to, and where the type holds structs of its own.
 struct PointerLayoutBuilder {
@@ -24,8 +32,8 @@ struct PointerLayoutBuilder {
     /// union, raw storage): a word is a declared pointer when only the first marked it.
     private var declaredPointer: [Bool]
     private var loose: [Bool]
-    /// The struct each word points to, when one declaration says so and nothing contradicts it.
-    private var pointee: [Dwarf_Die?]
+    /// What each word points to, when one declaration says so and nothing contradicts it.
+    private var pointee: [DeclaredPointee?]
     private var pointeeConflict: [Bool]
     private(set) var subobjects: [TypedSubobject] = []
     private(set) var opaque: [Range<UInt64>] = []
@@ -45,7 +53,7 @@ struct PointerLayoutBuilder {
         declaredPointer = marked
         loose = marked
         pointeeConflict = marked
-        pointee = [Dwarf_Die?](repeating: nil, count: marked.count)
+        pointee = [DeclaredPointee?](repeating: nil, count: marked.count)
     }
 
     /// The layout of the struct or class `die`, or nil when it cannot be read exactly.
@@ -64,18 +72,15 @@ struct PointerLayoutBuilder {
 
     func isDeclaredPointer(slot: Int) -> Bool { declaredPointer[slot] && !loose[slot] }
 
-    /// The struct the word at `slot` points to, when it is known.
-    func pointee(slot: Int) -> Dwarf_Die? { pointeeConflict[slot] ? nil : pointee[slot] }
+    /// What the word at `slot` points to, when it is known.
+    func pointee(slot: Int) -> DeclaredPointee? { pointeeConflict[slot] ? nil : pointee[slot] }
 
-    /// The finished layout; `id` names the layout of a pointee struct (-1 for none).
-    func layout(pointeeID id: (inout Dwarf_Die) -> Int32) -> PointerLayout {
+    /// The finished layout; `id` names the layout of a pointee (-1 for none).
+    func layout(pointeeID id: (DeclaredPointee) -> Int32) -> PointerLayout {
         let slots = self.slots
         return PointerLayout(size: size, pointerSlots: slots,
                              isDeclaredPointer: slots.map { isDeclaredPointer(slot: Int($0)) },
-                             pointees: slots.map { slot in
-                                 guard var die = pointee(slot: Int(slot)) else { return -1 }
-                                 return id(&die)
-                             },
+                             pointees: slots.map { slot in pointee(slot: Int(slot)).map(id) ?? -1 },
                              subobjects: subobjects.enumerated().sorted {
                                  ($0.element.offset, $0.offset) < ($1.element.offset, $1.offset)
                              }.map(\.element),
@@ -83,7 +88,7 @@ struct PointerLayoutBuilder {
     }
 
     private mutating func mark(from offset: UInt64, bytes: UInt64, declaredPointer isPointer: Bool = false,
-                               pointee target: Dwarf_Die? = nil) {
+                               pointee target: DeclaredPointee? = nil) {
         guard bytes > 0 else { return }
         let first = Int(clamping: offset / 8)
         let last = Int(clamping: (offset &+ bytes &- 1) / 8)
@@ -112,7 +117,7 @@ struct PointerLayoutBuilder {
         }
         switch Int(dwarf_tag(&peeled)) {
         case Int(DW_TAG_pointer_type), Int(DW_TAG_reference_type), Int(DW_TAG_rvalue_reference_type):
-            mark(from: offset, bytes: 8, declaredPointer: true, pointee: structPointee(of: &peeled))
+            mark(from: offset, bytes: 8, declaredPointer: true, pointee: declaredPointee(of: &peeled))
         case Int(DW_TAG_ptr_to_member_type), Int(DW_TAG_enumeration_type):
             break
         case Int(DW_TAG_base_type):
@@ -148,14 +153,14 @@ struct PointerLayoutBuilder {
     /// struct (`union { int64_t i; double d; Blob *blob; }`), that is what a pointer there is.
     private mutating func addUnion(_ die: UnsafeMutablePointer<Dwarf_Die>, at offset: UInt64) {
         var pointerAlternatives = 0
-        var target: Dwarf_Die?
+        var target: DeclaredPointee?
         DwarfDataMembers.forEach(of: die) { member in
             var peeled = Dwarf_Die()
             guard dwarf_peel_type(member.type, &peeled) == 0 else { return true }
             let tag = Int(dwarf_tag(&peeled))
             if tag == Int(DW_TAG_pointer_type) || tag == Int(DW_TAG_reference_type) {
                 pointerAlternatives += 1
-                target = member.offset == 0 ? structPointee(of: &peeled) : nil
+                target = member.offset == 0 ? declaredPointee(of: &peeled) : nil
             } else if tag != Int(DW_TAG_base_type) && tag != Int(DW_TAG_enumeration_type) {
                 pointerAlternatives += 2
             }
@@ -166,6 +171,20 @@ struct PointerLayoutBuilder {
         if pointerAlternatives == 1, let target, offset % 8 == 0, !before, Int(offset / 8) < marked.count {
             pointee[Int(offset / 8)] = target
         }
+    }
+
+    /// What a pointer type points to, when a typed scan of it would be exact: a struct (see
+    /// `structPointee`), or a pointer to one (the buffer of a `std::vector<T*>`).
+    private func declaredPointee(of pointer: UnsafeMutablePointer<Dwarf_Die>) -> DeclaredPointee? {
+        var attribute = Dwarf_Attribute()
+        var target = Dwarf_Die()
+        var peeled = Dwarf_Die()
+        guard dwarf_attr_integrate(pointer, UInt32(DW_AT_type), &attribute) != nil,
+              dwarf_formref_die(&attribute, &target) != nil, dwarf_peel_type(&target, &peeled) == 0 else { return nil }
+        if dwarf_tag(&peeled) == Int32(DW_TAG_pointer_type) {
+            return structPointee(of: &peeled).map(DeclaredPointee.pointer)
+        }
+        return structPointee(of: pointer).map(DeclaredPointee.object)
     }
 
     /// The struct a pointer type points to, when a typed scan of it would be exact: a complete
@@ -218,8 +237,14 @@ struct PointerLayoutBuilder {
             // Bit-fields are integers narrower than a pointer.
             guard !member.isBitField else { return true }
             if Self.isRawStorage(member: member.entry) {
-                // Bytes an object is constructed in (make_shared's control block, optional,
-                // small-buffer storage): whatever lives there may hold pointers.
+                // libstdc++'s node and make_shared storage holds its template argument for as
+                // long as the node or control block lives.
+                if var stored = Self.storedType(of: member.type) {
+                    add(type: &stored, at: offset &+ member.offset, depth: depth + 1)
+                    return !failed
+                }
+                // Bytes an object is constructed in (optional, small-buffer storage): whatever
+                // lives there may hold pointers.
                 addOpaque(member.type, at: offset &+ member.offset)
                 return !failed
             }
@@ -227,6 +252,28 @@ struct PointerLayoutBuilder {
             return !failed
         }
         if !readable { failed = true }
+    }
+
+    /// The `T` of libstdc++'s `__aligned_membuf<T>` / `__aligned_buffer<T>` (the storage of map,
+    /// set, list and hash nodes and of make_shared's control block), when it fits the storage.
+    private static func storedType(of storage: UnsafeMutablePointer<Dwarf_Die>) -> Dwarf_Die? {
+        var peeled = Dwarf_Die()
+        guard dwarf_peel_type(storage, &peeled) == 0,
+              let name = dwarf_diename(&peeled).map({ String(cString: $0) }),
+              name.hasPrefix("__aligned_membuf<") || name.hasPrefix("__aligned_buffer<") else { return nil }
+        var child = Dwarf_Die()
+        guard dwarf_child(&peeled, &child) == 0 else { return nil }
+        repeat {
+            guard dwarf_tag(&child) == Int32(DW_TAG_template_type_parameter) else { continue }
+            var attribute = Dwarf_Attribute()
+            var stored = Dwarf_Die()
+            var storedSize: Dwarf_Word = 0
+            guard dwarf_attr_integrate(&child, UInt32(DW_AT_type), &attribute) != nil,
+                  dwarf_formref_die(&attribute, &stored) != nil, dwarf_aggregate_size(&stored, &storedSize) == 0,
+                  storedSize <= Dwarf_Word(max(0, dwarf_bytesize(&peeled))) else { return nil }
+            return stored
+        } while withUnsafeMutablePointer(to: &child, { dwarf_siblingof($0, $0) }) == 0
+        return nil
     }
 
     /// `_Rb_tree<…>::_Link_type`, the pointer to its node type, as libstdc++ declares it.

@@ -41,7 +41,8 @@ public struct TypedView: Sendable {
         var classIDs: [Int: [String: Int32]] = [:]
         for (moduleIndex, names) in namesByModule {
             modules.forEachClassDefinition(in: modules.modules[moduleIndex], names: names) { name, die in
-                guard PointerLayoutBuilder.layOut(die) != nil, let id = building.id(of: die, module: moduleIndex) else { return false }
+                guard PointerLayoutBuilder.layOut(die) != nil,
+                      let id = building.id(of: .object(die.pointee), module: moduleIndex) else { return false }
                 classIDs[moduleIndex, default: [:]][name] = id
                 return true
             }
@@ -54,8 +55,8 @@ public struct TypedView: Sendable {
                 builder.add(type: type, at: 0, depth: 0)
                 guard !builder.failed else { return }
                 for slot in builder.slots {
-                    guard var pointee = builder.pointee(slot: Int(slot)),
-                          let id = building.id(of: &pointee, module: module.index) else { continue }
+                    guard let pointee = builder.pointee(slot: Int(slot)),
+                          let id = building.id(of: pointee, module: module.index) else { continue }
                     roots.append((start &+ UInt64(slot) &* 8, id))
                 }
             }
@@ -78,16 +79,29 @@ struct TypedViewBuilding {
     private var idByEntry: [UInt64: Int32] = [:]
     private var pending: [(id: Int32, die: Dwarf_Die, module: Int)] = []
 
-    /// The id of the struct at `die`, queued to be laid out when new; nil past `maxLayouts`.
-    mutating func id(of die: UnsafeMutablePointer<Dwarf_Die>, module: Int) -> Int32? {
-        let key = UInt64(module) << 48 | (dwarf_dieoffset(die) & 0xffff_ffff_ffff)
-        if let known = idByEntry[key] { return known }
-        guard layouts.count < TypedView.maxLayouts else { return nil }
-        let id = Int32(layouts.count)
-        layouts.append(nil)
-        idByEntry[key] = id
-        pending.append((id, die.pointee, module))
-        return id
+    /// The id of the layout of `pointee`, queued to be laid out when new; nil past `maxLayouts`.
+    mutating func id(of pointee: DeclaredPointee, module: Int) -> Int32? {
+        switch pointee {
+        case var .object(die):
+            let key = UInt64(module) << 48 | (dwarf_dieoffset(&die) & 0x7fff_ffff_ffff)
+            if let known = idByEntry[key] { return known }
+            guard layouts.count < TypedView.maxLayouts else { return nil }
+            let id = Int32(layouts.count)
+            layouts.append(nil)
+            idByEntry[key] = id
+            pending.append((id, die, module))
+            return id
+        case var .pointer(die):
+            // One word declared to point to the struct: a buffer of them is scanned word by word.
+            let key = UInt64(module) << 48 | 1 << 47 | (dwarf_dieoffset(&die) & 0x7fff_ffff_ffff)
+            if let known = idByEntry[key] { return known }
+            guard layouts.count < TypedView.maxLayouts, let element = id(of: .object(die), module: module) else { return nil }
+            let id = Int32(layouts.count)
+            layouts.append(PointerLayout(size: 8, pointerSlots: [0], isDeclaredPointer: [true], pointees: [element],
+                                         subobjects: [], opaque: []))
+            idByEntry[key] = id
+            return id
+        }
     }
 
     mutating func layOutPending() {
@@ -96,7 +110,7 @@ struct TypedViewBuilding {
             var (id, die, module) = pending[next]
             next += 1
             guard let built = PointerLayoutBuilder.layOut(&die) else { continue }
-            let layout = built.layout { self.id(of: &$0, module: module) ?? -1 }
+            let layout = built.layout { self.id(of: $0, module: module) ?? -1 }
             layouts[Int(id)] = layout
         }
         pending.removeAll()
