@@ -73,8 +73,10 @@ struct PointerScanner: @unchecked Sendable {
         case let .object(id):
             let layout = layouts.layout(id: id)
             if layout.size <= UInt64(words.count) {
-                scanTyped(words, base: allocation.address, from: index, layout: layout, tight: false, objects: 1, byVptr: false,
-                          onHit: onHit)
+                // Only within sizeof(T) when the block is what malloc(sizeof(T)) returns.
+                scanTyped(words, base: allocation.address, from: index, layout: layout,
+                          tight: ContainerShapes.isExactlySized(usable: UInt64(words.count), request: layout.size),
+                          objects: layout.isPointerElement ? .max : 1, byVptr: false, onHit: onHit)
             } else {
                 scanWords(words, base: allocation.address, from: index, onHit: onHit)
             }

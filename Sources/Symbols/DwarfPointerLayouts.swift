@@ -16,6 +16,21 @@ extension ModuleSet {
     }
 }
 
+/// A libstdc++ node-based container: links declared as pointers to `base` point to whole nodes
+/// (named inside `container` by `typedef`).
+struct NodeContainer {
+    let container: String
+    let typedef: String
+    let node: String
+    let base: String
+
+    static let all = [
+        NodeContainer(container: "_Rb_tree<", typedef: "_Link_type", node: "_Rb_tree_node<", base: "_Rb_tree_node_base"),
+        NodeContainer(container: "_Hashtable<", typedef: "__node_ptr", node: "_Hash_node<", base: "_Hash_node_base"),
+        NodeContainer(container: "_List_base<", typedef: "_Node", node: "_List_node<", base: "_List_node_base"),
+    ]
+}
+
 /// What a declared pointer points to.
 enum DeclaredPointee {
     /// A struct.
@@ -38,9 +53,10 @@ struct PointerLayoutBuilder {
     private(set) var subobjects: [TypedSubobject] = []
     private(set) var opaque: [Range<UInt64>] = []
     private(set) var failed = false
-    /// The node type of the `std::map`/`std::set` being laid out: libstdc++ declares the links
-    /// as `_Rb_tree_node_base*`, but every one of them points to a whole node.
-    private var treeNode: Dwarf_Die?
+    /// The node types of the libstdc++ containers being laid out, by the base their links are
+    /// declared to point to (`_Rb_tree_node_base*`, `_Hash_node_base*`, `_List_node_base*`):
+    /// every link points to a whole node, except the ones to the container's own header.
+    private var nodeTypes: [String: Dwarf_Die] = [:]
     let size: UInt64
     /// Nested types deeper than this are not believed (a malformed or recursive type).
     private static let maxDepth = 40
@@ -61,8 +77,9 @@ struct PointerLayoutBuilder {
         let size = dwarf_bytesize(die)
         guard size > 0, size % 8 == 0 else { return nil }
         var builder = PointerLayoutBuilder(size: UInt64(size))
-        if let name = dwarf_diename(die).map({ String(cString: $0) }), name.hasPrefix("_Rb_tree_node<") {
-            builder.treeNode = die.pointee
+        if let name = dwarf_diename(die).map({ String(cString: $0) }),
+           let shape = NodeContainer.all.first(where: { name.hasPrefix($0.node) }) {
+            builder.nodeTypes[shape.base] = die.pointee
         }
         builder.add(type: die, at: 0, depth: 0)
         return builder.failed ? nil : builder
@@ -199,7 +216,9 @@ struct PointerLayoutBuilder {
         let tag = Int(dwarf_tag(&peeled))
         guard tag == Int(DW_TAG_structure_type) || tag == Int(DW_TAG_class_type),
               dwarf_hasattr(&peeled, UInt32(DW_AT_declaration)) == 0, dwarf_bytesize(&peeled) >= 8 else { return nil }
-        if let treeNode, dwarf_diename(&peeled).map({ String(cString: $0) }) == "_Rb_tree_node_base" { return treeNode }
+        if !nodeTypes.isEmpty, let name = dwarf_diename(&peeled).map({ String(cString: $0) }), let node = nodeTypes[name] {
+            return node
+        }
         return Self.isPolymorphic(&peeled, depth: 0) ? nil : peeled
     }
 
@@ -230,9 +249,12 @@ struct PointerLayoutBuilder {
             mark(from: offset, bytes: 8, declaredPointer: true)
             return
         }
-        let outerNode = treeNode
-        defer { treeNode = outerNode }
-        if let name, name.hasPrefix("_Rb_tree<"), let node = Self.treeNodeType(of: die) { treeNode = node }
+        let outerNodes = nodeTypes
+        defer { nodeTypes = outerNodes }
+        if let name, let shape = NodeContainer.all.first(where: { name.hasPrefix($0.container) }),
+           let node = Self.nodeType(of: die, typedef: shape.typedef) {
+            nodeTypes[shape.base] = node
+        }
         let readable = DwarfDataMembers.forEach(of: die) { member in
             // Bit-fields are integers narrower than a pointer.
             guard !member.isBitField else { return true }
@@ -276,23 +298,27 @@ struct PointerLayoutBuilder {
         return nil
     }
 
-    /// `_Rb_tree<…>::_Link_type`, the pointer to its node type, as libstdc++ declares it.
-    private static func treeNodeType(of tree: UnsafeMutablePointer<Dwarf_Die>) -> Dwarf_Die? {
+    /// The node type a container class names by its typedef (`_Link_type`, `__node_ptr`: a
+    /// pointer to the node; `_Node`: the node).
+    private static func nodeType(of container: UnsafeMutablePointer<Dwarf_Die>, typedef: String) -> Dwarf_Die? {
         var child = Dwarf_Die()
-        guard dwarf_child(tree, &child) == 0 else { return nil }
+        guard dwarf_child(container, &child) == 0 else { return nil }
         repeat {
             guard dwarf_tag(&child) == Int32(DW_TAG_typedef),
-                  dwarf_diename(&child).map({ String(cString: $0) }) == "_Link_type" else { continue }
-            var attribute = Dwarf_Attribute()
-            var pointer = Dwarf_Die()
-            var node = Dwarf_Die()
-            var peeled = Dwarf_Die()
-            guard dwarf_attr_integrate(&child, UInt32(DW_AT_type), &attribute) != nil,
-                  dwarf_formref_die(&attribute, &pointer) != nil, dwarf_tag(&pointer) == Int32(DW_TAG_pointer_type),
-                  dwarf_attr_integrate(&pointer, UInt32(DW_AT_type), &attribute) != nil,
-                  dwarf_formref_die(&attribute, &node) != nil, dwarf_peel_type(&node, &peeled) == 0,
-                  dwarf_hasattr(&peeled, UInt32(DW_AT_declaration)) == 0 else { return nil }
-            return peeled
+                  dwarf_diename(&child).map({ String(cString: $0) }) == typedef else { continue }
+            var named = Dwarf_Die()
+            guard dwarf_peel_type(&child, &named) == 0 else { return nil }
+            var node = named
+            if dwarf_tag(&named) == Int32(DW_TAG_pointer_type) {
+                var attribute = Dwarf_Attribute()
+                var target = Dwarf_Die()
+                guard dwarf_attr_integrate(&named, UInt32(DW_AT_type), &attribute) != nil,
+                      dwarf_formref_die(&attribute, &target) != nil, dwarf_peel_type(&target, &node) == 0 else { return nil }
+            }
+            let tag = dwarf_tag(&node)
+            guard tag == Int32(DW_TAG_structure_type) || tag == Int32(DW_TAG_class_type),
+                  dwarf_hasattr(&node, UInt32(DW_AT_declaration)) == 0 else { return nil }
+            return node
         } while withUnsafeMutablePointer(to: &child, { dwarf_siblingof($0, $0) }) == 0
         return nil
     }
@@ -319,7 +345,7 @@ struct PointerLayoutBuilder {
         }
         guard total > 0, elementSize > 0 else { return }
         var one = PointerLayoutBuilder(size: elementSize)
-        one.treeNode = treeNode
+        one.nodeTypes = nodeTypes
         one.add(type: &element, at: 0, depth: depth + 1)
         guard !one.failed else {
             failed = true

@@ -21,8 +21,13 @@ public struct PointerLayout: Sendable, Equatable {
     /// always consistent.
     public let opaque: [Range<UInt64>]
 
+    /// A pointer element (a `T*` pointed to by a `T**`): a block of them is an array, every whole
+    /// element scanned through this layout.
+    public let isPointerElement: Bool
+
     public init(size: UInt64, pointerSlots: [UInt32], isDeclaredPointer: [Bool]? = nil, pointees: [Int32]? = nil,
-                subobjects: [TypedSubobject] = [], opaque: [Range<UInt64>] = [0..<UInt64.max]) {
+                subobjects: [TypedSubobject] = [], opaque: [Range<UInt64>] = [0..<UInt64.max], isPointerElement: Bool = false) {
+        self.isPointerElement = isPointerElement
         self.size = size
         self.pointerSlots = pointerSlots
         self.isDeclaredPointer = isDeclaredPointer ?? [Bool](repeating: false, count: pointerSlots.count)

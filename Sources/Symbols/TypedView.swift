@@ -98,7 +98,7 @@ struct TypedViewBuilding {
             guard layouts.count < TypedView.maxLayouts, let element = id(of: .object(die), module: module) else { return nil }
             let id = Int32(layouts.count)
             layouts.append(PointerLayout(size: 8, pointerSlots: [0], isDeclaredPointer: [true], pointees: [element],
-                                         subobjects: [], opaque: []))
+                                         subobjects: [], opaque: [], isPointerElement: true))
             idByEntry[key] = id
             return id
         }
@@ -125,7 +125,8 @@ struct TypedViewBuilding {
             return PointerLayout(size: layout.size, pointerSlots: layout.pointerSlots,
                                  isDeclaredPointer: layout.isDeclaredPointer,
                                  pointees: layout.pointees.map { isLaidOut($0) ? $0 : -1 },
-                                 subobjects: layout.subobjects, opaque: layout.opaque)
+                                 subobjects: layout.subobjects, opaque: layout.opaque,
+                                 isPointerElement: layout.isPointerElement)
         }
     }
 }
