@@ -1,7 +1,10 @@
 /// Which 8-byte words of an object of one type can hold a pointer, from its DWARF type:
 /// pointers and references, pointer-sized integers, unions and anything not understood; never
 /// characters, narrower integers, floats or padding.
-public struct PointerLayout: Sendable, Equatable {
+///
+/// A class: the mark loop looks a layout up per scanned object, and a struct of six arrays
+/// would cost six reference counts per lookup where a class costs one.
+public final class PointerLayout: Sendable, Equatable {
     /// `sizeof(T)`.
     public let size: UInt64
     /// Word indices (byte offset / 8) that can hold a pointer, ascending.
@@ -34,6 +37,12 @@ public struct PointerLayout: Sendable, Equatable {
         self.pointees = pointees ?? [Int32](repeating: -1, count: pointerSlots.count)
         self.subobjects = subobjects
         self.opaque = opaque
+    }
+
+    public static func == (left: PointerLayout, right: PointerLayout) -> Bool {
+        left.size == right.size && left.pointerSlots == right.pointerSlots && left.isDeclaredPointer == right.isDeclaredPointer
+            && left.pointees == right.pointees && left.subobjects == right.subobjects && left.opaque == right.opaque
+            && left.isPointerElement == right.isPointerElement
     }
 
     /// The type itself: the first subobject at offset 0 is the object.
