@@ -73,9 +73,11 @@ struct PointerScanner: @unchecked Sendable {
         case let .object(id):
             let layout = layouts.layout(id: id)
             if layout.size <= UInt64(words.count) {
-                // Only within sizeof(T) when the block is what malloc(sizeof(T)) returns.
+                // Only within sizeof(T) when the block is what malloc(sizeof(T)) returns and no
+                // larger struct begins with a T.
                 scanTyped(words, base: allocation.address, from: index, layout: layout,
-                          tight: ContainerShapes.isExactlySized(usable: UInt64(words.count), request: layout.size),
+                          tight: !layout.mayBeEmbedded
+                            && ContainerShapes.isExactlySized(usable: UInt64(words.count), request: layout.size),
                           objects: layout.isPointerElement ? .max : 1, byVptr: false, onHit: onHit)
             } else {
                 scanWords(words, base: allocation.address, from: index, onHit: onHit)

@@ -28,9 +28,16 @@ public final class PointerLayout: Sendable, Equatable {
     /// element scanned through this layout.
     public let isPointerElement: Bool
 
+    /// Some struct of the module begins with this one (as its first member or base) and is
+    /// larger: a pointer to this type may point to that one (C's way of deriving), whose own
+    /// members then lie past `size`, so a block of this type is never cut at `size`.
+    public let mayBeEmbedded: Bool
+
     public init(size: UInt64, pointerSlots: [UInt32], isDeclaredPointer: [Bool]? = nil, pointees: [Int32]? = nil,
-                subobjects: [TypedSubobject] = [], opaque: [Range<UInt64>] = [0..<UInt64.max], isPointerElement: Bool = false) {
+                subobjects: [TypedSubobject] = [], opaque: [Range<UInt64>] = [0..<UInt64.max], isPointerElement: Bool = false,
+                mayBeEmbedded: Bool = true) {
         self.isPointerElement = isPointerElement
+        self.mayBeEmbedded = mayBeEmbedded
         self.size = size
         self.pointerSlots = pointerSlots
         self.isDeclaredPointer = isDeclaredPointer ?? [Bool](repeating: false, count: pointerSlots.count)
@@ -42,7 +49,7 @@ public final class PointerLayout: Sendable, Equatable {
     public static func == (left: PointerLayout, right: PointerLayout) -> Bool {
         left.size == right.size && left.pointerSlots == right.pointerSlots && left.isDeclaredPointer == right.isDeclaredPointer
             && left.pointees == right.pointees && left.subobjects == right.subobjects && left.opaque == right.opaque
-            && left.isPointerElement == right.isPointerElement
+            && left.isPointerElement == right.isPointerElement && left.mayBeEmbedded == right.mayBeEmbedded
     }
 
     /// The type itself: the first subobject at offset 0 is the object.

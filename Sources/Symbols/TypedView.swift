@@ -62,6 +62,7 @@ public struct TypedView: Sendable {
             }
         }
         building.layOutPending()
+        building.findEmbedders(in: modules)
         var byVptr: [UInt64: Int32] = [:]
         for entry in classes {
             if let id = classIDs[entry.module]?[entry.name], building.isLaidOut(id) { byVptr[entry.vptr] = id }
@@ -78,6 +79,9 @@ struct TypedViewBuilding {
     private var layouts: [PointerLayout?] = []
     private var idByEntry: [UInt64: Int32] = [:]
     private var pending: [(id: Int32, die: Dwarf_Die, module: Int)] = []
+    private var moduleOfLayout: [Int] = []
+    /// Keys of the laid-out structs some larger struct of their module begins with.
+    private var embedded = Set<TypeKey>()
 
     /// The id of the layout of `pointee`, queued to be laid out when new; nil past `maxLayouts`.
     mutating func id(of pointee: DeclaredPointee, module: Int) -> Int32? {
@@ -88,6 +92,7 @@ struct TypedViewBuilding {
             guard layouts.count < TypedView.maxLayouts else { return nil }
             let id = Int32(layouts.count)
             layouts.append(nil)
+            moduleOfLayout.append(module)
             idByEntry[key] = id
             pending.append((id, die, module))
             return id
@@ -98,7 +103,8 @@ struct TypedViewBuilding {
             guard layouts.count < TypedView.maxLayouts, let element = id(of: .object(die), module: module) else { return nil }
             let id = Int32(layouts.count)
             layouts.append(PointerLayout(size: 8, pointerSlots: [0], isDeclaredPointer: [true], pointees: [element],
-                                         subobjects: [], opaque: [], isPointerElement: true))
+                                         subobjects: [], opaque: [], isPointerElement: true, mayBeEmbedded: false))
+            moduleOfLayout.append(module)
             idByEntry[key] = id
             return id
         }
@@ -116,6 +122,30 @@ struct TypedViewBuilding {
         pending.removeAll()
     }
 
+    /// Walks the struct definitions of the modules that own a layout, once, for structs that
+    /// begin with a laid-out one and are larger.
+    mutating func findEmbedders(in modules: ModuleSet) {
+        var wanted = Set<TypeKey>()
+        for layout in layouts.compactMap({ $0 }) where !layout.isPointerElement {
+            if let key = layout.ownKey { wanted.insert(key) }
+        }
+        guard !wanted.isEmpty else { return }
+        for moduleIndex in Set(moduleOfLayout) {
+            modules.forEachStructDefinition(in: modules.modules[moduleIndex]) { die in
+                let size = UInt64(max(0, dwarf_bytesize(die)))
+                DwarfDataMembers.forEach(of: die) { member in
+                    guard member.offset == 0 else { return false }
+                    var first = Dwarf_Die()
+                    guard dwarf_peel_type(member.type, &first) == 0, let name = dwarf_diename(&first) else { return false }
+                    let firstSize = UInt64(max(0, dwarf_bytesize(&first)))
+                    let key = TypeKey(name: String(cString: name), size: firstSize)
+                    if firstSize < size, wanted.contains(key) { embedded.insert(key) }
+                    return false
+                }
+            }
+        }
+    }
+
     func isLaidOut(_ id: Int32) -> Bool { id >= 0 && Int(id) < layouts.count && layouts[Int(id)] != nil }
 
     /// The layouts by id, with pointers to structs that could not be laid out pointing to none.
@@ -126,7 +156,8 @@ struct TypedViewBuilding {
                                  isDeclaredPointer: layout.isDeclaredPointer,
                                  pointees: layout.pointees.map { isLaidOut($0) ? $0 : -1 },
                                  subobjects: layout.subobjects, opaque: layout.opaque,
-                                 isPointerElement: layout.isPointerElement)
+                                 isPointerElement: layout.isPointerElement,
+                                 mayBeEmbedded: layout.ownKey.map(embedded.contains) ?? true)
         }
     }
 }
