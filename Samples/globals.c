@@ -19,12 +19,8 @@
 #define RECORD_MAGIC 0x600DDA7A00000000ull
 #define ENTRIES 4
 
-typedef struct record {
-    uint64_t tag;       /* RECORD_MAGIC | index */
-    uint64_t payload[7];
-} record_t;
+#include "sample_records.h"
 
-_Static_assert(sizeof(record_t) == 64, "record_t must be 64 bytes");
 
 struct table {
     record_t *entries[ENTRIES];
@@ -45,35 +41,6 @@ struct table g_table;
 char g_log_line[128];   /* arrays of 16 bytes or more are 16-byte aligned (x86-64 ABI) */
 double g_samples[8];
 uint32_t g_halves[8];
-
-static char g_anchored[16][24], g_leaked[16][24];
-static size_t g_nanchored, g_nleaked;
-
-static __attribute__((noinline)) record_t *new_record(uint64_t index)
-{
-    record_t *r = malloc(sizeof *r);
-    if (!r)
-        abort();
-    r->tag = RECORD_MAGIC | index;
-    for (int k = 0; k < 7; k++)
-        r->payload[k] = index * 8 + (uint64_t)k;
-    return r;
-}
-
-static __attribute__((noinline)) record_t *anchored(uint64_t index)
-{
-    record_t *r = new_record(index);
-    addr_text(g_anchored[g_nanchored++], sizeof g_anchored[0], r);
-    return r;
-}
-
-/* The record's address survives only as the bytes copied to `stale`. */
-static __attribute__((noinline)) void leaked(uint64_t index, void *stale)
-{
-    record_t *r = new_record(index);
-    addr_text(g_leaked[g_nleaked++], sizeof g_leaked[0], r);
-    memcpy(stale, &r, sizeof r);
-}
 
 static __attribute__((noinline)) void build(void)
 {
@@ -100,12 +67,5 @@ static __attribute__((noinline)) void build(void)
 int main(void)
 {
     build();
-    scrub_stack();
-    out("{\"pid\":%d,\"program\":\"globals\",\"threads\":1,\"record_size\":%zu,\"anchored\":",
-        (int)getpid(), sizeof(record_t));
-    out_text_list(g_anchored, g_nanchored);
-    out(",\"leaked\":");
-    out_text_list(g_leaked, g_nleaked);
-    out("}");
-    finish_and_stop();
+    print_records_and_stop("globals");
 }

@@ -2,11 +2,13 @@
 /// would not fit, see `MemoryBudget`) in a file mapping. An array with Array's ways of building
 /// (`init(unsafeUninitializedCapacity:initializingWith:)`, `append`) and copy-on-write.
 public struct AllocationList: RandomAccessCollection, MutableCollection, Sendable, Equatable, ExpressibleByArrayLiteral {
-    private final class Storage: @unchecked Sendable {
+    // Inlinable so that the mark and classify loops of Analysis index the table without a call
+    // and a retain per allocation.
+    @usableFromInline final class Storage: @unchecked Sendable {
         let memory: BulkMemory
-        let elements: UnsafeMutablePointer<Allocation>
+        @usableFromInline let elements: UnsafeMutablePointer<Allocation>
         let capacity: Int
-        var count = 0
+        @usableFromInline var count = 0
 
         init(capacity: Int) {
             self.capacity = capacity
@@ -23,7 +25,7 @@ public struct AllocationList: RandomAccessCollection, MutableCollection, Sendabl
         }
     }
 
-    private var storage: Storage
+    @usableFromInline var storage: Storage
 
     public init() { storage = Storage(capacity: 0) }
 
@@ -48,10 +50,10 @@ public struct AllocationList: RandomAccessCollection, MutableCollection, Sendabl
     /// Whether the allocations live in a file mapping.
     public var isFileBacked: Bool { storage.memory.isFileBacked }
 
-    public var startIndex: Int { 0 }
-    public var endIndex: Int { storage.count }
+    @inlinable public var startIndex: Int { 0 }
+    @inlinable public var endIndex: Int { storage.count }
 
-    public subscript(position: Int) -> Allocation {
+    @inlinable public subscript(position: Int) -> Allocation {
         get {
             precondition(position >= 0 && position < storage.count, "allocation index out of range")
             return storage.elements[position]
@@ -84,7 +86,7 @@ public struct AllocationList: RandomAccessCollection, MutableCollection, Sendabl
         storage.count -= count
     }
 
-    public func withUnsafeBufferPointer<Result>(_ body: (UnsafeBufferPointer<Allocation>) throws -> Result) rethrows -> Result {
+    @inlinable public func withUnsafeBufferPointer<Result>(_ body: (UnsafeBufferPointer<Allocation>) throws -> Result) rethrows -> Result {
         try body(UnsafeBufferPointer(start: storage.elements, count: storage.count))
     }
 
@@ -98,7 +100,7 @@ public struct AllocationList: RandomAccessCollection, MutableCollection, Sendabl
         left.elementsEqual(right)
     }
 
-    private mutating func makeUnique() {
+    @usableFromInline mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy(capacity: storage.capacity) }
     }
 }

@@ -15,6 +15,23 @@ enum ContainerShapes {
         return slack < max(32, request / 4 + 16) || (request >= 128 << 10 && slack < 8192)
     }
 
+    /// The block is the one glibc or jemalloc hands out for `request` bytes: its slack is the
+    /// allocator's rounding, not room for anything the program put there.
+    static func isExactlySized(usable: UInt64, request: UInt64) -> Bool {
+        guard request > 0, usable >= request else { return false }
+        let glibc = max(24, ((request &+ 8 &+ 15) & ~15) &- 8)
+        let jemalloc: UInt64
+        if request <= 8 {
+            jemalloc = 8
+        } else if request <= 128 {
+            jemalloc = (request + 15) & ~15
+        } else {
+            let step = UInt64(1) << UInt64(63 - (request - 1).leadingZeroBitCount - 2)
+            jemalloc = (request + step - 1) & ~(step - 1)
+        }
+        return usable == glibc || usable == jemalloc
+    }
+
     /// `words[slot...]` is a long `std::string` {pointer, length, capacity} whose pointer is the
     /// start of `target`: capacity > 15 (shorter strings live in place), 0 < length ≤ capacity,
     /// the block sized for capacity + 1, and the characters a C string of exactly that length

@@ -97,7 +97,7 @@ public struct LeakAnalysis {
                 }
                 let vptrs = Self.objectWordsInModules(of: walked, memory: core.addressSpace, modules: regions.moduleRanges,
                                                       offsets: offsets)
-                layouts = TypedLayouts(VtableLayouts.layouts(of: vptrs, identifier: identifier), objectOffsets: offsets.offsets)
+                layouts = TypedLayouts(TypedView.view(of: vptrs, identifier: identifier), objectOffsets: offsets.offsets)
             }
             objectOffsets = offsets
             typedClassCount = layouts.count
@@ -136,13 +136,16 @@ public struct LeakAnalysis {
     static func objectWordsInModules(of table: AllocationTable, memory: AddressSpace, modules: [Range<UInt64>],
                                      offsets: ObjectOffsets) -> Set<UInt64> {
         var words = Set<UInt64>()
+        var lastInserted: UInt64 = 0
         var hint = -1
         func inModule(_ word: UInt64) -> Bool { modules.index(containing: word, start: \.lowerBound, end: \.upperBound) != nil }
         for allocation in table.allocations where allocation.isUsed && allocation.usableSize >= 8 {
             guard let word = memory.view(at: allocation.address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self)
             else { continue }
-            if inModule(word) {
+            // Neighbouring objects mostly share their vptr: hash only when it changes.
+            if word != lastInserted, inModule(word) {
                 words.insert(word)
+                lastInserted = word
             }
             if !offsets.isEmpty, let offset = offsets.offset(ofBlockSize: allocation.blockSize), offset + 8 <= allocation.usableSize,
                let inner = memory.view(at: allocation.address + offset, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self),

@@ -26,7 +26,7 @@ final class MarkLoop: @unchecked Sendable {
 
     let scanner: PointerScanner
     let states: MarkStates
-    let limits = BufferLimits()
+    let views = LimitedViews()
     /// How each allocation was first reached; nil unless chains are recorded.
     let parents: UnsafeMutableBufferPointer<Reachability.Reference>?
     private let parentMemory: BulkMemory?
@@ -41,9 +41,18 @@ final class MarkLoop: @unchecked Sendable {
     private let totalPushes = Atomic<Int>(0)
     private let progress = ProgressLine(total: nil, label: "marking", unit: .allocations)
 
-    /// `inFile`: the mark state and parents go in a file mapping, as the table did.
-    init(scanner: PointerScanner, recordChains: Bool, inFile: Bool) {
+    /// Types pointers declare, gathered (first mark) or applied (second mark).
+    private let claims: TypeClaims?
+    private let settledTypes: [Int: Int32]
+
+    /// `inFile`: the mark state and parents go in a file mapping, as the table did. `claims`:
+    /// gather the types declared pointers give; `settledTypes`: scan those allocations through
+    /// their type however they are reached (see `TypeClaims`).
+    init(scanner: PointerScanner, recordChains: Bool, inFile: Bool, claims: TypeClaims? = nil,
+         settledTypes: [Int: Int32] = [:]) {
         self.scanner = scanner
+        self.claims = claims
+        self.settledTypes = settledTypes
         let count = scanner.allocations.count
         states = MarkStates(count: count, inFile: inFile)
         if recordChains {
@@ -91,6 +100,11 @@ final class MarkLoop: @unchecked Sendable {
 
         func reach(_ target: Int, words: UnsafeRawBufferPointer, slot: Int, value: UInt64,
                    evidence found: PointerScanner.Evidence, from reference: (EdgeKind) -> Reachability.Reference) {
+            let allocations = scanner.allocations
+            if let claims, case let .member(pointee) = found, pointee >= 0, value == allocations[target].address,
+               scanner.mayType(target, as: pointee) {
+                claims.claim(target, as: pointee)
+            }
             // Roles are noted whatever the target's state, so they do not depend on which pointer
             // a worker met first.
             var buffer: PointerScanner.BufferShape?
@@ -102,31 +116,50 @@ final class MarkLoop: @unchecked Sendable {
             guard states.state(target) != .whole else { return }
             var evidence = BlockState.whole
             var edge = EdgeKind.recognised
-            var grew = false
+            var claim = LimitedViews.Claim.unchanged
             switch found {
             case let .live(lo, hi, _):
                 evidence = .limited
-                grew = limits.widen(target, lo: lo, hi: hi)
+                claim = views.widen(target, lo: lo, hi: hi)
             case .word, .member:
-                edge = found == .member ? .precise : .conservative
-                let allocations = scanner.allocations
+                var pointee: Int32 = -1
+                if case let .member(declared) = found {
+                    edge = .precise
+                    pointee = declared
+                } else {
+                    edge = .conservative
+                }
                 if buffer == nil && ContainerShapes.isVectorTail(words, slot: slot, value: value, allocationAt: { pointer in
                     let index = scanner.lookup.find(pointer)
                     return index >= 0 ? allocations[index] : nil
                 }) { return }
-                switch buffer {
-                case .characters?:
-                    evidence = .characters
-                    edge = .recognised
-                case let .vector(length)?:
+                if value == allocations[target].address {
+                    switch buffer {
+                    case .characters?:
+                        evidence = .characters
+                        edge = .recognised
+                    case let .vector(length)?:
+                        evidence = .limited
+                        edge = .recognised
+                        claim = views.widen(target, lo: 0, hi: length, element: pointee)
+                    case nil:
+                        if pointee >= 0 && scanner.mayType(target, as: pointee) {
+                            evidence = .limited
+                            claim = views.type(target, as: pointee)
+                        }
+                    }
+                } else if pointee >= 0 && !scanner.isConsistent(pointee, into: target, at: value &- allocations[target].address,
+                                                                settledType: settledTypes[target] ?? -1) {
+                    return
+                }
+                if evidence == .whole, !settledTypes.isEmpty, let settled = settledTypes[target] {
                     evidence = .limited
-                    edge = .recognised
-                    grew = limits.widen(target, lo: 0, hi: length)
-                case nil: break
+                    claim = views.type(target, as: settled)
                 }
             }
+            if claim == .conflict { evidence = .whole }
             guard let previous = states.raise(target, to: evidence) else {
-                if grew && states.state(target) == .limited {
+                if claim == .grew && states.state(target) == .limited {
                     stack.append(UInt32(target))
                     pushes += 1
                 }
@@ -144,7 +177,13 @@ final class MarkLoop: @unchecked Sendable {
             guard next < roots.count else { break }
             let root = roots[next]
             scanner.scanWords(root.words, base: root.base, from: -1) { words, slot, value, target, evidence in
-                reach(target, words: words, slot: slot, value: value, evidence: evidence) { edge in
+                // Module data declared as a pointer to a struct types what it points to.
+                var declared = evidence
+                if evidence == .word, root.base != 0 {
+                    let pointee = scanner.layouts.rootPointee(at: root.base &+ UInt64(slot &* 8))
+                    if pointee >= 0 { declared = .member(pointee: pointee) }
+                }
+                reach(target, words: words, slot: slot, value: value, evidence: declared) { edge in
                     Reachability.Reference(rootIndex: root.rootIndex, location: root.base &+ UInt64(slot &* 8), edge: edge)
                 }
             }
@@ -169,9 +208,9 @@ final class MarkLoop: @unchecked Sendable {
                     unreported = 0
                 }
                 let state = states.state(item)
-                let live = state == .limited ? limits.range(item) : BufferLimits.Range(lo: 0, hi: 0)
+                let view = state == .limited ? views.view(item) : LimitedViews.View.nothing
                 let holder = scanner.allocations[item].address
-                scanner.scanAllocation(item, state: state, live: live, hint: &hint) { words, slot, value, target, evidence in
+                scanner.scanAllocation(item, state: state, view: view, hint: &hint) { words, slot, value, target, evidence in
                     reach(target, words: words, slot: slot, value: value, evidence: evidence) { edge in
                         Reachability.Reference(fromAllocation: item, location: holder &+ UInt64(slot &* 8), edge: edge)
                     }

@@ -9,8 +9,9 @@ enum BlockState: UInt64 {
     case unreached = 0
     /// Reached only as a `std::string`'s heap buffer: characters, never scanned.
     case characters = 1
-    /// Reached only as a container's buffer (a vector's, a deque's map or block): scanned over its
-    /// live range, not its spare capacity or popped slots.
+    /// Reached only as a container's buffer (a vector's, a deque's map or block), scanned over its
+    /// live range, not its spare capacity or popped slots; or only through pointers declared to
+    /// point to one struct, scanned through that struct's layout (`LimitedViews`).
     case limited = 2
     /// Reached through any other pointer: scanned whole (through its layout when typed).
     case whole = 3

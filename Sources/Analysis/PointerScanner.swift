@@ -20,8 +20,9 @@ struct PointerScanner: @unchecked Sendable {
     enum Evidence: Equatable {
         /// A plain word: the mark loop's own tests (string, vector) decide, else the whole block.
         case word
-        /// A pointer member of a typed object: as a plain word, but known to be a pointer.
-        case member
+        /// A pointer member of a typed object: as a plain word, but known to be a pointer, and to
+        /// the struct of layout `pointee` when that is not -1.
+        case member(pointee: Int32)
         /// A recognised container's header: only bytes `lo..<hi` of the block are live, and the
         /// block plays `role` in the container.
         case live(lo: UInt64, hi: UInt64, role: ContainerRole)
@@ -60,15 +61,43 @@ struct PointerScanner: @unchecked Sendable {
     /// live range of a container's buffer, the pointer members of each element of a typed
     /// object or array, else every word. Slack past a typed object is skipped only when the
     /// block is no larger than the allocator makes one for that size.
-    func scanAllocation(_ index: Int, state: BlockState, live: BufferLimits.Range, hint: inout Int, onHit: Hit) {
+    func scanAllocation(_ index: Int, state: BlockState, view: LimitedViews.View, hint: inout Int, onHit: Hit) {
         guard !allocatorOwned.contains(index) else { return }
         let allocation = allocations[index]
-        guard state != .characters, state != .limited || !live.isEmpty,
+        guard state != .characters,
               let words = memory.prefixView(at: allocation.address, upTo: Int(clamping: allocation.usableSize), hint: &hint)
         else { return }
         guard state == .limited else {
             scanElements(words, base: allocation.address, from: index, limited: false, onHit: onHit)
             return
+        }
+        let live: LimitedViews.Range
+        switch view {
+        case let .object(id):
+            let layout = layouts.layout(id: id)
+            if layout.size <= UInt64(words.count) {
+                // Only within sizeof(T) when the block is what malloc(sizeof(T)) returns and no
+                // larger struct begins with a T.
+                scanTyped(words, base: allocation.address, from: index, layout: layout,
+                          tight: !layout.mayBeEmbedded
+                            && ContainerShapes.isExactlySized(usable: UInt64(words.count), request: layout.size),
+                          objects: layout.isPointerElement ? .max : 1, byVptr: false, onHit: onHit)
+            } else {
+                scanWords(words, base: allocation.address, from: index, onHit: onHit)
+            }
+            return
+        case let .range(range, element):
+            guard !range.isEmpty else { return }
+            live = range
+            if element >= 0, range.lo == 0, layouts.layout(forFirstWord: words.loadUnaligned(as: UInt64.self)) == nil {
+                let layout = layouts.layout(id: element)
+                let end = min(words.count, Int(clamping: range.hi))
+                if layout.size >= 8, UInt64(end) >= layout.size {
+                    scanTyped(UnsafeRawBufferPointer(rebasing: words[0..<end]), base: allocation.address, from: index,
+                              layout: layout, tight: true, byVptr: false, onHit: onHit)
+                    return
+                }
+            }
         }
         let first = Int(clamping: live.lo) / 8
         let end = min(words.count, Int(clamping: live.hi)) / 8
@@ -123,16 +152,20 @@ struct PointerScanner: @unchecked Sendable {
 
     /// Elements of one dynamic type laid end to end (one object, or a `std::vector` of them);
     /// an element whose first word is another vptr, and any untight tail, are scanned whole.
+    /// `objects`: at most this many elements; one for a struct typed pointers lead to, which has
+    /// no vptr to tell where its kind ends.
+    /// `byVptr`: the layout is the dynamic type the first word names, and an element that does
+    /// not start with the same vptr ends the run.
     private func scanTyped(_ words: UnsafeRawBufferPointer, base: UInt64, from: Int, layout: PointerLayout, tight: Bool,
-                           onHit: Hit) {
+                           objects: Int = .max, byVptr: Bool = true, onHit: Hit) {
         let size = Int(layout.size)
         let vptr = words.loadUnaligned(as: UInt64.self)
-        let elements = words.count / size
+        let elements = min(objects, words.count / size)
         var element = 0
         var skipThrough = -1
         while element < elements {
             let offset = element &* size
-            if element > 0 && words.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != vptr { break }
+            if byVptr && element > 0 && words.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != vptr { break }
             for (position, pointerSlot) in layout.pointerSlots.enumerated() {
                 let slot = offset / 8 &+ Int(pointerSlot)
                 guard slot &* 8 &+ 8 <= words.count else { break }
@@ -140,8 +173,11 @@ struct PointerScanner: @unchecked Sendable {
                 let value = words.loadUnaligned(fromByteOffset: slot &* 8, as: UInt64.self)
                 let index = lookup.find(value)
                 if index >= 0 && index != from && used.contains(index) {
+                    let pointee = layout.pointees[position]
                     skipThrough = max(skipThrough, report(words, slot: slot, value: value, target: index,
-                                                                  as: layout.isDeclaredPointer[position] ? .member : .word, onHit: onHit))
+                                                          as: layout.isDeclaredPointer[position] || pointee >= 0
+                                                            ? .member(pointee: pointee) : .word,
+                                                          onHit: onHit))
                 }
             }
             element &+= 1
@@ -193,6 +229,30 @@ struct PointerScanner: @unchecked Sendable {
             case .vector: .vectorBody
             }
         }
+    }
+
+    /// Whether a pointer to the struct of layout `pointee` at the start of `target` may type it:
+    /// the block is large enough, and names no type of its own by a vptr.
+    func mayType(_ target: Int, as pointee: Int32) -> Bool {
+        let allocation = allocations[target]
+        guard layouts.layout(id: pointee).size <= allocation.usableSize else { return false }
+        var hint = -1
+        guard let first = memory.view(at: allocation.address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self)
+        else { return false }
+        return layouts.layout(forFirstWord: first) == nil
+    }
+
+    /// Whether a pointer to the struct of layout `pointee` may point `offset` bytes into `target`:
+    /// false only when the object there names its type by a vptr (or, `settledType`, declared
+    /// pointers agree on it) and that type holds no such struct at that offset (the word is a
+    /// pointer left from the block's previous life).
+    func isConsistent(_ pointee: Int32, into target: Int, at offset: UInt64, settledType: Int32 = -1) -> Bool {
+        guard let key = layouts.layout(id: pointee).ownKey else { return true }
+        var hint = -1
+        guard let first = memory.view(at: allocations[target].address, count: 8, hint: &hint)?.loadUnaligned(as: UInt64.self)
+        else { return true }
+        if let object = layouts.layout(forFirstWord: first) { return object.admits(key, at: offset) }
+        return settledType < 0 || layouts.layout(id: settledType).admits(key, at: offset)
     }
 
     /// Reports the pointer at `slot` (a plain word or member), or, when it starts a deque header,

@@ -96,8 +96,16 @@ public final class Reachability: @unchecked Sendable {
             let roles = ContainerRoles(allocations: table, lookup: lookup, memory: memory, inFile: inFile)
             let scanner = PointerScanner(allocations: table, lookup: lookup, used: used, allocatorOwned: allocatorOwned,
                                          memory: memory, layouts: layouts, roles: roles)
-            let loop = MarkLoop(scanner: scanner, recordChains: recordChains, inFile: inFile)
-            loop.run(roots: Self.pieces(of: roots))
+            let pieces = Self.pieces(of: roots)
+            let claims = layouts.isEmpty ? nil : TypeClaims()
+            var loop = MarkLoop(scanner: scanner, recordChains: recordChains, inFile: inFile, claims: claims)
+            loop.run(roots: pieces)
+            // A second mark when declared pointers typed anything: the first one scanned those
+            // allocations whole wherever a register, stack or interior word reached them too.
+            if let claims, !claims.isEmpty {
+                loop = MarkLoop(scanner: scanner, recordChains: recordChains, inFile: inFile, settledTypes: claims.settled())
+                loop.run(roots: pieces)
+            }
             Self.findReferences(scanner: scanner, states: loop.states, roots: referenceRoots.map(Self.pieces(of:)) ?? [],
                                 into: referenced)
             var candidates: [UInt32] = []
@@ -107,7 +115,7 @@ public final class Reachability: @unchecked Sendable {
             }
             var hint = -1
             var shape = LeakComponents(count: count, candidates: candidates) { index, body in
-                scanner.scanAllocation(index, state: .whole, live: .init(lo: 0, hi: 0), hint: &hint) { _, _, _, target, _ in
+                scanner.scanAllocation(index, state: .whole, view: .nothing, hint: &hint) { _, _, _, target, _ in
                     if referenced.contains(target) && loop.states.state(target) == .unreached { body(target) }
                 }
             }
@@ -115,7 +123,7 @@ public final class Reachability: @unchecked Sendable {
                 // A cycle an unreferenced leaked allocation points into was lost through that one.
                 for index in 0..<count where used.contains(index) && loop.states.state(index) == .unreached
                     && !referenced.contains(index) {
-                    scanner.scanAllocation(index, state: .whole, live: .init(lo: 0, hi: 0), hint: &hint) { _, _, _, target, _ in
+                    scanner.scanAllocation(index, state: .whole, view: .nothing, hint: &hint) { _, _, _, target, _ in
                         if shape.inCycles.contains(target) { shape.pointedToFromOutside(target) }
                     }
                 }
@@ -159,7 +167,7 @@ public final class Reachability: @unchecked Sendable {
                 let first = (position - roots.count) * blockSize
                 for index in first..<min(count, first + blockSize)
                 where scanner.used.contains(index) && states.state(index) == .unreached {
-                    scanner.scanAllocation(index, state: .whole, live: .init(lo: 0, hi: 0), hint: &hint, onHit: note)
+                    scanner.scanAllocation(index, state: .whole, view: .nothing, hint: &hint, onHit: note)
                 }
                 progress.advance(UInt64(min(count, first + blockSize) - first))
             }
@@ -202,6 +210,12 @@ public final class Reachability: @unchecked Sendable {
     /// What the allocation at `index` is to the container whose header points at it (a string's,
     /// a vector's, a deque's), as the scans of roots and used allocations saw it.
     public func containerRole(ofAllocationAt index: Int) -> ContainerRole { loop.scanner.roles.role(index) }
+
+    /// How the mark phase scanned allocation `index`: its state and, when limited, its view.
+    func markState(ofAllocationAt index: Int) -> (state: BlockState, view: LimitedViews.View?) {
+        let state = states.state(index)
+        return (state, state == .limited ? loop.views.view(index) : nil)
+    }
 
     /// A leaked allocation where the program lost its objects: no other leaked allocation points
     /// to it, or it stands for a cycle of leaked allocations nothing else points to.

@@ -8,16 +8,25 @@ struct SizeNumbering {
     private(set) var sizes: [UInt64] = []
     private var lastSize: UInt64 = 0
     private var lastNumber = -1
+    /// Numbers of the sizes below `directLimit` that are multiples of 8 (all of glibc's and
+    /// jemalloc's small blocks), indexed by size / 8, -1 when not yet met: a heap of tens of
+    /// millions of blocks is numbered twice per command, and hashing each size cost more than
+    /// the rest of the pass.
+    private var direct = [Int32](repeating: -1, count: Int(Self.directLimit / 8))
+    private static let directLimit: UInt64 = 64 * 1024
 
     /// The number of `size`, assigning the next one (`sizes.count`) when it is new.
     mutating func number(of size: UInt64) -> Int {
         if lastNumber >= 0 && size == lastSize { return lastNumber }
         let number: Int
-        if let known = numbers[size] {
+        let isDirect = size < Self.directLimit && size % 8 == 0
+        if isDirect, direct[Int(size / 8)] >= 0 {
+            number = Int(direct[Int(size / 8)])
+        } else if !isDirect, let known = numbers[size] {
             number = known
         } else {
             number = sizes.count
-            numbers[size] = number
+            if isDirect { direct[Int(size / 8)] = Int32(number) } else { numbers[size] = number }
             sizes.append(size)
         }
         lastSize = size

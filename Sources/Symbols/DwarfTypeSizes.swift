@@ -50,4 +50,33 @@ extension ModuleSet {
             }
         } while withUnsafeMutablePointer(to: &child, { dwarf_siblingof($0, $0) }) == 0 && found.count < names.count
     }
+
+    /// Calls `body` with every struct and class definition of `module` (at namespace level and
+    /// nested in other classes).
+    func forEachStructDefinition(in module: Module, _ body: (UnsafeMutablePointer<Dwarf_Die>) -> Void) {
+        guard module.hasDebugInfo, let handle = handles[module.index] else { return }
+        var bias: Dwarf_Addr = 0
+        var unit = dwfl_module_nextcu(handle, nil, &bias)
+        while let current = unit {
+            Self.visitStructs(in: current, depth: 0, body)
+            unit = dwfl_module_nextcu(handle, current, &bias)
+        }
+    }
+
+    private static func visitStructs(in parent: UnsafeMutablePointer<Dwarf_Die>, depth: Int,
+                                     _ body: (UnsafeMutablePointer<Dwarf_Die>) -> Void) {
+        guard depth < 16 else { return }
+        var child = Dwarf_Die()
+        guard dwarf_child(parent, &child) == 0 else { return }
+        repeat {
+            let tag = Int(dwarf_tag(&child))
+            if tag == Int(DW_TAG_namespace) {
+                visitStructs(in: &child, depth: depth + 1, body)
+            } else if (tag == Int(DW_TAG_class_type) || tag == Int(DW_TAG_structure_type))
+                        && dwarf_hasattr(&child, UInt32(DW_AT_declaration)) == 0 {
+                body(&child)
+                visitStructs(in: &child, depth: depth + 1, body)
+            }
+        } while withUnsafeMutablePointer(to: &child, { dwarf_siblingof($0, $0) }) == 0
+    }
 }

@@ -8,65 +8,67 @@ extension ModuleSet {
     /// variable covers, and variables whose type cannot be laid out exactly, are left out, so
     /// they stay roots; pointers, pointer-sized integers and unions always stay roots.
     public func nonPointerDataRanges(of module: Module) -> [Range<UInt64>] {
-        guard module.hasDebugInfo, let handle = handles[module.index] else { return [] }
         var ranges: [Range<UInt64>] = []
-        var bias: Dwarf_Addr = 0
-        var unit = dwfl_module_nextcu(handle, nil, &bias)
-        while let current = unit {
-            Self.collectVariables(in: current, bias: bias, depth: 0, into: &ranges)
-            unit = dwfl_module_nextcu(handle, current, &bias)
+        forEachFixedVariable(in: module) { start, type, size in
+            var builder = PointerLayoutBuilder(size: size)
+            builder.add(type: type, at: 0, depth: 0)
+            guard !builder.failed else { return }
+            let pointerSlots = Set(builder.slots)
+            // A type with a pointer in it is aligned for it; a misaligned one has none, and only the
+            // words wholly inside it are its own.
+            guard start % 8 == 0 || pointerSlots.isEmpty else { return }
+            let firstWord = (start &+ 7) & ~7
+            let end = start &+ size
+            var word = firstWord
+            while word &+ 8 <= end {
+                if !pointerSlots.contains(UInt32((word &- start) / 8)) || start % 8 != 0 {
+                    if let last = ranges.last, last.upperBound == word {
+                        ranges[ranges.count - 1] = last.lowerBound..<(word &+ 8)
+                    } else {
+                        ranges.append(word..<(word &+ 8))
+                    }
+                }
+                word &+= 8
+            }
         }
         return AddressRanges.merged(ranges)
     }
 
-    private static func collectVariables(in parent: UnsafeMutablePointer<Dwarf_Die>, bias: Dwarf_Addr, depth: Int,
-                                         into ranges: inout [Range<UInt64>]) {
+    /// Calls `body` with the run-time address, type and size of each global and static variable
+    /// of `module` that lives at a fixed address (namespace-level definitions).
+    func forEachFixedVariable(in module: Module,
+                              _ body: (UInt64, UnsafeMutablePointer<Dwarf_Die>, UInt64) -> Void) {
+        guard module.hasDebugInfo, let handle = handles[module.index] else { return }
+        var bias: Dwarf_Addr = 0
+        var unit = dwfl_module_nextcu(handle, nil, &bias)
+        while let current = unit {
+            Self.visitVariables(in: current, bias: bias, depth: 0, body)
+            unit = dwfl_module_nextcu(handle, current, &bias)
+        }
+    }
+
+    private static func visitVariables(in parent: UnsafeMutablePointer<Dwarf_Die>, bias: Dwarf_Addr, depth: Int,
+                                       _ body: (UInt64, UnsafeMutablePointer<Dwarf_Die>, UInt64) -> Void) {
         guard depth < 16 else { return }
         var child = Dwarf_Die()
         guard dwarf_child(parent, &child) == 0 else { return }
         repeat {
             switch Int(dwarf_tag(&child)) {
             case Int(DW_TAG_namespace):
-                collectVariables(in: &child, bias: bias, depth: depth + 1, into: &ranges)
+                visitVariables(in: &child, bias: bias, depth: depth + 1, body)
             case Int(DW_TAG_variable):
-                nonPointerWords(of: &child, bias: bias, into: &ranges)
+                var typeAttribute = Dwarf_Attribute()
+                var type = Dwarf_Die()
+                var size: Dwarf_Word = 0
+                guard let address = fixedAddress(of: &child),
+                      dwarf_attr_integrate(&child, UInt32(DW_AT_type), &typeAttribute) != nil,
+                      dwarf_formref_die(&typeAttribute, &type) != nil,
+                      dwarf_aggregate_size(&type, &size) == 0, size >= 8, size < 1 << 32 else { continue }
+                body(address &+ bias, &type, size)
             default:
                 break
             }
         } while withUnsafeMutablePointer(to: &child, { dwarf_siblingof($0, $0) }) == 0
-    }
-
-    /// The whole words of one variable that its type says hold no pointer.
-    private static func nonPointerWords(of variable: UnsafeMutablePointer<Dwarf_Die>, bias: Dwarf_Addr,
-                                        into ranges: inout [Range<UInt64>]) {
-        guard let address = fixedAddress(of: variable) else { return }
-        var typeAttribute = Dwarf_Attribute()
-        var type = Dwarf_Die()
-        var size: Dwarf_Word = 0
-        guard dwarf_attr_integrate(variable, UInt32(DW_AT_type), &typeAttribute) != nil,
-              dwarf_formref_die(&typeAttribute, &type) != nil,
-              dwarf_aggregate_size(&type, &size) == 0, size >= 8, size < 1 << 32 else { return }
-        var builder = PointerLayoutBuilder(size: size)
-        builder.add(type: &type, at: 0, depth: 0)
-        guard !builder.failed else { return }
-        let start = address &+ bias
-        let pointerSlots = Set(builder.slots)
-        // A type with a pointer in it is aligned for it; a misaligned one has none, and only the
-        // words wholly inside it are its own.
-        guard start % 8 == 0 || pointerSlots.isEmpty else { return }
-        let firstWord = (start &+ 7) & ~7
-        let end = start &+ size
-        var word = firstWord
-        while word &+ 8 <= end {
-            if !pointerSlots.contains(UInt32((word &- start) / 8)) || start % 8 != 0 {
-                if let last = ranges.last, last.upperBound == word {
-                    ranges[ranges.count - 1] = last.lowerBound..<(word &+ 8)
-                } else {
-                    ranges.append(word..<(word &+ 8))
-                }
-            }
-            word &+= 8
-        }
     }
 
     /// The link-time address of a variable whose location is one DW_OP_addr (not a thread-local,

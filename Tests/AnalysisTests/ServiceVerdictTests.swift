@@ -57,7 +57,7 @@ struct ServiceVariant: Sendable, CustomTestStringConvertible {
         "conn_stats": 10, "Connection": 10, "Job": 5, "IoBuffer": 25, "Blob": 5,
     ]
     static let jemallocTypedCeiling: [String: Int] = [
-        "TimerCallback": 5, "RetryCallback": 5, "Session": 0, "Channel": 10, "Subscriber": 10,
+        "TimerCallback": 5, "RetryCallback": 5, "Session": 0, "Channel": 5, "Subscriber": 5,
         "conn_stats": 5, "Connection": 5, "Job": 5, "IoBuffer": 5, "Blob": 5,
     ]
     static let jemallocCeiling: [String: Int] = [

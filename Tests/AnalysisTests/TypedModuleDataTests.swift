@@ -1,7 +1,4 @@
-import Analysis
-import ELFCore
 import Foundation
-import Symbols
 import Testing
 import TestFixtures
 
@@ -11,20 +8,7 @@ import TestFixtures
 @Suite(.enabled(if: SampleCores.canMakeCores, "needs gcc, g++ and gdb (make test installs them)"))
 struct TypedModuleDataTests {
     func verdicts(_ sample: SampleCore) throws -> (anchored: [String: Bool], leaked: [String: Bool]) {
-        let core = try CoreFile(path: sample.path)
-        let analysis = LeakAnalysis(core: core, modules: try ModuleSet(core: core))
-        let table = try #require(analysis.table)
-        let reachability = try #require(analysis.reachability)
-        func isLeaked(_ text: String) -> Bool {
-            guard let address = truthAddress(text), let index = table.index(containing: address),
-                  let liveness = reachability.liveness(ofAllocationAt: index) else { return false }
-            return liveness.isLeaked
-        }
-        let anchored = sample.truth["anchored"] as? [String] ?? []
-        let leaked = sample.truth["leaked"] as? [String] ?? []
-        #expect(anchored.count == 8 && leaked.count == 5, "truth: \(anchored.count) anchored, \(leaked.count) leaked")
-        return (Dictionary(uniqueKeysWithValues: anchored.map { ($0, isLeaked($0)) }),
-                Dictionary(uniqueKeysWithValues: leaked.map { ($0, isLeaked($0)) }))
+        try sampleVerdicts(sample, anchoredCount: 8, leakedCount: 5)
     }
 
     @Test func withDwarfOnlyPointerWordsOfGlobalsAnchor() throws {
