@@ -39,7 +39,7 @@ final class MarkLoop: @unchecked Sendable {
     private let waiting = Atomic<Int>(0)
     private let nextRoot = Atomic<Int>(0)
     private let totalPushes = Atomic<Int>(0)
-    private let progress = ProgressLine(total: nil, label: "marking", unit: .allocations)
+    private let progress: ProgressLine
 
     /// Types pointers declare, gathered (first mark) or applied (second mark).
     private let claims: TypeClaims?
@@ -53,6 +53,8 @@ final class MarkLoop: @unchecked Sendable {
         self.scanner = scanner
         self.claims = claims
         self.settledTypes = settledTypes
+        progress = ProgressLine(total: nil, label: settledTypes.isEmpty ? "marking" : "marking again through declared types",
+                                unit: .allocations)
         let count = scanner.allocations.count
         states = MarkStates(count: count, inFile: inFile)
         if recordChains {
