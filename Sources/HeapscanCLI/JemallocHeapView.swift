@@ -50,6 +50,7 @@ func renderJemallocHeap(_ report: JemallocHeapReport, top: Int = 0, width: Int?)
     out.append("")
     out.append("Allocated: \(grouped(totals.allocated)), active: \(grouped(totals.active)), metadata (estimate): \(grouped(totals.metadataEstimate)), resident in core: \(grouped(totals.residentInCore)), mapped: \(grouped(totals.mapped)), retained: \(grouped(totals.retained)) (bytes)")
     out.append("dirty pages awaiting purge: \(humanBytes(totals.dirty)) in \(grouped(totals.dirtyExtents)) extents; muzzy: \(humanBytes(totals.muzzy)) in \(grouped(totals.muzzyExtents)) extents; retained: \(humanBytes(totals.retained)) in \(grouped(totals.retainedExtents)) extents")
+    out.append("used       \(grouped(totals.usedAllocations)) allocations, \(humanBytes(totals.usedBytes)) (in use, less what thread caches hold)")
     out.append("thread caches hold \(humanBytes(totals.cachedInThreads)) (allocated for jemalloc, free for the program)")
 
     let bins = top > 0 ? Array(report.bins.prefix(top)) : report.bins
@@ -74,10 +75,11 @@ func renderJemallocHeap(_ report: JemallocHeapReport, top: Int = 0, width: Int?)
 
     out.append("")
     out.append("arenas (\(grouped(report.arenas.count)))")
-    var arenas = TextTable([">arena", ">allocated", ">active", ">bins", ">large classes"])
+    var arenas = TextTable([.right("arena"), .right("used"), .right("used bytes"), .right("allocated"), .right("active"),
+                            .right("bins", dropRank: 2), .right("large classes", dropRank: 1)])
     for arena in report.arenas {
-        arenas.add([String(arena.index), humanBytes(arena.allocated), humanBytes(arena.active),
-                    grouped(arena.bins.count), grouped(arena.large.count)])
+        arenas.add([String(arena.index), grouped(arena.usedAllocations), humanBytes(arena.usedBytes), humanBytes(arena.allocated),
+                    humanBytes(arena.active), grouped(arena.bins.count), grouped(arena.large.count)])
     }
     out.append(arenas.render(width: width))
 

@@ -35,7 +35,7 @@ struct InstallTests {
 
         // The man page is generated from the commands' help; completions for three shells.
         let manual = try String(contentsOf: prefix.appendingPathComponent("share/man/man1/heapscan.1"), encoding: .utf8)
-        #expect(manual.contains(".TH HEAPSCAN"))
+        #expect(manual.contains(".Dt HEAPSCAN 1"))
         for command in ["leaks", "show", "explain", "refs", "diff", "report"] { #expect(manual.contains(command), "\(command)") }
         let bash = try String(contentsOf: prefix.appendingPathComponent("share/bash-completion/completions/heapscan"), encoding: .utf8)
         let zsh = try String(contentsOf: prefix.appendingPathComponent("share/zsh/site-functions/_heapscan"), encoding: .utf8)
