@@ -42,6 +42,6 @@ struct InstallTests {
         let fish = try String(contentsOf: prefix.appendingPathComponent("share/fish/vendor_completions.d/heapscan.fish"), encoding: .utf8)
         #expect(bash.contains("_heapscan") && bash.contains("leaks"))
         #expect(zsh.hasPrefix("#compdef heapscan") && zsh.contains("leaks"))
-        #expect(fish.contains("complete -c heapscan") && fish.contains("leaks"))
+        #expect(fish.contains("complete -c 'heapscan'") && fish.contains("'leaks'"))
     }
 }
