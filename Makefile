@@ -6,7 +6,7 @@ RELEASE := $(SWIFT) build -c release $(ARCH_FLAGS)
 BIN := .build/release
 CORES := .build-cores
 
-.PHONY: all deps build demo test bench bench-jemalloc fuzz clean-cores
+.PHONY: all deps build demo test bench bench-jemalloc fuzz clean-cores install
 
 all: build
 
@@ -49,3 +49,28 @@ fuzz: deps
 
 clean-cores:
 	rm -rf $(CORES)
+
+# make install PREFIX=DIR: the heapscan binary with Swift's runtime and Foundation linked in, so
+# it runs where no Swift toolchain is installed (it needs only Debian's elfutils and compression
+# libraries), its man page and bash, zsh and fish completions. The man page comes from
+# swift-argument-parser's generate-manual (the GenerateManual plugin's tool, built by asking the
+# plugin for its help), run on the installed binary: the same text as --help. Built for any
+# x86-64 (no ARCH_FLAGS: the binary may be copied to another machine) in its own scratch
+# directory, so the ordinary build in .build keeps its binary and a running `swift test` its lock.
+PREFIX ?= /usr/local
+INSTALL_BUILD := .build-install
+install: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(INSTALL_BUILD) --product heapscan
+	$(SWIFT) package --scratch-path $(INSTALL_BUILD) plugin generate-manual --help >/dev/null
+	rm -rf $(INSTALL_BUILD)/manual && mkdir -p $(INSTALL_BUILD)/manual
+	$$(find $(INSTALL_BUILD) -name generate-manual-tool -type f | head -n 1) $(INSTALL_BUILD)/release/heapscan \
+	  --output-directory $(INSTALL_BUILD)/manual
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 $(INSTALL_BUILD)/release/heapscan $(DESTDIR)$(PREFIX)/bin/heapscan
+	install -m 644 $(INSTALL_BUILD)/manual/heapscan.1 $(DESTDIR)$(PREFIX)/share/man/man1/heapscan.1
+	$(INSTALL_BUILD)/release/heapscan --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/heapscan
+	$(INSTALL_BUILD)/release/heapscan --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_heapscan
+	$(INSTALL_BUILD)/release/heapscan --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/heapscan.fish
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/heapscan ($$(du -h $(INSTALL_BUILD)/release/heapscan | cut -f1))"

@@ -4,7 +4,8 @@ import ELFCore
 /// chunk size holds the memory". Built from a walk; the CLI only renders it.
 public struct HeapReport: Codable, Sendable {
     public struct Arena: Codable, Sendable {
-        public var name: String
+        /// `main_arena 0x…` or `arena 0x…`: the name `show` and `leaks` give the arena.
+        public var arena: String
         public var address: String
         public var heaps: [String]
         /// Bytes of the arena's heaps as walked (what mallinfo2 calls `arena` for it).
@@ -132,7 +133,7 @@ public struct HeapReport: Codable, Sendable {
         method = table.method
         safeLinking = result.safeLinking
         arenas = result.arenas.enumerated().map { index, arena in
-            Arena(name: index < table.arenas.count ? table.arenas[index] : hex(arena.address),
+            Arena(arena: index < table.arenas.count ? table.arenas[index] : hex(arena.address),
                   address: hex(arena.address),
                   heaps: arena.heaps.map { "\(hex($0.start))-\(hex($0.end))" },
                   systemBytes: arena.measuredSystemBytes, top: hex(arena.top), topSize: arena.topSize,

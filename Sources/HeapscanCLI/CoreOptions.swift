@@ -13,6 +13,8 @@ struct CoreOptions: ParsableArguments {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @OptionGroup var layout: TextWidthOptions
+
     /// Opens the core or snapshots the process, turning any failure into the one-line error
     /// the user sees.
     func open() throws -> CoreFile {

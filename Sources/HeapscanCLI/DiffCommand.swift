@@ -25,6 +25,8 @@ struct DiffCommand: ParsableCommand, Exemplified {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @OptionGroup var layout: TextWidthOptions
+
     @Option(parsing: .unconditional, help: "Show at most this many rows (0 shows all).")
     var top = 20
 
@@ -49,8 +51,11 @@ struct DiffCommand: ParsableCommand, Exemplified {
         var diff = GrowthDiff(old: reports[0], new: reports[1])
         if top > 0 { diff.rows = Array(diff.rows.prefix(top)) }
         switch format {
-        case .json: try printJSON(diff)
-        case .text: print(render(diff))
+        case .json:
+            // Both cores' warnings, each saying which core it is about.
+            let warnings = zip(cores, reports).flatMap { core, report in report.warnings.map { "\(core.path): \($0)" } }
+            try printJSON(diff, core: diff.new, warnings: warnings)
+        case .text: printText(render(diff, width: layout.columns), width: layout.columns)
         }
     }
 
@@ -65,17 +70,18 @@ struct DiffCommand: ParsableCommand, Exemplified {
         return report
     }
 
-    private func render(_ diff: GrowthDiff) -> String {
+    private func render(_ diff: GrowthDiff, width: Int?) -> String {
         var out = ["used heap \(humanBytes(diff.oldUsedBytes)) -> \(humanBytes(diff.newUsedBytes))", ""]
         guard !diff.rows.isEmpty else { return (out + ["no group changed"]).joined(separator: "\n") }
-        var table = TextTable(["kind", "suspect", ">old", ">new", ">delta", ">old bytes", ">new bytes", ">byte delta", ">growth"])
+        var table = TextTable([.left("kind"), .name("suspect"), .right("old", dropRank: 2), .right("new"), .right("delta"),
+                               .right("old bytes", dropRank: 1), .right("new bytes"), .right("byte delta"), .right("growth")])
         for row in diff.rows {
-            table.add([row.kind.rawValue, row.name, String(row.oldCount), String(row.newCount),
-                       (row.countDelta > 0 ? "+" : "") + String(row.countDelta), humanBytes(row.oldBytes),
-                       humanBytes(row.newBytes), (row.byteDelta > 0 ? "+" : "-") + humanBytes(row.byteDelta.magnitude),
+            table.add([row.kind.rawValue, row.name, grouped(row.oldCount), grouped(row.newCount),
+                       signedGrouped(row.countDelta), humanBytes(row.oldBytes),
+                       humanBytes(row.newBytes), (row.byteDelta > 0 ? "+" : row.byteDelta < 0 ? "-" : "") + humanBytes(row.byteDelta.magnitude),
                        row.growth.map { String(format: "%.2fx", $0) } ?? "new"])
         }
-        out.append(table.render())
+        out.append(table.render(width: width))
         return out.joined(separator: "\n")
     }
 }

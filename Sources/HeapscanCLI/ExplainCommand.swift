@@ -43,8 +43,8 @@ struct ExplainCommand: ParsableCommand, Exemplified {
                 throw CLIError(path: core.path, message: "\(hex(value)) is not inside a used allocation")
             }
             switch options.format {
-            case .json: try printJSON(paths)
-            case .text: print(render(paths))
+            case .json: try printJSON(paths, core: paths.core, warnings: paths.warnings)
+            case .text: printText(render(paths, width: options.layout.columns), width: options.layout.columns)
             }
             return
         }
@@ -52,12 +52,12 @@ struct ExplainCommand: ParsableCommand, Exemplified {
             throw CLIError(path: core.path, message: "\(hex(value)) is not inside a used allocation")
         }
         switch options.format {
-        case .json: try printJSON(chain)
-        case .text: print(render(chain))
+        case .json: try printJSON(chain, core: chain.core, warnings: chain.warnings)
+        case .text: printText(render(chain, width: options.layout.columns), width: options.layout.columns)
         }
     }
 
-    private func render(_ chain: ReferenceChain) -> String {
+    private func render(_ chain: ReferenceChain, width: Int?) -> String {
         let notes = chain.warnings.map { "warning: \($0)" }
         guard chain.liveness == .anchored, let kind = chain.rootKind, let name = chain.rootName else {
             return ([chain.liveness == .leaked
@@ -65,31 +65,31 @@ struct ExplainCommand: ParsableCommand, Exemplified {
                 : "\(chain.target) is leaked and unreferenced: no pointer to it anywhere"] + notes).joined(separator: "\n")
         }
         let article = kind.rawValue.first.map { "aeiou".contains($0) } == true ? "an" : "a"
-        return (["\(chain.target) is anchored by \(article) \(kind.rawValue) root: \(name)", ""] + links(chain) + Self.edgeLegend)
+        return (["\(chain.target) is anchored by \(article) \(kind.rawValue) root: \(name)", ""] + links(chain, width: width) + Self.edgeLegend)
             .joined(separator: "\n")
     }
 
-    private func render(_ paths: AnchorPaths) -> String {
-        var out = ["\(paths.target) is \(paths.liveness.rawValue): \(paths.total) anchor path\(paths.total == 1 ? "" : "s")"]
+    private func render(_ paths: AnchorPaths, width: Int?) -> String {
+        var out = ["\(paths.target) is \(paths.liveness.rawValue): \(grouped(paths.total)) anchor path\(paths.total == 1 ? "" : "s")"]
         for (number, chain) in paths.paths.enumerated() {
             out.append("")
             out.append("path \(number + 1): from \(chain.rootKind?.rawValue ?? "?") root \(chain.rootName ?? "?")")
-            out += links(chain)
+            out += links(chain, width: width)
         }
-        if paths.paths.count < paths.total { out.append("\(paths.total - paths.paths.count) more (--limit 0 lists all)") }
+        if paths.paths.count < paths.total { out.append("\(grouped(paths.total - paths.paths.count)) more (--limit 0 lists all)") }
         if !paths.paths.isEmpty { out += Self.edgeLegend }
         out += paths.warnings.map { "warning: \($0)" }
         return out.joined(separator: "\n")
     }
 
-    private func links(_ chain: ReferenceChain) -> [String] {
-        var table = TextTable([">step", "pointer at", ">offset", "points into", ">size", "edge"])
+    private func links(_ chain: ReferenceChain, width: Int?) -> [String] {
+        var table = TextTable([.right("step"), .name("pointer at"), .right("offset"), .name("points into"), .right("size"), .left("edge")])
         for (step, link) in chain.links.enumerated() {
             let place = link.pointerAtSymbol ?? link.frame ?? link.member
             table.add([String(step + 1), link.pointerAt + (place.map { " (\($0))" } ?? ""),
-                       link.offsetInHolder.map { "+\($0)" } ?? "root", link.allocation, "\(link.size) B", link.edge.rawValue])
+                       link.offsetInHolder.map { "+\(grouped($0))" } ?? "root", link.allocation, exactBytes(link.size), link.edge.rawValue])
         }
-        return [table.render()]
+        return [table.render(width: width)]
     }
 
     static let edgeLegend = ["", "edge: precise = a pointer member of a type DWARF describes",

@@ -61,6 +61,8 @@ struct FindCommand: ParsableCommand, Exemplified {
     @Flag(help: "Do not walk the allocator to name the allocation holding each hit.")
     var noAllocations = false
 
+    @OptionGroup var layout: TextWidthOptions
+
     func validate() throws {
         if let limit, limit < 0 { throw CLIError(path: nil, message: "--limit must be 0 or more") }
         if let context, context < 0 || context > 4096 { throw CLIError(path: nil, message: "--context must be between 0 and 4096") }
@@ -86,17 +88,18 @@ struct FindCommand: ParsableCommand, Exemplified {
             let found = result.total
             print(found == 0 ? "Pattern not found." : "\(found) pattern\(found == 1 ? "" : "s") found.")
         case .json:
-            try printJSON(FindReport(core: file, pattern: pattern, regions: regions, result: result, listHits: listHits,
+            let report = FindReport(core: file, pattern: pattern, regions: regions, result: result, listHits: listHits,
                                      context: { contextLines(file, pattern, $0)?.joined(separator: "\n") },
                                      allocation: allocation,
                                      rawContext: { hit in
                                          context.flatMap { HexDump.window(memory: file.addressSpace, around: hit.address,
                                                                           length: pattern.needles[hit.needle].bytes.count, context: $0) }
-                                     }))
+                                     })
+            try printJSON(report, core: report.core, warnings: file.warnings)
         case .text:
             let report = FindReport(core: file, pattern: pattern, regions: regions, result: result, listHits: listHits,
                                     context: { _ in nil }, allocation: allocation)
-            print(render(report, file: file, pattern: pattern, result: result))
+            printText(render(report, file: file, pattern: pattern, result: result, width: layout.columns), width: layout.columns)
         }
     }
 
@@ -120,7 +123,7 @@ struct FindCommand: ParsableCommand, Exemplified {
     private func describe(_ allocation: AllocationContext?) -> String {
         guard let allocation else { return "" }
         let details = [allocation.used ? "used" : "free"] + (allocation.type.map { [$0] } ?? [])
-        return "+\(allocation.offset) in \(allocation.start) (\(allocation.usableSize) B, \(details.joined(separator: ", ")))"
+        return "+\(allocation.offset) in \(allocation.start) (\(exactBytes(allocation.usableSize)), \(details.joined(separator: ", ")))"
     }
 
     private func contextLines(_ file: CoreFile, _ pattern: FindPattern, _ hit: FindHit) -> [String]? {
@@ -128,34 +131,35 @@ struct FindCommand: ParsableCommand, Exemplified {
                                     length: pattern.needles[hit.needle].bytes.count, context: $0) }
     }
 
-    private func render(_ report: FindReport, file: CoreFile, pattern: FindPattern, result: FindResult) -> String {
+    private func render(_ report: FindReport, file: CoreFile, pattern: FindPattern, result: FindResult, width: Int?) -> String {
         var out: [String] = []
         let described = report.needles.map { row in
             row.needle + (row.width.map { " (\($0) byte\($0 == 1 ? "" : "s")\(row.alignment == 1 && $0 > 1 ? ", unaligned" : ""))" } ?? "")
         }
         out.append("find \(described.joined(separator: ", ")) in \(regionOptions.regions)"
                    + (regionOptions.range.map { " \($0)" } ?? "")
-                   + ": \(report.total) hit\(report.total == 1 ? "" : "s"), \(humanBytes(report.scannedBytes)) scanned in \(report.regionsScanned) region\(report.regionsScanned == 1 ? "" : "s")")
+                   + ": \(grouped(report.total)) hit\(report.total == 1 ? "" : "s"), \(humanBytes(report.scannedBytes)) scanned in \(grouped(report.regionsScanned)) region\(report.regionsScanned == 1 ? "" : "s")")
         if let hits = report.hits, !hits.isEmpty {
             out.append("")
-            var table = TextTable(["address", "value", "region", ">segment offset", "allocation"])
-            for hit in hits { table.add([hit.address, hit.needle, hit.region, hit.segmentOffset, describe(hit.allocation)]) }
+            var table = TextTable([.left("address"), .left("value"), .name("region", minimum: 12), .right("segment offset"),
+                                   .name("allocation")])
+            for hit in hits { table.add([hit.address, hit.needle, hit.region, hex(hit.segmentOffset), describe(hit.allocation)]) }
             if context == nil {
-                out.append(table.render())
+                out.append(table.render(width: width))
             } else {
                 for (row, hit) in zip(hits, result.hits) {
-                    out.append("\(row.address)  \(row.needle)  \(row.region)  +\(row.segmentOffset)  \(describe(row.allocation))")
+                    out.append("\(row.address)  \(row.needle)  \(row.region)  +\(hex(row.segmentOffset))  \(describe(row.allocation))")
                     out += contextLines(file, pattern, hit) ?? []
                 }
             }
-            if report.truncated { out.append("  … \(report.total - UInt64(hits.count)) more (raise --limit to list them)") }
+            if report.truncated { out.append("  … \(grouped(report.total - UInt64(hits.count))) more (raise --limit to list them)") }
         }
         if count || report.needles.count > 1 {
             out.append("")
-            var table = TextTable(["value", "region", "start", ">count"])
-            for row in report.counts { table.add([row.needle, row.region, row.regionStart, String(row.count)]) }
-            for row in report.needles { table.add([row.needle, "total", "", String(row.total)]) }
-            out.append(table.render())
+            var table = TextTable([.left("value"), .name("region", minimum: 12), .left("start"), .right("count")])
+            for row in report.counts { table.add([row.needle, row.region, row.regionStart, grouped(row.count)]) }
+            for row in report.needles { table.add([row.needle, "total", "", grouped(row.total)]) }
+            out.append(table.render(width: width))
         }
         return out.joined(separator: "\n")
     }

@@ -7,7 +7,8 @@ import ScanKernels
 struct FindReport: Codable {
     struct NeedleRow: Codable {
         var needle: String
-        var bytes: String
+        /// The bytes matched, as hex pairs ("e5 0d 1c a1").
+        var pattern: String
         var width: Int?
         var alignment: Int
         var total: UInt64
@@ -20,11 +21,11 @@ struct FindReport: Codable {
         var label: String
         var path: String?
         var segmentStart: String
-        var segmentOffset: String
+        var segmentOffset: UInt64
         /// The `--context` dump as text, and the same bytes raw (hex, from `contextStart`).
         var context: String?
         var contextStart: String?
-        var contextBytes: String?
+        var contextHex: String?
         /// The allocation holding the hit, when the allocator is known.
         var allocation: AllocationContext?
     }
@@ -52,7 +53,7 @@ struct FindReport: Codable {
          rawContext: (FindHit) -> (start: UInt64, bytes: [UInt8])? = { _ in nil }) {
         self.core = core.path
         needles = pattern.needles.enumerated().map { index, needle in
-            NeedleRow(needle: needle.label, bytes: needle.bytes.map { hexByte($0) }.joined(separator: " "),
+            NeedleRow(needle: needle.label, pattern: needle.bytes.map { hexByte($0) }.joined(separator: " "),
                       width: needle.width, alignment: needle.alignment, total: result.total(needle: index))
         }
         scannedBytes = result.scannedBytes
@@ -66,8 +67,8 @@ struct FindReport: Codable {
             let segmentStart = core.addressSpace.segment(containing: hit.address)?.start ?? region.start
             return Hit(address: hex(hit.address), needle: pattern.needles[hit.needle].label, region: region.displayName,
                        label: region.label.rawValue, path: region.path, segmentStart: hex(segmentStart),
-                       segmentOffset: hex(hit.address - segmentStart), context: context(hit),
-                       contextStart: raw.map { hex($0.start) }, contextBytes: raw.map { $0.bytes.map(hexByte).joined() },
+                       segmentOffset: hit.address - segmentStart, context: context(hit),
+                       contextStart: raw.map { hex($0.start) }, contextHex: raw.map { $0.bytes.map(hexByte).joined() },
                        allocation: allocation(hit))
         } : nil
         counts = []

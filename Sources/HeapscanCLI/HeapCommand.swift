@@ -58,84 +58,85 @@ struct HeapCommand: ParsableCommand, Exemplified {
         var report = HeapReport(result: result, top: top, includeFree: free, address: query, coreWarnings: core.warnings)
         report.core = core.path
         switch options.format {
-        case .json: try printJSON(report)
-        case .text: print(render(report))
+        case .json: try printJSON(report, core: report.core, warnings: report.warnings)
+        case .text: printText(render(report, width: options.layout.columns), width: options.layout.columns)
         }
     }
 
-    private func render(_ report: HeapReport) -> String {
+    private func render(_ report: HeapReport, width: Int?) -> String {
         var out: [String] = []
         out.append("allocator  \(report.allocator), \(report.method)"
                    + (report.safeLinking.map { $0 ? ", safe-linking" : ", no safe-linking" } ?? ""))
         if let lookup = report.lookup {
             out.append("")
             if lookup.found, let start = lookup.address {
-                out.append("\(lookup.query) is at offset \(lookup.offset ?? 0) in the \((lookup.used ?? false) ? "used" : "free") allocation \(start)"
-                           + " (usable \(lookup.usableSize ?? 0) B, chunk \(lookup.chunkSize ?? 0) B, \(lookup.arena ?? "?"))")
+                out.append("\(lookup.query) is at offset \(grouped(lookup.offset ?? 0)) in the \((lookup.used ?? false) ? "used" : "free") allocation \(start)"
+                           + " (usable \(exactBytes(lookup.usableSize ?? 0)), chunk \(exactBytes(lookup.chunkSize ?? 0)), \(lookup.arena ?? "?"))")
             } else {
                 out.append("\(lookup.query) is in no allocation")
             }
         }
         out.append("")
-        out.append("arenas (\(report.arenas.count))")
-        var arenas = TextTable(["arena", ">heaps", ">system", "top", ">top size", ">used", ">used bytes", ">free", ">free bytes"])
+        out.append("arenas (\(grouped(report.arenas.count)))")
+        var arenas = TextTable([.left("arena"), .right("heaps", dropRank: 3), .right("system"), .left("top", dropRank: 1),
+                                .right("top size", dropRank: 2), .right("used"), .right("used bytes"), .right("free"), .right("free bytes")])
         for arena in report.arenas {
-            arenas.add([arena.name, String(arena.heaps.count), humanBytes(arena.systemBytes), arena.top,
-                        humanBytes(arena.topSize), String(arena.usedAllocations), humanBytes(arena.usedBytes),
-                        String(arena.freeChunks), humanBytes(arena.freeBytes)])
+            arenas.add([arena.arena, grouped(arena.heaps.count), humanBytes(arena.systemBytes), arena.top,
+                        humanBytes(arena.topSize), grouped(arena.usedAllocations), humanBytes(arena.usedBytes),
+                        grouped(arena.freeChunks), humanBytes(arena.freeBytes)])
         }
-        out.append(arenas.render())
+        out.append(arenas.render(width: width))
         out.append("")
         let totals = report.totals
-        out.append("used      \(totals.usedAllocations) allocations, \(humanBytes(totals.usedBytes)) in chunks (\(humanBytes(totals.usableBytes)) usable)")
-        out.append("free      \(totals.freeChunks) chunks, \(humanBytes(totals.freeBytes)) (top chunks not counted)")
-        out.append("mmapped   \(totals.mmappedChunks) chunks, \(humanBytes(totals.mmappedBytes)) (counted in used)")
+        out.append("used      \(grouped(totals.usedAllocations)) allocations, \(humanBytes(totals.usedBytes)) in chunks (\(humanBytes(totals.usableBytes)) usable)")
+        out.append("free      \(grouped(totals.freeChunks)) chunks, \(humanBytes(totals.freeBytes)) (top chunks not counted)")
+        out.append("mmapped   \(grouped(totals.mmappedChunks)) chunks, \(humanBytes(totals.mmappedBytes)) (counted in used)")
         out.append("overhead  \(humanBytes(totals.overheadBytes)) (chunk headers and malloc's own structures)")
         out.append("system    \(humanBytes(totals.systemBytes)) from the kernel (arenas \(humanBytes(report.mallinfo.arena)) + mmapped)")
         let info = report.mallinfo
         out.append("mallinfo2 arena \(info.arena) uordblks \(info.uordblks) fordblks \(info.fordblks) ordblks \(info.ordblks)"
                    + " smblks \(info.smblks) fsmblks \(info.fsmblks) hblks \(info.hblks) hblkhd \(info.hblkhd) keepcost \(info.keepcost)")
         out.append("")
-        out.append("used allocations by chunk size (\(report.sizes.count) of \(report.distinctSizes) sizes, by bytes)")
-        out.append(sizeTable(report.sizes))
+        out.append("used allocations by chunk size (\(grouped(report.sizes.count)) of \(grouped(report.distinctSizes)) sizes, by bytes)")
+        out.append(sizeTable(report.sizes, width: width))
         if let free = report.free {
             out.append("")
             out.append("free side")
             var kinds = TextTable(["where", ">chunks", ">bytes"])
-            kinds.add(["tcache", String(free.tcacheChunks), humanBytes(free.tcacheBytes)])
-            kinds.add(["fastbins", String(free.fastbinChunks), humanBytes(free.fastbinBytes)])
-            kinds.add(["unsorted bin", String(free.unsortedChunks), humanBytes(free.unsortedBytes)])
-            kinds.add(["small bins", String(free.smallbinChunks), humanBytes(free.smallbinBytes)])
-            kinds.add(["large bins", String(free.largebinChunks), humanBytes(free.largebinBytes)])
-            kinds.add(["top", String(free.topChunks), humanBytes(free.topBytes)])
-            out.append(kinds.render())
+            kinds.add(["tcache", grouped(free.tcacheChunks), humanBytes(free.tcacheBytes)])
+            kinds.add(["fastbins", grouped(free.fastbinChunks), humanBytes(free.fastbinBytes)])
+            kinds.add(["unsorted bin", grouped(free.unsortedChunks), humanBytes(free.unsortedBytes)])
+            kinds.add(["small bins", grouped(free.smallbinChunks), humanBytes(free.smallbinBytes)])
+            kinds.add(["large bins", grouped(free.largebinChunks), humanBytes(free.largebinBytes)])
+            kinds.add(["top", grouped(free.topChunks), humanBytes(free.topBytes)])
+            out.append(kinds.render(width: width))
             if !free.tcaches.isEmpty {
                 out.append("")
-                out.append("tcaches (\(free.tcaches.count))")
+                out.append("tcaches (\(grouped(free.tcaches.count)))")
                 var tcaches = TextTable(["tcache", ">thread", ">chunks", ">bytes"])
                 for tcache in free.tcaches {
-                    tcaches.add([tcache.address, tcache.thread.map(String.init) ?? "?", String(tcache.chunks), humanBytes(tcache.bytes)])
+                    tcaches.add([tcache.address, tcache.thread.map(String.init) ?? "?", grouped(tcache.chunks), humanBytes(tcache.bytes)])
                 }
-                out.append(tcaches.render())
+                out.append(tcaches.render(width: width))
             }
             out.append("")
             out.append("free chunks by size")
-            out.append(sizeTable(free.sizes))
+            out.append(sizeTable(free.sizes, width: width))
         }
         if !report.warnings.isEmpty {
             out.append("")
-            out.append("warnings (\(report.warnings.count))")
+            out.append("warnings (\(grouped(report.warnings.count)))")
             for warning in report.warnings { out.append("  \(warning)") }
         }
         return out.joined(separator: "\n")
     }
 
-    private func sizeTable(_ rows: [HeapReport.SizeRow]) -> String {
+    private func sizeTable(_ rows: [HeapReport.SizeRow], width: Int?) -> String {
         var table = TextTable([">chunk size", ">count", ">bytes", ">share"])
         for row in rows {
-            table.add([String(row.chunkSize), String(row.count), humanBytes(row.bytes),
+            table.add([exactBytes(row.chunkSize), grouped(row.count), humanBytes(row.bytes),
                        String(format: "%.1f%%", row.share * 100)])
         }
-        return table.render()
+        return table.render(width: width)
     }
 }

@@ -12,10 +12,13 @@ public struct Heapscan: ParsableCommand {
         one HTML page to share. The commands are listed in the order of a leak hunt; `heapscan \
         help COMMAND` shows examples.
         """,
-        version: "0.1.0",
+        version: version,
         subcommands: [LeaksCommand.self, ShowCommand.self, ExplainCommand.self, RefsCommand.self, DiffCommand.self,
                       ReportCommand.self, ProfileCommand.self, TypesCommand.self, HeapCommand.self, InfoCommand.self, FindCommand.self,
                       WordsCommand.self, SnapshotCommand.self])
+
+    /// What `--version` prints and every JSON output's `heapscanVersion`.
+    static let version = "0.1.0"
 
     public init() {}
 }

@@ -19,8 +19,8 @@ extension HeapCommand {
         var report = heap.report(memory: core.addressSpace, address: query)
         report.core = core.path
         switch options.format {
-        case .json: try printJSON(report)
-        case .text: print(renderJemallocHeap(report, top: top))
+        case .json: try printJSON(report, core: report.core, warnings: report.warnings)
+        case .text: printText(renderJemallocHeap(report, top: top, width: options.layout.columns), width: options.layout.columns)
         }
     }
 
@@ -32,7 +32,7 @@ extension HeapCommand {
 
 /// Text rendering of a jemalloc heap report, laid out like jemalloc's `malloc_stats_print`:
 /// the summary line, bins by bytes (which bin holds too many regions?), large classes, caches.
-func renderJemallocHeap(_ report: JemallocHeapReport, top: Int = 0) -> String {
+func renderJemallocHeap(_ report: JemallocHeapReport, top: Int = 0, width: Int?) -> String {
     var out: [String] = []
     out.append("allocator  \(report.allocator)" + (report.version.map { " (\($0))" } ?? ""))
     if let library = report.library { out.append("library    \(library)") }
@@ -40,65 +40,68 @@ func renderJemallocHeap(_ report: JemallocHeapReport, top: Int = 0) -> String {
     if let lookup = report.lookup {
         out.append("")
         if let start = lookup.address {
-            out.append("\(lookup.query) is at offset \(lookup.offset ?? 0) in the \((lookup.used ?? false) ? "used" : "free") region \(start)"
-                       + " (\(lookup.size ?? 0) B, \(lookup.kind ?? "?"), arena \(lookup.arena.map(String.init) ?? "?"))")
+            out.append("\(lookup.query) is at offset \(grouped(lookup.offset ?? 0)) in the \((lookup.used ?? false) ? "used" : "free") region \(start)"
+                       + " (\(exactBytes(lookup.size ?? 0)), \(lookup.kind ?? "?"), \(lookup.arena ?? "arena ?"))")
         } else {
             out.append("\(lookup.query) is in no jemalloc region")
         }
     }
     let totals = report.totals
     out.append("")
-    out.append("Allocated: \(totals.allocated), active: \(totals.active), metadata (estimate): \(totals.metadataEstimate), resident in core: \(totals.residentInCore), mapped: \(totals.mapped), retained: \(totals.retained)")
-    out.append("dirty pages awaiting purge: \(humanBytes(totals.dirty)) in \(totals.dirtyExtents) extents; muzzy: \(humanBytes(totals.muzzy)) in \(totals.muzzyExtents) extents; retained: \(humanBytes(totals.retained)) in \(totals.retainedExtents) extents")
+    out.append("Allocated: \(grouped(totals.allocated)), active: \(grouped(totals.active)), metadata (estimate): \(grouped(totals.metadataEstimate)), resident in core: \(grouped(totals.residentInCore)), mapped: \(grouped(totals.mapped)), retained: \(grouped(totals.retained)) (bytes)")
+    out.append("dirty pages awaiting purge: \(humanBytes(totals.dirty)) in \(grouped(totals.dirtyExtents)) extents; muzzy: \(humanBytes(totals.muzzy)) in \(grouped(totals.muzzyExtents)) extents; retained: \(humanBytes(totals.retained)) in \(grouped(totals.retainedExtents)) extents")
+    out.append("used       \(grouped(totals.usedAllocations)) allocations, \(humanBytes(totals.usedBytes)) (in use, less what thread caches hold)")
     out.append("thread caches hold \(humanBytes(totals.cachedInThreads)) (allocated for jemalloc, free for the program)")
 
     let bins = top > 0 ? Array(report.bins.prefix(top)) : report.bins
     out.append("")
-    out.append("bins (\(report.bins.count) in use, by bytes\(top > 0 && report.bins.count > top ? ", top \(top)" : ""))")
-    var table = TextTable([">bin", ">size", ">regions", ">cached", ">slabs", ">regs/slab", ">slab size", ">util", ">bytes"])
+    out.append("bins (\(grouped(report.bins.count)) in use, by bytes\(top > 0 && report.bins.count > top ? ", top \(top)" : ""))")
+    var table = TextTable([.right("bin"), .right("size"), .right("regions"), .right("cached", dropRank: 2), .right("slabs"),
+                           .right("regs/slab", dropRank: 1), .right("slab size"), .right("util"), .right("bytes")])
     for bin in bins {
-        table.add([String(bin.bin), String(bin.size), String(bin.regionsInUse), String(bin.cachedInThreads),
-                   String(bin.slabs), String(bin.regionsPerSlab), humanBytes(bin.slabSize),
+        table.add([String(bin.bin), exactBytes(bin.size), grouped(bin.regionsInUse), grouped(bin.cachedInThreads),
+                   grouped(bin.slabs), grouped(bin.regionsPerSlab), humanBytes(bin.slabSize),
                    percent(bin.utilisation), humanBytes(bin.bytes)])
     }
-    out.append(table.render())
+    out.append(table.render(width: width))
 
     out.append("")
-    out.append("large (\(report.large.count) size classes, \(totals.largeExtents) extents)")
+    out.append("large (\(grouped(report.large.count)) size classes, \(grouped(totals.largeExtents)) extents)")
     var large = TextTable([">lextent", ">size", ">count", ">cached", ">bytes"])
     for row in report.large {
-        large.add([String(row.lextent), humanBytes(row.size), String(row.count), String(row.cachedInThreads), humanBytes(row.bytes)])
+        large.add([String(row.lextent), humanBytes(row.size), grouped(row.count), grouped(row.cachedInThreads), humanBytes(row.bytes)])
     }
-    out.append(large.render())
+    out.append(large.render(width: width))
 
     out.append("")
-    out.append("arenas (\(report.arenas.count))")
-    var arenas = TextTable([">arena", ">allocated", ">active", ">bins", ">large classes"])
+    out.append("arenas (\(grouped(report.arenas.count)))")
+    var arenas = TextTable([.right("arena"), .right("used"), .right("used bytes"), .right("allocated"), .right("active"),
+                            .right("bins", dropRank: 2), .right("large classes", dropRank: 1)])
     for arena in report.arenas {
-        arenas.add([String(arena.index), humanBytes(arena.allocated), humanBytes(arena.active),
-                    String(arena.bins.count), String(arena.large.count)])
+        arenas.add([String(arena.index), grouped(arena.usedAllocations), humanBytes(arena.usedBytes), humanBytes(arena.allocated),
+                    humanBytes(arena.active), grouped(arena.bins.count), grouped(arena.large.count)])
     }
-    out.append(arenas.render())
+    out.append(arenas.render(width: width))
 
     out.append("")
-    out.append("thread caches (\(report.threadCaches.count))")
+    out.append("thread caches (\(grouped(report.threadCaches.count)))")
     for cache in report.threadCaches {
-        let arena = cache.arena.map { ", arena \($0)" } ?? ""
-        out.append("  thread \(cache.thread.map(String.init) ?? "?") at \(cache.address)\(arena): \(cache.count) regions, \(humanBytes(cache.bytes))")
+        let arena = cache.arena.map { ", \($0)" } ?? ""
+        out.append("  thread \(cache.thread.map(String.init) ?? "?") at \(cache.address)\(arena): \(grouped(cache.count)) regions, \(humanBytes(cache.bytes))")
         guard !cache.bins.isEmpty else { continue }
         var bins = TextTable([">bin", ">size", ">count", ">capacity", ">bytes"])
         for bin in cache.bins {
-            bins.add([String(bin.bin), String(bin.size), String(bin.count), String(bin.capacity), humanBytes(bin.bytes)])
+            bins.add([String(bin.bin), exactBytes(bin.size), grouped(bin.count), grouped(bin.capacity), humanBytes(bin.bytes)])
         }
-        out.append(bins.render(indent: "    "))
+        out.append(bins.render(width: width, indent: "    "))
     }
 
     let consistency = report.consistency
     out.append("")
-    out.append("checked: \(consistency.entries) extent-map entries in \(consistency.leaves) leaves, \(consistency.extents) extents (\(consistency.disagreeingEntries) entries disagree, \(consistency.rejectedExtents) extents rejected)")
+    out.append("checked: \(grouped(consistency.entries)) extent-map entries in \(grouped(consistency.leaves)) leaves, \(grouped(consistency.extents)) extents (\(grouped(consistency.disagreeingEntries)) entries disagree, \(grouped(consistency.rejectedExtents)) extents rejected)")
     if !report.warnings.isEmpty {
         out.append("")
-        out.append("warnings (\(report.warnings.count))")
+        out.append("warnings (\(grouped(report.warnings.count)))")
         for warning in report.warnings { out.append("  \(warning)") }
     }
     return out.joined(separator: "\n")

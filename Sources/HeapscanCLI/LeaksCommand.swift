@@ -102,8 +102,10 @@ struct LeaksCommand: ParsableCommand, Exemplified {
         }
         report.keepFirst(suspectOptions.top)
         switch options.format {
-        case .json: try printJSON(report)
-        case .text: print(render(report, profile: Self.profileLine(core, heap: analysis.jemallocHeap)))
+        case .json: try printJSON(report, core: report.core, warnings: report.warnings)
+        case .text:
+            let width = options.layout.columns
+            printText(render(report, profile: Self.profileLine(core, heap: analysis.jemallocHeap), width: width), width: width)
         }
     }
 
@@ -113,17 +115,17 @@ struct LeaksCommand: ParsableCommand, Exemplified {
         guard let profile = CoreProfile(core, heap: heap)?.profile else { return nil }
         let count = profile.allocations.count
         let stacks = Set(profile.allocations.map(\.stackContext)).count
-        return "prof       \(count) sampled live allocation\(count == 1 ? "" : "s") in \(stacks) stack\(stacks == 1 ? "" : "s") (heapscan profile)"
+        return "prof       \(grouped(count)) sampled live allocation\(count == 1 ? "" : "s") in \(grouped(stacks)) stack\(stacks == 1 ? "" : "s") (heapscan profile)"
     }
 
-    private func render(_ report: Classifier.Report, profile: String?) -> String {
+    private func render(_ report: Classifier.Report, profile: String?, width: Int?) -> String {
         var out: [String] = []
         out.append("allocator  \(report.allocator), \(report.method)")
-        var heapLine = "used       \(report.usedAllocations) allocations, \(humanBytes(report.usedBytes))"
+        var heapLine = "used       \(grouped(report.usedAllocations)) allocations, \(humanBytes(report.usedBytes))"
         if let leaked = report.leakedAllocations, let bytes = report.leakedBytes {
-            heapLine += "; leaked \(leaked) allocations, \(humanBytes(bytes))"
+            heapLine += "; leaked \(grouped(leaked)) allocations, \(humanBytes(bytes))"
             if let unreferenced = report.unreferencedAllocations, unreferenced > 0 {
-                heapLine += " (\(unreferenced) unreferenced)"
+                heapLine += " (\(grouped(unreferenced)) unreferenced)"
             }
         }
         out.append(heapLine)
@@ -134,19 +136,23 @@ struct LeaksCommand: ParsableCommand, Exemplified {
         if let profile { out.append(profile) }
         out.append("")
         if report.suspects.isEmpty {
-            out.append("no group of \(suspectOptions.minCount) or more allocations or \(percent(suspectOptions.minShare / 100)) of the used bytes")
+            out.append("no group of \(grouped(suspectOptions.minCount)) or more allocations or \(percent(suspectOptions.minShare / 100)) of the used bytes")
             if let line = omittedLine(report.omitted) { out.append(line) }
             return out.joined(separator: "\n")
         }
-        var table = TextTable([">#", "kind", "suspect", ">count", ">bytes", ">share", ">size", ">leaked", ">leaked%",
-                               ">roots", ">cycles", ">anchored"] + (owners ? ["owner"] : []) + ["examples"])
+        // On a narrow terminal the columns other columns imply go first (anchored is count minus
+        // leaked), the example addresses late (the lines below name commands for the first three).
+        var table = TextTable([.right("#"), .left("kind"), .name("suspect", minimum: 28), .right("count"), .right("bytes"),
+                               .right("share", dropRank: 6), .right("size"), .right("leaked"), .right("leaked%", dropRank: 4),
+                               .right("roots", dropRank: 2), .right("cycles", dropRank: 1), .right("anchored", dropRank: 3)]
+                              + (owners ? [.name("owner", minimum: 12, dropRank: 7)] : []) + [.list("examples", dropRank: 5)])
         for (rank, suspect) in report.suspects.enumerated() {
             let leakedShare = suspect.leaked.map { suspect.count > 0 ? percent(Double($0) / Double(suspect.count)) : "0.0%" }
-            var row: [String] = [String(rank + 1), suspect.kind.rawValue, suspect.name, String(suspect.count),
-                                 humanBytes(suspect.bytes), percent(suspect.share), String(suspect.objectSize),
-                                 suspect.leaked.map(String.init) ?? "?", leakedShare ?? "?",
-                                 suspect.leakRoots.map(String.init) ?? "?", suspect.inLeakedCycles.map(String.init) ?? "?",
-                                 suspect.anchored.map(String.init) ?? "?"]
+            var row: [String] = [String(rank + 1), suspect.kind.rawValue, suspect.name, grouped(suspect.count),
+                                 humanBytes(suspect.bytes), percent(suspect.share), exactBytes(suspect.objectSize),
+                                 suspect.leaked.map(grouped) ?? "?", leakedShare ?? "?",
+                                 suspect.leakRoots.map(grouped) ?? "?", suspect.inLeakedCycles.map(grouped) ?? "?",
+                                 suspect.anchored.map(grouped) ?? "?"]
             if owners {
                 let share: String = percent(suspect.ownerShare ?? 0)
                 row.append(suspect.owner.map { "\($0) \(share)" } ?? "")
@@ -154,7 +160,7 @@ struct LeaksCommand: ParsableCommand, Exemplified {
             row.append(suspect.examples.joined(separator: " "))
             table.add(row)
         }
-        out.append(table.render())
+        out.append(table.render(width: width))
         if let line = omittedLine(report.omitted) { out.append(line) }
         out.append("")
         for (rank, suspect) in report.suspects.prefix(3).enumerated() {
@@ -176,13 +182,13 @@ extension LeaksCommand {
     func omittedLine(_ omitted: Classifier.Omitted) -> String? {
         var parts: [String] = []
         if omitted.smallGroups > 0 {
-            parts.append("\(omitted.smallGroups) group\(omitted.smallGroups == 1 ? "" : "s") under \(omitted.minimumCount) allocations "
-                         + "and \(percent(omitted.minimumShare)) of the used bytes (\(omitted.smallAllocations) allocation\(omitted.smallAllocations == 1 ? "" : "s"), "
+            parts.append("\(grouped(omitted.smallGroups)) group\(omitted.smallGroups == 1 ? "" : "s") under \(grouped(omitted.minimumCount)) allocations "
+                         + "and \(percent(omitted.minimumShare)) of the used bytes (\(grouped(omitted.smallAllocations)) allocation\(omitted.smallAllocations == 1 ? "" : "s"), "
                          + "\(humanBytes(omitted.smallBytes)); --min-count 1 shows them)")
         }
         if omitted.groupsPastTop > 0 {
-            parts.append("\(omitted.groupsPastTop) group\(omitted.groupsPastTop == 1 ? "" : "s") past --top \(suspectOptions.top) "
-                         + "(\(omitted.allocationsPastTop) allocations, \(humanBytes(omitted.bytesPastTop)); --top 0 shows them)")
+            parts.append("\(grouped(omitted.groupsPastTop)) group\(omitted.groupsPastTop == 1 ? "" : "s") past --top \(suspectOptions.top) "
+                         + "(\(grouped(omitted.allocationsPastTop)) allocations, \(humanBytes(omitted.bytesPastTop)); --top 0 shows them)")
         }
         return parts.isEmpty ? nil : "left out: " + parts.joined(separator: "; ")
     }

@@ -5,3 +5,9 @@ func print(_ text: String) {
     HeapscanMain.stopIfInputChanged()
     Swift.print(text)
 }
+
+/// A command's text output, every line kept within `width` (tables are fitted when rendered;
+/// the lines around them are wrapped here).
+func printText(_ text: String, width: Int?) {
+    print(wrapped(text, width: width))
+}

@@ -52,6 +52,8 @@ struct ProfileCommand: ParsableCommand, Exemplified {
     @Option(name: [.short, .long], help: "The file pprof output goes to (it is binary).")
     var output: String?
 
+    @OptionGroup var layout: TextWidthOptions
+
     @Flag(help: "Only stacks with leaked allocations, ranked (and folded) by leaked bytes.")
     var leakedOnly = false
 
@@ -87,8 +89,8 @@ struct ProfileCommand: ParsableCommand, Exemplified {
         let report = ProfileReport(core: core.path, profile: stacks, leakedOnly: leakedOnly, top: top, lgSample: lgSample,
                                    warnings: analysis.completenessWarnings + stacks.warnings) { moduleSet.callSite(returnAddress: $0) }
         switch format {
-        case .json: try printJSON(report)
-        case .text: print(report.text)
+        case .json: try printJSON(report, core: report.core, warnings: report.warnings)
+        case .text: printText(report.text, width: layout.columns)
         case .jeprof:
             for warning in report.warnings { printError("warning: \(warning)") }
             if lgSample == nil { printError("note: the jeprof header assumes lg_prof_sample 19 (jemalloc's default); --lg-sample N sets it") }

@@ -75,15 +75,15 @@ struct ProfileReport: Encodable {
 
     var text: String {
         let totalObjects = stacks.reduce(0) { $0 + $1.objects }
-        var lines = ["\(core): \(sampledAllocations) sampled live allocation\(sampledAllocations == 1 ? "" : "s") in \(stackCount) stack\(stackCount == 1 ? "" : "s")"
-            + (leakedOnly ? " with leaks" : "") + (stacks.count < stackCount ? ", top \(stacks.count) shown (\(totalObjects) allocations)" : "")]
+        var lines = ["\(core): \(grouped(sampledAllocations)) sampled live allocation\(sampledAllocations == 1 ? "" : "s") in \(grouped(stackCount)) stack\(stackCount == 1 ? "" : "s")"
+            + (leakedOnly ? " with leaks" : "") + (stacks.count < stackCount ? ", top \(stacks.count) shown (\(grouped(totalObjects)) allocations)" : "")]
         for (rank, stack) in stacks.enumerated() {
-            let threads = stack.threads.map { "t\($0.thread): \($0.objects)" }.joined(separator: ", ")
+            let threads = stack.threads.map { "t\($0.thread): \(grouped($0.objects))" }.joined(separator: ", ")
             lines.append("")
-            lines.append("#\(rank + 1)  \(stack.bytes) B in \(stack.objects) object\(stack.objects == 1 ? "" : "s") (requested \(stack.requestedBytes) B), "
-                         + "leaked \(stack.leakedObjects) (\(stack.leakedBytes) B); threads \(threads)")
+            lines.append("#\(rank + 1)  \(exactBytes(stack.bytes)) in \(grouped(stack.objects)) object\(stack.objects == 1 ? "" : "s") (requested \(exactBytes(stack.requestedBytes))), "
+                         + "leaked \(grouped(stack.leakedObjects)) (\(exactBytes(stack.leakedBytes))); threads \(threads)")
             if let objects = stack.estimatedObjects, let bytes = stack.estimatedBytes, let lgSample {
-                lines.append("    estimated live: \(Int(bytes.rounded())) B in \(Int(objects.rounded())) objects (1 in 2^\(lgSample) bytes sampled)")
+                lines.append("    estimated live: \(exactBytes(Int(bytes.rounded()))) in \(grouped(Int(objects.rounded()))) objects (1 in 2^\(lgSample) bytes sampled)")
             }
             for frame in stack.frames where frame.caller {
                 lines.append("    \(frame.description)")

@@ -57,42 +57,47 @@ struct RefsCommand: ParsableCommand, Exemplified {
             throw CLIError(path: core.path, message: "\(hex(value)) is not inside a used allocation")
         }
         switch options.format {
-        case .json: try printJSON(query)
-        case .text: print(render(query))
+        case .json: try printJSON(query, core: query.core, warnings: analysis.completenessWarnings)
+        case .text: printText(render(query, width: options.layout.columns), width: options.layout.columns)
         }
     }
 
-    private func render(_ query: ReferenceQuery) -> String {
-        let what = "\(query.start) (\(query.owner), \(query.usableSize) B, \(query.liveness?.rawValue ?? "liveness unknown"))"
+    private func render(_ query: ReferenceQuery, width: Int?) -> String {
+        let what = "\(query.start) (\(query.owner), \(exactBytes(query.usableSize)), \(query.liveness?.rawValue ?? "liveness unknown"))"
         let noun = query.total == 1 ? "reference" : "references"
-        var out = [query.direction == .incoming ? "\(query.total) \(noun) to \(what)" : "\(query.total) \(noun) from \(what)"]
+        var out = [query.direction == .incoming ? "\(grouped(query.total)) \(noun) to \(what)" : "\(grouped(query.total)) \(noun) from \(what)"]
         guard query.total > 0 else { return out.joined(separator: "\n") }
         out.append("")
-        var groups = TextTable([query.direction == .incoming ? "owner" : "points into", ">offset", ">count", ">share"])
+        var groups = TextTable([.name(query.direction == .incoming ? "owner" : "points into"), .right("offset"), .right("count"), .right("share")])
         for group in query.groups {
-            groups.add([group.owner, group.offset.map { "+\($0)" } ?? "", String(group.count), percent(group.share)])
+            groups.add([group.owner, group.offset.map { "+\(grouped($0))" } ?? "", grouped(group.count), percent(group.share)])
         }
-        out.append(groups.render())
+        out.append(groups.render(width: width))
         out.append("")
-        var table = TextTable(["pointer at", "holder", ">offset", "target", ">target offset", "liveness"])
+        // The queried allocation is the target of every incoming reference and the holder of
+        // every outgoing one: on a narrow terminal that column goes first.
+        let incoming = query.direction == .incoming
+        var table = TextTable([.name("pointer at", minimum: 16), .name("holder", minimum: 16, dropRank: incoming ? nil : 1),
+                               .right("offset", dropRank: incoming ? nil : 2), .name("target", minimum: 16, dropRank: incoming ? 1 : nil),
+                               .right("target offset", dropRank: incoming ? 2 : nil), .left("liveness")])
         for reference in query.references {
             let place = reference.location + (reference.symbol.map { " (\($0))" } ?? "")
             table.add([place, reference.holder.map { "\($0) \(reference.owner)" } ?? reference.owner,
-                       reference.offset.map { "+\($0)" } ?? "", "\(reference.target) \(reference.targetOwner)",
-                       "+\(reference.targetOffset)", reference.liveness?.rawValue ?? ""])
+                       reference.offset.map { "+\(grouped($0))" } ?? "", "\(reference.target) \(reference.targetOwner)",
+                       "+\(grouped(reference.targetOffset))", reference.liveness?.rawValue ?? ""])
         }
-        out.append(table.render())
+        out.append(table.render(width: width))
         if query.references.count < query.total {
-            out.append("\(query.total - query.references.count) more (--limit 0 lists all)")
+            out.append("\(grouped(query.total - query.references.count)) more (--limit 0 lists all)")
         }
         for (level, groups) in query.deeper.enumerated() {
             out.append("")
             out.append("level \(level + 2): who points at the holders of level \(level + 1)")
-            var table = TextTable(["owner", ">offset", ">count", ">share"])
+            var table = TextTable([.name("owner"), .right("offset"), .right("count"), .right("share")])
             for group in groups {
-                table.add([group.owner, group.offset.map { "+\($0)" } ?? "", String(group.count), percent(group.share)])
+                table.add([group.owner, group.offset.map { "+\(grouped($0))" } ?? "", grouped(group.count), percent(group.share)])
             }
-            out.append(table.render())
+            out.append(table.render(width: width))
         }
         return out.joined(separator: "\n")
     }

@@ -49,32 +49,35 @@ struct ShowCommand: ParsableCommand, Exemplified {
                 throw CLIError(path: core.path, message: "\(hex(value)) is not inside an allocation nor mapped in the core")
             }
             switch options.format {
-            case .json: try printJSON(memory)
-            case .text: print(render(memory))
+            case .json: try printJSON(memory, core: memory.core, warnings: analysis.completenessWarnings)
+            case .text: printText(render(memory, width: options.layout.columns), width: options.layout.columns)
             }
             return
         }
         switch options.format {
-        case .json: try printJSON(view)
+        case .json: try printJSON(view, core: view.core, warnings: view.warnings)
         case .text:
-            print(render(view))
-            if let stack = Self.allocationStack(core: core, heap: analysis.jemallocHeap, start: view.start, modules: moduleSet) { print(stack) }
+            let width = options.layout.columns
+            printText(render(view, width: width), width: width)
+            if let stack = Self.allocationStack(core: core, heap: analysis.jemallocHeap, start: view.start, modules: moduleSet) {
+                printText(stack, width: width)
+            }
         }
     }
 
-    private func render(_ view: AddressView) -> String {
+    private func render(_ view: AddressView, width: Int?) -> String {
         var out = ["\(view.address): \(view.regionName) +\(hex(view.offsetInRegion)) (\(view.region), no allocation)"]
         if let symbol = view.symbol { out.append("symbol     \(symbol)") }
         if let note = view.note { out.append("note       \(note)") }
         out.append("")
-        out.append(wordTable(view.words))
+        out.append(wordTable(view.words, width: width))
         return out.joined(separator: "\n")
     }
 
-    private func wordTable(_ words: [AllocationView.Word]) -> String {
-        var table = TextTable([">offset", "value", "points to"])
+    private func wordTable(_ words: [AllocationView.Word], width: Int?) -> String {
+        var table = TextTable([.right("offset"), .left("value"), .name("points to")])
         for word in words { table.add(["+\(word.offset)", word.value, word.pointsTo ?? ""]) }
-        return table.render()
+        return table.render(width: width)
     }
 
     /// Where a sampled allocation was made, when the process ran with jemalloc's profiling.
@@ -82,21 +85,21 @@ struct ShowCommand: ParsableCommand, Exemplified {
         guard let profile = CoreProfile(core, heap: heap),
               let sample = profile.profile.allocations.first(where: { hex($0.address) == start }) else { return nil }
         let first = StackProfile.firstCallerFrame(sample.frames, profile.allocatorCode)
-        return (["", "allocated at (sampled by jemalloc's profiler, thread t\(sample.threadUID), \(sample.requestedSize) bytes requested):"]
+        return (["", "allocated at (sampled by jemalloc's profiler, thread t\(sample.threadUID), \(grouped(sample.requestedSize)) bytes requested):"]
             + sample.frames[first...].map { "    \(modules.callSite(returnAddress: $0).description)" }).joined(separator: "\n")
     }
 
-    private func render(_ view: AllocationView) -> String {
+    private func render(_ view: AllocationView, width: Int?) -> String {
         var out: [String] = []
         let what = view.type.map { "\($0) object" } ?? view.container ?? "allocation"
-        out.append("\(view.start): \(view.used ? "used" : "free") \(what), \(view.usableSize) bytes usable "
-                   + "(block \(view.blockSize)), \(view.liveness)")
+        out.append("\(view.start): \(view.used ? "used" : "free") \(what), \(exactBytes(view.usableSize)) usable "
+                   + "(block \(exactBytes(view.blockSize))), \(view.liveness)")
         out.append("allocator  \(view.allocator)" + (view.arena.map { ", \($0)" } ?? ""))
         if view.offset > 0 { out.append("address    \(view.address) is at +\(view.offset)") }
         out.append("")
-        out.append(wordTable(view.words))
+        out.append(wordTable(view.words, width: width))
         if UInt64(view.words.count * 8) < view.usableSize {
-            out.append("… \(view.usableSize - UInt64(view.words.count * 8)) more bytes (--bytes N shows more)")
+            out.append("… \(grouped(view.usableSize - UInt64(view.words.count * 8))) more bytes (--bytes N shows more)")
         }
         for warning in view.warnings { out.append("warning: \(warning)") }
         return out.joined(separator: "\n")

@@ -59,38 +59,39 @@ struct TypesCommand: ParsableCommand, Exemplified {
                                 options: .init(minCount: minCount, top: top == 0 ? nil : top, order: sort, mangled: mangled),
                                 warnings: moduleSet.warnings + counted.warnings, countedBy: counted.method)
         switch options.format {
-        case .json: try printJSON(report)
-        case .text: print(render(report))
+        case .json: try printJSON(report, core: report.core, warnings: report.warnings)
+        case .text: printText(render(report, width: options.layout.columns), width: options.layout.columns)
         }
     }
 
-    private func render(_ report: TypeReport) -> String {
-        var table = TextTable(["class", ">objects", ">2nd vptrs", ">size", ">est. bytes", "module", "vtable"])
+    private func render(_ report: TypeReport, width: Int?) -> String {
+        var table = TextTable([.name("class"), .right("objects"), .right("2nd vptrs", dropRank: 2), .right("size"),
+                               .right("est. bytes"), .name("module", minimum: 12, dropRank: 3), .left("vtable", dropRank: 1)])
         for row in report.rows {
-            table.add([row.offset == 0 ? row.name : "\(row.name) at +\(row.offset)", String(row.objects), row.secondaryVptrs > 0 ? String(row.secondaryVptrs) : "",
+            table.add([row.offset == 0 ? row.name : "\(row.name) at +\(row.offset)", grouped(row.objects), row.secondaryVptrs > 0 ? grouped(row.secondaryVptrs) : "",
                        sizeText(row), row.estimatedBytes.map(humanBytes) ?? "?",
                        row.module ?? "?", row.vtable ?? "?"])
         }
-        var out = [table.render()]
+        var out = [table.render(width: width)]
         let hidden = report.classes - report.rows.count
         out.append("")
-        let scope = report.countedBy == "words" ? "in \(humanBytes(report.scannedBytes)) scanned" : "counted by \(report.countedBy)"
-        out.append("\(report.objects) objects of \(report.classes) classes \(scope)"
-                   + (hidden > 0 ? " (\(hidden) classes not shown)" : ""))
+        let scope = report.scannedBytes.map { "in \(humanBytes($0)) scanned" } ?? "counted by \(report.countedBy)"
+        out.append("\(grouped(report.objects)) objects of \(grouped(report.classes)) classes \(scope)"
+                   + (hidden > 0 ? " (\(grouped(hidden)) classes not shown)" : ""))
         if !report.warnings.isEmpty {
             out.append("")
-            out.append("warnings (\(report.warnings.count))")
+            out.append("warnings (\(grouped(report.warnings.count)))")
             for warning in report.warnings { out.append("  \(warning)") }
         }
         return out.joined(separator: "\n")
     }
 
-    /// `24 dwarf`, `32 stride 95% of 99`.
+    /// `24 B dwarf`, `32 B stride 95% of 99`.
     private func sizeText(_ row: TypeReport.Row) -> String {
         guard let size = row.size, let source = row.sizeSource else { return "?" }
         if source == ObjectSize.Source.stride.rawValue, let confidence = row.sizeConfidence, let samples = row.sizeSamples {
-            return "\(size) stride \(Int((confidence * 100).rounded()))% of \(samples)"
+            return "\(exactBytes(size)) stride \(Int((confidence * 100).rounded()))% of \(grouped(samples))"
         }
-        return "\(size) \(source)"
+        return "\(exactBytes(size)) \(source)"
     }
 }

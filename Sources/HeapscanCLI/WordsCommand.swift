@@ -58,6 +58,8 @@ struct WordsCommand: ParsableCommand, Exemplified {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @OptionGroup var layout: TextWidthOptions
+
     func validate() throws {
         guard width == 4 || width == 8 else { throw CLIError(path: nil, message: "--width must be 4 or 8") }
         guard top >= 1 else { throw CLIError(path: nil, message: "--top must be at least 1") }
@@ -83,8 +85,8 @@ struct WordsCommand: ParsableCommand, Exemplified {
         let census = try WordHistogram.census(of: regions, classifier: classifier, options: options)
         let report = WordsReport(core: file.path, census: census, skip: skipped, classifier: classifier)
         switch format {
-        case .json: try printJSON(report)
-        case .text: print(render(report))
+        case .json: try printJSON(report, core: report.core, warnings: file.warnings)
+        case .text: printText(render(report, width: layout.columns), width: layout.columns)
         }
     }
 
@@ -95,42 +97,42 @@ struct WordsCommand: ParsableCommand, Exemplified {
         }
         let census = MagicCensus(table: table, memory: file.addressSpace, corePath: file.path, top: top)
         switch format {
-        case .json: try printJSON(census)
+        case .json: try printJSON(census, core: census.core, warnings: file.warnings + table.warnings)
         case .text:
-            var out = ["\(census.usedAllocations) used allocations (\(census.allocator)); values at a fixed offset in many allocations of one size:", ""]
+            var out = ["\(grouped(census.usedAllocations)) used allocations (\(census.allocator)); values at a fixed offset in many allocations of one size:", ""]
             var rows = TextTable([">count", ">of size", ">block", ">offset", "value", ">width"])
             for row in census.rows {
-                rows.add([String(row.count), String(row.allocationsOfSize), "\(row.blockSize) B", "+\(row.offset)",
-                          row.value, String(row.width)])
+                rows.add([grouped(row.count), grouped(row.allocationsOfSize), exactBytes(row.blockSize), "+\(grouped(row.offset))",
+                          row.value, "\(row.width) B"])
             }
-            out.append(census.rows.isEmpty ? "  none found" : rows.render())
-            print(out.joined(separator: "\n"))
+            out.append(census.rows.isEmpty ? "  none found" : rows.render(width: layout.columns))
+            printText(out.joined(separator: "\n"), width: layout.columns)
         }
     }
 
-    private func render(_ report: WordsReport) -> String {
+    private func render(_ report: WordsReport, width: Int?) -> String {
         var out: [String] = []
-        let skipText = report.skip.isEmpty ? "nothing skipped" : "\(report.skippedWords) skipped (\(report.skip.joined(separator: ", ")))"
+        let skipText = report.skip.isEmpty ? "nothing skipped" : "\(grouped(report.skippedWords)) skipped (\(report.skip.joined(separator: ", ")))"
         out.append("words: \(report.width)-byte aligned words in \(regionOptions.regions)"
                    + (regionOptions.range.map { " \($0)" } ?? "")
-                   + ": \(report.scannedWords) words (\(humanBytes(report.scannedBytes))), \(skipText)")
+                   + ": \(grouped(report.scannedWords)) words (\(humanBytes(report.scannedBytes))), \(skipText)")
         if report.provenExact {
             if report.method == WordCensus.Method.fullCount.rawValue {
-                out.append("top \(report.top.count): exact (every value counted, \(report.passes) passes)")
+                out.append("top \(report.top.count): exact (every value counted, \(grouped(report.passes)) passes)")
             } else if report.errorBound == 0 {
                 out.append("top \(report.top.count): proven exact (every value was counted)")
             } else {
-                out.append("top \(report.top.count): proven exact (any value not listed occurs at most \(report.errorBound) times)")
+                out.append("top \(report.top.count): proven exact (any value not listed occurs at most \(grouped(report.errorBound)) times)")
             }
         } else {
-            out.append("top \(report.top.count): counts exact, ranking NOT proven: an unlisted value may occur up to \(report.errorBound) times (use --exact)")
+            out.append("top \(report.top.count): counts exact, ranking NOT proven: an unlisted value may occur up to \(grouped(report.errorBound)) times (use --exact)")
         }
         out.append("")
-        var table = TextTable([">rank", ">value", ">count", ">share", "class"])
+        var table = TextTable([.right("rank"), .right("value"), .right("count"), .right("share"), .name("class")])
         for row in report.top {
-            table.add([String(row.rank), row.value, String(row.count), percent(row.share), row.description])
+            table.add([String(row.rank), row.value, grouped(row.count), percent(row.share), row.description])
         }
-        out.append(table.render())
+        out.append(table.render(width: width))
         return out.joined(separator: "\n")
     }
 

@@ -11,7 +11,8 @@ struct WordsReport: Codable {
         var kind: String
         var description: String
         var region: String?
-        var offset: String?
+        /// Where in `region` a pointer value points.
+        var offset: UInt64?
         var text: String?
     }
 
@@ -46,7 +47,7 @@ struct WordsReport: Codable {
             switch kind {
             case .pointer(let target):
                 row.region = target.name
-                row.offset = hex(target.offset)
+                row.offset = target.offset
             case .text(let text):
                 row.text = text
             default:

@@ -47,7 +47,8 @@ public struct TypeReport: Encodable, Sendable {
     public var core: String
     /// How objects were counted: "allocations (glibc 2.36)" or "words".
     public var countedBy: String
-    public var scannedBytes: UInt64
+    /// Bytes scanned for vptrs when counted by words; absent when allocations were counted.
+    public var scannedBytes: UInt64?
     public var candidates: Int
     /// Classes found before `minCount`/`top` applied.
     public var classes: Int
@@ -58,7 +59,7 @@ public struct TypeReport: Encodable, Sendable {
     public init(census: TypeCensus, file: String, options: Options, warnings: [String], countedBy: String = "words") {
         core = file
         self.countedBy = countedBy
-        scannedBytes = census.scannedBytes
+        scannedBytes = countedBy == "words" ? census.scannedBytes : nil
         candidates = census.candidates
         classes = census.entries.count
         objects = census.entries.reduce(0) { $0 + $1.objects }

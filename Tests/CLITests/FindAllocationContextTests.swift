@@ -64,7 +64,7 @@ struct FindContextBytesTests {
         for hit in try #require(report["hits"] as? [[String: Any]]) {
             let address = try #require(truthAddress(hit["address"]))
             let start = try #require(truthAddress(hit["contextStart"]))
-            let bytes = try #require(hit["contextBytes"] as? String)
+            let bytes = try #require(hit["contextHex"] as? String)
             #expect(address - start == 8)
             #expect(bytes.count == 2 * (8 + 4 + 8))
             let at = bytes.index(bytes.startIndex, offsetBy: Int(address - start) * 2)

@@ -32,9 +32,9 @@ struct HeapCommandTests {
         #expect(result.status == 0 && !result.crashed)
         let rows = result.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         for size in sample.truth["sizes"] as? [[String: Any]] ?? [] {
-            let chunk = String(number(size, "chunk_size") ?? -1)
-            let live = String(number(size, "live") ?? -1)
-            #expect(rows.contains { $0.count >= 2 && $0[0] == chunk && $0[1] == live }, "no row \(chunk) \(live)")
+            let chunk = groupedDigits(number(size, "chunk_size") ?? -1)
+            let live = groupedDigits(number(size, "live") ?? -1)
+            #expect(rows.contains { $0.count >= 3 && $0[0] == chunk && $0[1] == "B" && $0[2] == live }, "no row \(chunk) B \(live)")
         }
         #expect(result.stdout.contains("main_arena 0x"))
         #expect(result.stdout.contains("mallinfo2 arena \(number(sample.truth["mallinfo2"] as? [String: Any], "arena") ?? -1) "))

@@ -30,8 +30,8 @@ struct LeaksSelectionTests {
         let text = try HeapscanProcess.run(["leaks", sample.path, "--top", "3"]).stdout
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("left out: ") }, "\(text)")
         let small = everyGroup.count - expected.count
-        #expect(line.contains("\(small) group\(small == 1 ? "" : "s") under 8 allocations and 1.0% of the used bytes"))
-        #expect(line.contains("\(expected.count - 3) groups past --top 3"))
+        #expect(line.contains("\(groupedDigits(small)) group\(small == 1 ? "" : "s") under 8 allocations and 1.0% of the used bytes"))
+        #expect(line.contains("\(groupedDigits(expected.count - 3)) groups past --top 3"))
     }
 
     /// The JSON totals: anchored and leaked add up to the used heap, unreferenced is part of leaked.

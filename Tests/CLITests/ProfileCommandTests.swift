@@ -78,7 +78,7 @@ struct ProfileCommandTests {
         let result = try HeapscanProcess.run(["leaks", sample.path])
         #expect(result.status == 0 && !result.crashed)
         let lines = result.stdout.split(separator: "\n").filter { $0.hasPrefix("prof ") }
-        #expect(lines == ["prof       \(dump.total.objects) sampled live allocations in \(live) stacks (heapscan profile)"])
+        #expect(lines == ["prof       \(groupedDigits(Int(dump.total.objects))) sampled live allocations in \(groupedDigits(live)) stacks (heapscan profile)"])
         let plain = try HeapscanProcess.run(["leaks", try SampleCores.core("jemalloc").path])
         #expect(!plain.stdout.split(separator: "\n").contains { $0.hasPrefix("prof ") })
     }

@@ -67,7 +67,7 @@ struct TypesCommandTests {
         for expected in try truthClasses(sample) {
             let name = try #require(expected["name"] as? String)
             let count = try #require((expected["count"] as? NSNumber)?.intValue)
-            #expect(lines.contains { $0.contains(name + " ") && $0.contains(" \(count) ") }, "\(name)")
+            #expect(lines.contains { $0.contains(name + " ") && $0.contains(" \(groupedDigits(count)) ") }, "\(name)")
         }
     }
 

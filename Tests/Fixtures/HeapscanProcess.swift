@@ -22,10 +22,15 @@ public enum HeapscanProcess {
         return SampleCores.repositoryRoot.appendingPathComponent(".build/debug/heapscan")
     }
 
-    public static func run(_ arguments: [String]) throws -> Result {
+    /// Runs heapscan with `environment` added to the test's own, less COLUMNS: text output is
+    /// fitted to a width only when a test sets one.
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        var inherited = ProcessInfo.processInfo.environment
+        inherited["COLUMNS"] = nil
+        process.environment = inherited.merging(environment) { $1 }
         return try collect(process)
     }
 

@@ -72,7 +72,7 @@ struct JemallocSampleCoreTests {
         #expect(truth.threads.count == 4)
         for (tid, arena) in truth.threads {
             let cache = try #require(caches[tid], "no tcache found for thread \(tid)")
-            #expect(cache.arena == arena)
+            #expect(cache.arena == "arena \(arena)")
             #expect(Int(cache.bytes) == tcacheBytes[arena], "thread \(tid)")
             // Each thread freed every 3rd of 100 regions of each small planted size.
             for size: UInt64 in [32, 48, 96, 160] {

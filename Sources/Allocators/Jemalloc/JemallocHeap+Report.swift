@@ -16,7 +16,7 @@ extension JemallocHeap {
         var slabs: [Key: Int] = [:]
         var large: [Key: Int] = [:]
         var cached: [Key: Int] = [:]
-        var totals = JemallocHeapReport.Totals(allocated: 0, active: 0, metadataEstimate: 0, residentInCore: 0, mapped: 0,
+        var totals = JemallocHeapReport.Totals(usedAllocations: 0, usedBytes: 0, allocated: 0, active: 0, metadataEstimate: 0, residentInCore: 0, mapped: 0,
                                                retained: 0, dirty: 0, muzzy: 0, dirtyExtents: 0, muzzyExtents: 0,
                                                retainedExtents: 0, slabs: 0, largeExtents: 0, cachedInThreads: 0)
         var activeByArena: [Int: UInt64] = [:]
@@ -74,7 +74,7 @@ extension JemallocHeap {
             let bytes = bins.reduce(0) { $0 + $1.bytes }
             totals.cachedInThreads += bytes
             threadCaches.append(.init(thread: cache.thread, address: hex(cache.address),
-                                      arena: arenaVotes.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key,
+                                      arena: arenaVotes.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }.map { Self.arenaName($0.key) },
                                       count: bins.reduce(0) { $0 + $1.count }, bytes: bytes, bins: bins))
         }
         totals.metadataEstimate = UInt64(leafAddresses.count * JemallocLayout.leafBytes)
@@ -105,8 +105,9 @@ extension JemallocHeap {
                 return largeRow(index, count: large[key] ?? 0, cached: cached[key] ?? 0)
             }
             let allocated = bins.reduce(0) { $0 + $1.bytes } + larges.reduce(0) { $0 + $1.bytes }
-            arenas.append(.init(index: arena, bins: bins, large: larges, allocated: allocated,
-                                active: activeByArena[arena] ?? 0))
+            let used = Self.used(bins: bins, large: larges)
+            arenas.append(.init(arena: Self.arenaName(arena), index: arena, bins: bins, large: larges, allocated: allocated,
+                                active: activeByArena[arena] ?? 0, usedAllocations: used.allocations, usedBytes: used.bytes))
         }
         func merged<T>(_ table: [Key: T]) -> [Int: [T]] {
             var result: [Int: [T]] = [:]
@@ -123,6 +124,9 @@ extension JemallocHeap {
             largeRow(index, count: total(large, index), cached: total(cached, index))
         }
         totals.allocated = mergedBins.reduce(0) { $0 + $1.bytes } + mergedLarge.reduce(0) { $0 + $1.bytes }
+        let used = Self.used(bins: mergedBins, large: mergedLarge)
+        totals.usedAllocations = used.allocations
+        totals.usedBytes = used.bytes
 
         return JemallocHeapReport(
             allocator: detection.allocatorName, version: detection.version, library: detection.libraryPath,
@@ -153,8 +157,26 @@ extension JemallocHeap {
         result.size = sizeClass.size
         result.used = used
         result.kind = extent.isSlab ? "small" : "large"
-        result.arena = extent.arena
+        result.arena = Self.arenaName(extent.arena)
         return result
+    }
+
+    /// `arena 0`, as the allocation table names jemalloc's arenas.
+    static func arenaName(_ index: Int) -> String { "arena \(index)" }
+
+    /// What the program holds of these classes: in use, less what sits in thread caches.
+    static func used(bins: [JemallocHeapReport.Bin], large: [JemallocHeapReport.Large]) -> (allocations: Int, bytes: UInt64) {
+        var allocations = 0
+        var bytes: UInt64 = 0
+        for bin in bins {
+            allocations += bin.regionsInUse - bin.cachedInThreads
+            bytes += UInt64(max(0, bin.regionsInUse - bin.cachedInThreads)) * bin.size
+        }
+        for row in large {
+            allocations += row.count - row.cachedInThreads
+            bytes += UInt64(max(0, row.count - row.cachedInThreads)) * row.size
+        }
+        return (max(0, allocations), bytes)
     }
 
     var method: String {
@@ -232,7 +254,7 @@ extension JemallocHeap {
             notes.append("\(oversized) large extents claim a size class of 1 TiB or more; not listed as allocations")
         }
         return AllocationTable(allocator: detection.allocatorName, method: method,
-                               arenas: arenaIndices.map { "arena \($0)" }, allocations: allocations, warnings: notes,
+                               arenas: arenaIndices.map(Self.arenaName), allocations: allocations, warnings: notes,
                                managedRanges: managedRanges, allocatorState: allocatorState(among: allocations))
     }
 

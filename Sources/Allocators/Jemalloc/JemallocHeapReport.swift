@@ -31,14 +31,24 @@ public struct JemallocHeapReport: Codable, Sendable {
     }
 
     public struct Arena: Codable, Sendable {
+        /// `arena 0`: the name `show` and `leaks` give the arena (glibc's is its address).
+        public var arena: String
         public var index: Int
         public var bins: [Bin]
         public var large: [Large]
         public var allocated: UInt64
         public var active: UInt64
+        /// Regions and large allocations the program holds: in use, less those in thread caches
+        /// (the same count as glibc's used chunks and `leaks`' usedAllocations).
+        public var usedAllocations: Int
+        public var usedBytes: UInt64
     }
 
     public struct Totals: Codable, Sendable, Equatable {
+        /// Allocations the program holds (thread-cached regions are free for it), as for glibc.
+        public var usedAllocations: Int
+        /// Their bytes: `allocated` less `cachedInThreads`.
+        public var usedBytes: UInt64
         /// Bytes in regions and large allocations in use (jemalloc's `stats.allocated`).
         public var allocated: UInt64
         /// Bytes in active extents, pages (jemalloc's `stats.active`).
@@ -76,8 +86,8 @@ public struct JemallocHeapReport: Codable, Sendable {
         public var thread: Int32?
         /// Address of the cache's first bin in the thread's TLS.
         public var address: String
-        /// The arena most of its cached regions come from, when it holds any.
-        public var arena: Int?
+        /// The arena most of its cached regions come from (`arena 0`), when it holds any.
+        public var arena: String?
         public var count: Int
         public var bytes: UInt64
         /// Bins holding at least one region.
@@ -95,7 +105,8 @@ public struct JemallocHeapReport: Codable, Sendable {
         public var used: Bool?
         /// "small" (a slab region) or "large".
         public var kind: String?
-        public var arena: Int?
+        /// `arena 0`.
+        public var arena: String?
     }
 
     /// The core file's path, as every command's JSON names it (set by the caller).
