@@ -37,15 +37,24 @@ bench-jemalloc: deps
 	$(RELEASE) --product heapscan-bench
 	@core=$$(scripts/redis-core 10000000 $(CORES) | tail -n 1) && $(BIN)/heapscan-bench jemalloc "$$core"
 
-# The mutation fuzzers (ELF/notes, glibc, jemalloc, leak pipeline) for FUZZ_SECONDS each, or
-# FUZZ_ITERATIONS inputs each; make test runs them for a few seconds. Optimised, so a long run
-# covers many inputs; a crash leaves its input in /dev/shm/heapscan-fuzz (HEAPSCAN_FUZZ_REPLAY=PATH
-# with the same filter reruns it).
+# The mutation fuzzers (ELF/notes, glibc, jemalloc, leak pipeline), one after the other, for
+# FUZZ_SECONDS each, or FUZZ_RUNS inputs each with no time limit (FUZZ_RUNS=1000000 is the
+# campaign docs/fuzzing.md reports); FUZZ_TARGET=elf-notes|glibc|leaks|jemalloc runs one target.
+# make test runs them for a few seconds. Optimised, so a long run covers many inputs; a crash
+# leaves its input in /dev/shm/heapscan-fuzz (HEAPSCAN_FUZZ_REPLAY=PATH with the same filter
+# reruns it).
 FUZZ_SECONDS ?= 600
 FUZZ_ITERATIONS ?=
+FUZZ_RUNS ?= $(FUZZ_ITERATIONS)
+FUZZ_TARGET ?=
+FUZZ_TEST_elf-notes := elfAndNotesParserSurvivesMutations
+FUZZ_TEST_glibc := glibcWalkerSurvivesMutations
+FUZZ_TEST_leaks := leakPipelineSurvivesMutations
+FUZZ_TEST_jemalloc := jemallocWalkerSurvivesMutations
+FUZZ_FILTER := $(if $(FUZZ_TARGET),FuzzTests.$(or $(FUZZ_TEST_$(FUZZ_TARGET)),$(error FUZZ_TARGET: one of elf-notes glibc leaks jemalloc)),FuzzTests)
 fuzz: deps
-	HEAPSCAN_FUZZ_SECONDS=$(FUZZ_SECONDS) HEAPSCAN_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) \
-	  $(SWIFT) test -c release -Xswiftc -enable-testing --filter 'FuzzTests'
+	HEAPSCAN_FUZZ_SECONDS=$(if $(FUZZ_RUNS),inf,$(FUZZ_SECONDS)) HEAPSCAN_FUZZ_ITERATIONS=$(FUZZ_RUNS) \
+	  $(SWIFT) test -c release -Xswiftc -enable-testing --no-parallel --filter '$(FUZZ_FILTER)'
 
 clean-cores:
 	rm -rf $(CORES)

@@ -35,23 +35,25 @@ public enum WarningDigest {
     }
 
     /// The warning with every run of digits (decimal or hex, with its 0x) replaced by one `#`.
+    /// Over UTF-8 bytes: it runs for every warning of every walk, and numbers are ASCII.
     public static func kind(of warning: String) -> String {
-        var key = ""
+        var key: [UInt8] = []
         key.reserveCapacity(warning.utf8.count)
         var inNumber = false
-        var previous: Character = " "
-        for character in warning {
-            let startsNumber = character.isASCII && character.isNumber
-            let continuesNumber = inNumber && (character.isHexDigit || (character == "x" && previous == "0"))
-            if startsNumber || continuesNumber {
-                if !inNumber { key.append("#") }
+        var previous: UInt8 = UInt8(ascii: " ")
+        for byte in warning.utf8 {
+            let isDigit = byte &- UInt8(ascii: "0") < 10
+            let isHexLetter = (byte | 0x20) &- UInt8(ascii: "a") < 6
+            let continuesNumber = inNumber && (isDigit || isHexLetter || (byte == UInt8(ascii: "x") && previous == UInt8(ascii: "0")))
+            if isDigit || continuesNumber {
+                if !inNumber { key.append(UInt8(ascii: "#")) }
                 inNumber = true
             } else {
                 inNumber = false
-                key.append(character)
+                key.append(byte)
             }
-            previous = character
+            previous = byte
         }
-        return key
+        return String(decoding: key, as: UTF8.self)
     }
 }

@@ -7,23 +7,21 @@ import ScanKernels
 /// of an old pointer beside a small field, two small integers side by side, a short C string, a
 /// half of a double.
 public struct ValueKind {
-    /// Upper 32 bits of every mapped address: a word carrying one in its upper half is a pointer's
-    /// leftover, whatever its lower half holds.
-    private let pointerPrefixes: Set<UInt64>
+    /// Upper 32 bits of every mapped address, as sorted disjoint ranges: a word carrying one in
+    /// its upper half is a pointer's leftover, whatever its lower half holds. Ranges, not a set of
+    /// prefixes: a damaged segment can span billions of them.
+    private let pointerPrefixes: [Range<UInt64>]
     private let memory: AddressSpace
 
     init(memory: AddressSpace) {
         self.memory = memory
-        var prefixes = Set<UInt64>()
-        for segment in memory.segments where segment.end > segment.start {
-            var prefix = segment.start >> 32
-            // Segments are far below 2^32 prefixes long; the bound keeps a malformed one cheap.
-            while prefix <= (segment.end - 1) >> 32 && prefixes.count < 1 << 16 {
-                prefixes.insert(prefix)
-                prefix += 1
-            }
-        }
-        pointerPrefixes = prefixes
+        pointerPrefixes = AddressRanges.merged(memory.segments.compactMap { segment in
+            segment.end > segment.start ? (segment.start >> 32)..<((segment.end - 1) >> 32 + 1) : nil
+        })
+    }
+
+    private func isPointerPrefix(_ prefix: UInt64) -> Bool {
+        pointerPrefixes.index(containing: prefix, start: \.lowerBound, end: \.upperBound) != nil
     }
 
     /// `enclosing` is the aligned 8-byte word holding a 4-byte `value`.
@@ -31,7 +29,7 @@ public struct ValueKind {
         guard value != 0, !WordClassifier.isSmall(value, width: width), !WordClassifier.isText(value, width: width),
               !Self.isShortText(value, width: width) else { return false }
         if width == 8 {
-            guard memory.segment(containing: value) == nil, !pointerPrefixes.contains(value >> 32),
+            guard memory.segment(containing: value) == nil, !isPointerPrefix(value >> 32),
                   !Self.isPairOfSmallIntegers(value), !Self.isSmallShorts(value), !Self.isPlausibleDouble(value)
             else { return false }
             return true

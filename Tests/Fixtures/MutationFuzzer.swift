@@ -62,7 +62,7 @@ public struct MutationFuzzer {
 
         public var executionsPerSecond: Double { seconds > 0 ? Double(executions) / seconds : 0 }
         public var description: String {
-            String(format: "fuzz %@: %d executions in %.1f s (%.0f/s), 0 crashes, corpus %d, %d distinct signatures, slowest %.3f s, peak RSS %d MiB",
+            String(format: "fuzz %@: %d executions in %.1f s (%.0f/s), 0 crashes, 0 timeouts, corpus %d, %d distinct signatures, slowest %.3f s, peak RSS %d MiB",
                    name, executions, seconds, executionsPerSecond, corpus, signatures, slowestSeconds, peakResidentBytes >> 20)
         }
     }
@@ -71,6 +71,9 @@ public struct MutationFuzzer {
     public let seeds: [Seed]
     /// Runs longer than this abort the process: a hang is a failure like a crash.
     public var timeoutSeconds = 10.0
+    /// A resident set above this (`HEAPSCAN_FUZZ_RSS_LIMIT_MB`, else 1 GiB) aborts the process
+    /// too: an input that makes a walk reserve or copy without bound is a failure.
+    public var residentLimitBytes = (ProcessInfo.processInfo.environment["HEAPSCAN_FUZZ_RSS_LIMIT_MB"].flatMap(Int.init) ?? 1024) << 20
     private var random: UInt64
 
     public init(name: String, seeds: [Seed], randomSeed: UInt64 = 0x5eed) {
@@ -108,7 +111,7 @@ public struct MutationFuzzer {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("\(name)-\(getpid())-current.core").path
         FileHandle.standardError.write(Data("fuzz \(name): each input is written to \(path); it stays there if the process dies\n".utf8))
-        let watchdog = Watchdog(name: name, path: path, timeout: timeoutSeconds)
+        let watchdog = Watchdog(name: name, path: path, timeout: timeoutSeconds, residentLimit: residentLimitBytes)
         watchdog.start()
         defer { watchdog.stop() }
 
@@ -207,19 +210,30 @@ public struct MutationFuzzer {
     }
 }
 
-/// Aborts the process when one execution runs past the timeout, naming the input.
+/// Aborts the process when one execution runs past the timeout or the process's resident set
+/// past its limit, naming the input.
 private final class Watchdog: @unchecked Sendable {
     private let name: String
     private let path: String
     private let timeout: Double
+    private let residentLimit: Int
     private let lock = NSLock()
     private var started: Date?
     private var running = true
 
-    init(name: String, path: String, timeout: Double) {
+    init(name: String, path: String, timeout: Double, residentLimit: Int) {
         self.name = name
         self.path = path
         self.timeout = timeout
+        self.residentLimit = residentLimit
+    }
+
+    /// The resident set now, from /proc/self/statm (its second field, in pages).
+    private static func residentBytes() -> Int? {
+        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = statm.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     func start() {
@@ -232,6 +246,10 @@ private final class Watchdog: @unchecked Sendable {
                 guard alive else { return }
                 if let since, Date().timeIntervalSince(since) > timeout {
                     FileHandle.standardError.write(Data("fuzz \(name): an input ran longer than \(timeout) s; it is kept at \(path)\n".utf8))
+                    abort()
+                }
+                if let resident = Self.residentBytes(), resident > residentLimit {
+                    FileHandle.standardError.write(Data("fuzz \(name): resident set \(resident >> 20) MiB is past the limit of \(residentLimit >> 20) MiB; the input is kept at \(path)\n".utf8))
                     abort()
                 }
             }

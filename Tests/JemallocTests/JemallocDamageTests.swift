@@ -87,4 +87,20 @@ struct JemallocDamageTests {
         // The large extent is still named by its last page's entry; every slab region stays.
         #expect(damaged.counts == intact)
     }
+
+    /// Found by the fuzzer: a writable segment in the last 2 MiB of the address space (a
+    /// damaged p_vaddr) made the metadata-block search round its start up past 2^64 to 0 and
+    /// try every 2 MiB boundary below it. The segment is now passed over and the heap stays whole.
+    @Test func segmentAtTheTopOfTheAddressSpaceCostsNothing() throws {
+        let intact = try read().counts
+        var synthetic = Built().core()
+        synthetic.segments.append(.init(address: 0xffff_ffff_ffff_c000, contents: [UInt8](repeating: 0, count: 0x1000)))
+        let path = try synthetic.write(name: "jemalloc-top-segment")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let heap = try #require(try JemallocHeap.read(core: CoreFile(path: path)))
+        let table = heap.allocationTable()
+        #expect(Counts(extents: heap.extents.count, allocations: table.allocations.count,
+                       used: table.allocations.filter(\.isUsed).count) == intact)
+        #expect(heap.warnings.count < 10, "\(heap.warnings)")
+    }
 }

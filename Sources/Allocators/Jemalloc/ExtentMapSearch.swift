@@ -19,8 +19,9 @@ struct ExtentMapLocation: Sendable {
 /// vote per extent; everything else scatters. The winning leaf's address is stored in exactly
 /// one root slot, whose index the voters' addresses give, and that locates the root.
 struct ExtentMapSearch {
-    let memory: AddressSpace
+    let levels: ExtentMapLevels
     let sizeCount: Int
+    var memory: AddressSpace { levels.memory }
 
     enum Failure: Error {
         case noLeaf(candidates: Int)
@@ -119,7 +120,7 @@ struct ExtentMapSearch {
                     guard !overflow, memory.isPresent(root, count: JemallocLayout.leafBytes),
                           checked < Self.maxRootCandidates else { return }
                     checked += 1
-                    guard Self.isPlausibleRoot(root, memory: memory) else { return }
+                    guard Self.isPlausibleRoot(root, levels: levels) else { return }
                     var score = 1
                     for (other, index) in others where memory.readU64(root &+ UInt64(index) * 8) == other { score += 1 }
                     if best == nil || score > best!.score { best = (root, score) }
@@ -135,18 +136,18 @@ struct ExtentMapSearch {
     /// A root is 2 MiB in the core whose non-zero slots all look like leaf addresses
     /// (cache-line aligned, below 2^48). Copies of a leaf address elsewhere (jemalloc's
     /// per-thread lookup caches) fail this.
-    static func isPlausibleRoot(_ root: UInt64, memory: AddressSpace) -> Bool {
-        // Read, not viewed: the root may straddle the file-backed and anonymous parts of .bss.
-        guard root & 7 == 0, let slots = memory.read(root, count: JemallocLayout.leafBytes) else { return false }
-        return slots.withUnsafeBytes { bytes in
-            var nonzero = 0
-            for index in 0..<JemallocLayout.entriesPerLevel {
-                let value = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
-                if value == 0 { continue }
-                guard value & 63 == 0, value <= JemallocLayout.addressMask else { return false }
-                nonzero += 1
+    static func isPlausibleRoot(_ root: UInt64, levels: ExtentMapLevels) -> Bool {
+        guard root & 7 == 0, let slots = levels.level(at: root) else { return false }
+        var nonzero = 0
+        var plausible = true
+        slots.forEachNonzeroWord { _, value in
+            guard value & 63 == 0, value <= JemallocLayout.addressMask else {
+                plausible = false
+                return false
             }
-            return nonzero > 0
+            nonzero += 1
+            return true
         }
+        return plausible && nonzero > 0
     }
 }

@@ -26,8 +26,9 @@ public struct JemallocConsistency: Sendable, Codable, Equatable {
 /// Walks every root slot and leaf of the extent map and reads each extent header once,
 /// cross-checking leaf entries against `e_bits`, slab bitmaps against `nfree`, and page coverage.
 struct ExtentMapWalk {
-    let memory: AddressSpace
+    let levels: ExtentMapLevels
     let classes: JemallocSizeClasses
+    var memory: AddressSpace { levels.memory }
 
     struct Result {
         var extents: [JemallocExtent] = []
@@ -49,15 +50,10 @@ struct ExtentMapWalk {
         let pageSize = classes.pageSize
         let cleared = UInt64(classes.count) << JemallocLayout.addressBits
         var entries: [MapEntry] = []
-        var slots = [UInt64](repeating: 0, count: JemallocLayout.entriesPerLevel)
+        var slots: ExtentMapLevel?
         if root != 0 {
-            if let rootBytes = memory.read(root, count: JemallocLayout.leafBytes) {
-                rootBytes.withUnsafeBytes { bytes in
-                    for index in slots.indices {
-                        slots[index] = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
-                    }
-                }
-            } else {
+            slots = levels.level(at: root)
+            if slots == nil {
                 result.warnings.append("extent-map root \(hex(root)) is not in the core; only the leaves the vote found are walked")
             }
         }
@@ -68,20 +64,17 @@ struct ExtentMapWalk {
             progress.advance(UInt64(JemallocLayout.leafBytes))
             result.consistency.leaves += 1
             result.leafAddresses.append(leaf)
-            // Read, not viewed: a leaf may straddle two mappings that the core keeps apart.
-            guard let leafBytes = memory.read(leaf, count: JemallocLayout.leafBytes) else {
+            guard let leafBytes = levels.level(at: leaf) else {
                 result.consistency.leavesNotInCore += 1
                 result.warnings.append("extent-map leaf \(hex(leaf)) for \(hex(UInt64(index) << 30))… is not in the core; its extents are missing")
                 continue
             }
             let high = UInt64(index) << 30
-            leafBytes.withUnsafeBytes { view in
-                for leafIndex in 0..<JemallocLayout.entriesPerLevel {
-                    let raw = UInt64(littleEndian: view.loadUnaligned(fromByteOffset: leafIndex * 8, as: UInt64.self))
-                    if raw == 0 || raw == cleared { continue }
-                    let page = high | UInt64(leafIndex) << 12
-                    entries.append(MapEntry(edata: raw & JemallocLayout.edataPointerMask, page: page, raw: raw))
-                }
+            leafBytes.forEachNonzeroWord { leafIndex, raw in
+                if raw == cleared { return true }
+                let page = high | UInt64(leafIndex) << 12
+                entries.append(MapEntry(edata: raw & JemallocLayout.edataPointerMask, page: page, raw: raw))
+                return true
             }
         }
         result.consistency.entries = entries.count
@@ -117,10 +110,13 @@ struct ExtentMapWalk {
     /// overlaps one already taken is no leaf (real leaves are separate allocations), which also
     /// bounds the bytes read by the core's size. A voted leaf that no slot names is walked at
     /// its voted index when that slot is empty or names no readable leaf (a cleared slot).
-    private func chooseLeaves(slots: [UInt64], votedLeaves: [(address: UInt64, rootIndex: Int)],
+    private func chooseLeaves(slots: ExtentMapLevel?, votedLeaves: [(address: UInt64, rootIndex: Int)],
                               warnings: inout [String]) -> [(index: Int, leaf: UInt64)] {
         var slotsOfLeaf: [UInt64: [Int]] = [:]
-        for (index, leaf) in slots.enumerated() where leaf != 0 { slotsOfLeaf[leaf, default: []].append(index) }
+        slots?.forEachNonzeroWord { index, leaf in
+            slotsOfLeaf[leaf, default: []].append(index)
+            return true
+        }
         var chosen: [(index: Int, leaf: UInt64)] = []
         for (leaf, indices) in slotsOfLeaf {
             guard indices.count > 1 else {
@@ -132,8 +128,8 @@ struct ExtentMapWalk {
             warnings.append("extent-map leaf \(hex(leaf)) is named by \(indices.count) root slots; walked once, as slot \(index) (where its extents lie)")
             chosen.append((index, leaf))
         }
-        for voted in votedLeaves where slotsOfLeaf[voted.address] == nil && voted.rootIndex < slots.count {
-            let current = slots[voted.rootIndex]
+        for voted in votedLeaves where slotsOfLeaf[voted.address] == nil && voted.rootIndex < JemallocLayout.entriesPerLevel {
+            let current = slots?.word(voted.rootIndex) ?? 0
             // Words that merely collect votes (copies, arrays) are not taken for a leaf: nearly
             // all of a real leaf's entries name extents under its index.
             let votes = rootIndexVotes(leaf: voted.address)
@@ -169,17 +165,15 @@ struct ExtentMapWalk {
 
     /// For up to 64 of `leaf`'s entries, the root index their extent's address lies under.
     private func rootIndexVotes(leaf: UInt64) -> [Int: Int] {
-        guard let bytes = memory.read(leaf, count: JemallocLayout.leafBytes) else { return [:] }
+        guard let level = levels.level(at: leaf) else { return [:] }
         var votes: [Int: Int] = [:]
         var sampled = 0
-        bytes.withUnsafeBytes { view in
-            for leafIndex in 0..<JemallocLayout.entriesPerLevel where sampled < 64 {
-                let raw = UInt64(littleEndian: view.loadUnaligned(fromByteOffset: leafIndex * 8, as: UInt64.self))
-                let edata = raw & JemallocLayout.edataPointerMask
-                guard edata != 0, let address = memory.readU64(edata &+ JemallocLayout.addressOffset) else { continue }
-                sampled += 1
-                votes[Int((address >> 30) & 0x3ffff), default: 0] += 1
-            }
+        level.forEachNonzeroWord { _, raw in
+            let edata = raw & JemallocLayout.edataPointerMask
+            guard edata != 0, let address = memory.readU64(edata &+ JemallocLayout.addressOffset) else { return true }
+            sampled += 1
+            votes[Int((address >> 30) & 0x3ffff), default: 0] += 1
+            return sampled < 64
         }
         return votes
     }

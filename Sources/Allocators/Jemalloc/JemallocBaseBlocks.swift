@@ -24,7 +24,11 @@ enum JemallocBaseBlocks {
         var blocks: [Range<UInt64>] = []
         for segment in memory.segments where segment.permissions.contains(.write) {
             let presentEnd = segment.start &+ UInt64(segment.bytes.count)
-            var candidate = (segment.start &+ alignment &- 1) & ~(alignment &- 1)
+            // A segment in the last 2 MiB of the address space has no block boundary after its
+            // start: rounding up would wrap to 0 and walk every boundary below it.
+            let (roundedUp, wraps) = segment.start.addingReportingOverflow(alignment - 1)
+            guard !wraps else { continue }
+            var candidate = roundedUp & ~(alignment - 1)
             while candidate < presentEnd, presentEnd - candidate >= 64 {
                 if let block = block(at: candidate, memory: memory) { blocks.append(block) }
                 let (next, overflow) = candidate.addingReportingOverflow(alignment)

@@ -43,9 +43,10 @@ public struct JemallocHeap: Sendable {
         let classes = JemallocSizeClasses(lgPage: pageSize.trailingZeroBitCount)
         let memory = core.addressSpace
 
-        let location = try locateExtentMap(memory: memory, classes: classes, detection: detection)
+        let levels = ExtentMapLevels(memory: memory)
+        let location = try locateExtentMap(levels: levels, classes: classes, detection: detection)
         let voted = location.votedLeaves.map { (address: $0.address, rootIndex: $0.rootIndex) }
-        let walk = ExtentMapWalk(memory: memory, classes: classes).walk(root: location.root, votedLeaves: voted)
+        let walk = ExtentMapWalk(levels: levels, classes: classes).walk(root: location.root, votedLeaves: voted)
         if location.root == 0 {
             guard walk.consistency.isTrustworthy else {
                 throw JemallocError.extentMapNotFound("leaf \(hex(voted.first?.address ?? 0)) won the vote but no root slot holds it")
@@ -99,14 +100,15 @@ public struct JemallocHeap: Sendable {
     /// Public so benchmarks can time the pass alone.
     public static func extentMapRoot(core: CoreFile, detection: JemallocDetection) throws -> UInt64 {
         let pageSize = core.auxVector?.pageSize.flatMap { $0.nonzeroBitCount == 1 ? $0 : nil } ?? 4096
-        return try locateExtentMap(memory: core.addressSpace, classes: JemallocSizeClasses(lgPage: pageSize.trailingZeroBitCount),
+        return try locateExtentMap(levels: ExtentMapLevels(memory: core.addressSpace),
+                                   classes: JemallocSizeClasses(lgPage: pageSize.trailingZeroBitCount),
                                    detection: detection).root
     }
 
-    static func locateExtentMap(memory: AddressSpace, classes: JemallocSizeClasses,
+    static func locateExtentMap(levels: ExtentMapLevels, classes: JemallocSizeClasses,
                                 detection: JemallocDetection) throws -> ExtentMapLocation {
         do {
-            return try ExtentMapSearch(memory: memory, sizeCount: classes.count)
+            return try ExtentMapSearch(levels: levels, sizeCount: classes.count)
                 .locate(preferredRanges: detection.moduleRanges)
         } catch ExtentMapSearch.Failure.noLeaf(let candidates) {
             throw JemallocError.extentMapNotFound("no extent-map leaf: none of \(candidates) candidate words agrees with an extent header")

@@ -58,14 +58,30 @@ enum WordBlocks {
             let w1 = base.loadUnaligned(fromByteOffset: offset + 64, as: SIMD8<UInt64>.self)
             let w2 = base.loadUnaligned(fromByteOffset: offset + 128, as: SIMD8<UInt64>.self)
             let w3 = base.loadUnaligned(fromByteOffset: offset + 192, as: SIMD8<UInt64>.self)
-            let flags = flag(w0) | flag(w1) | flag(w2) | flag(w3)
-            if any(SIMD8<Int64>(truncatingIfNeeded: flags) .< SIMD8<Int64>(repeating: 0)) {
+            if anyTopBit(flag(w0) | flag(w1) | flag(w2) | flag(w3)) {
                 coldBlock(base, offset, 256, word, hit)
             }
             offset += 256
         }
         let tail = (bytes.count - offset) & ~7
         if tail > 0 { coldBlock(base, offset, tail, word, hit) }
+    }
+
+    /// Whether any lane has its top bit set, by folding the lanes together: `any` over a
+    /// comparison mask is lowered lane by lane and cost as much as the scan itself.
+    @inline(__always)
+    static func anyTopBit(_ lanes: SIMD8<UInt64>) -> Bool {
+        let four = lanes.lowHalf | lanes.highHalf
+        let two = four.lowHalf | four.highHalf
+        return (two[0] | two[1]) >> 63 != 0
+    }
+
+    /// Whether any lane is non-zero.
+    @inline(__always)
+    static func anyNonzero(_ lanes: SIMD8<UInt64>) -> Bool {
+        let four = lanes.lowHalf | lanes.highHalf
+        let two = four.lowHalf | four.highHalf
+        return two[0] | two[1] != 0
     }
 
     @inline(never)
