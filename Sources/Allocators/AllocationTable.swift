@@ -94,6 +94,8 @@ public struct AllocationTable: Sendable {
     /// name regions the allocator tracks, free or reused, never objects the program keeps, so
     /// it is neither a root nor scanned.
     public let allocatorState: [Range<UInt64>]
+    /// Thread caches, top chunks and the free list of each cached chunk, where the walker knows them.
+    public internal(set) var places = AllocatorPlaces.none
 
     public init(allocator: String, method: String, arenas: [String], allocations: AllocationList, warnings: [String],
                 managedRanges: [Range<UInt64>] = [], allocatorState: [Range<UInt64>] = []) {

@@ -99,8 +99,9 @@ private struct Walker {
         var cached: [UInt64] = []
         var binned: [UInt64] = []
         var free = GlibcFreeSummary()
-        let tcacheSummaries = walkTcaches(tcaches, lists: lists, free: &free, cached: &cached)
-        walkArenaLists(fields, lists: lists, arenas: &arenas, free: &free, cached: &cached, binned: &binned)
+        var cachedLists = CachedChunkLists()
+        let tcacheSummaries = walkTcaches(tcaches, lists: lists, free: &free, cached: &cached, named: &cachedLists)
+        walkArenaLists(fields, lists: lists, arenas: &arenas, free: &free, cached: &cached, binned: &binned, named: &cachedLists)
         markCachedChunksFree(cached, in: &allocations)
         reportFreeChunksInsideAllocations(cached + binned, allocations: allocations)
         removeTcacheStructs(tcaches.filter { leadingTcaches[$0.chunk] == nil }.map(\.address),
@@ -122,8 +123,17 @@ private struct Walker {
             + mmapped.map { $0.chunk..<($0.chunk + $0.size) }
             + arenas.filter { $0.isMain && $0.address != 0 }.map { $0.address..<($0.address + GlibcLayout.stateSize) }
         let allocator = GlibcVersion.find(in: regions).map { "glibc \($0)" } ?? "glibc"
-        let table = AllocationTable(allocator: allocator, method: method, arenas: names,
+        var table = AllocationTable(allocator: allocator, method: method, arenas: names,
                                     allocations: allocations, warnings: WarningDigest.digest(warnings), managedRanges: managed)
+        let tcachePlaces = tcaches.map { tcache in
+            AllocatorPlaces.Place(range: tcache.chunk..<(tcache.chunk &+ tcache.layout.chunkSize),
+                                  what: tcache.threadID.map { "tcache of thread \($0)" } ?? "a thread's tcache (thread unknown)")
+        }
+        let topPlaces = arenas.indices.filter { arenas[$0].topSize > 0 }.map { index in
+            AllocatorPlaces.Place(range: arenas[index].top..<(arenas[index].top &+ arenas[index].topSize),
+                                  what: "top chunk of \(names[index])")
+        }
+        table.places = AllocatorPlaces(places: tcachePlaces + topPlaces, listNames: cachedLists.names, chunks: cachedLists.chunks)
         return GlibcHeapResult(table: table, arenas: arenas, tcaches: tcacheSummaries, free: free,
                                mmappedChunks: mmapped.count, mmappedBytes: mmappedBytes,
                                safeLinking: safeLinking, mallinfo: mallinfo)
@@ -156,14 +166,18 @@ private struct Walker {
 
     /// Each thread's tcache bins; their chunks are appended to `cached`.
     private mutating func walkTcaches(_ tcaches: [GlibcFoundTcache], lists: GlibcFreeLists,
-                                      free: inout GlibcFreeSummary, cached: inout [UInt64]) -> [GlibcTcache] {
+                                      free: inout GlibcFreeSummary, cached: inout [UInt64],
+                                      named: inout CachedChunkLists) -> [GlibcTcache] {
         tcaches.map { tcache in
             var summary = GlibcTcache(address: tcache.address, threadID: tcache.threadID, chunks: 0, bytes: 0)
             for (index, bin) in lists.tcacheBins(tcache).enumerated() where bin.count > 0 {
+                let first = cached.count
                 let tally = lists.walkSingleList(
                     head: bin.head, size: GlibcLayout.chunkSize(ofTcacheBin: index), userPointers: true,
                     expected: bin.count, name: "tcache \(hex(tcache.address)) bin \(index)",
                     chunks: &cached, warnings: &warnings)
+                named.add(cached[first...], list: tcache.threadID.map { "thread \($0)'s tcache bin \(index)" }
+                    ?? "tcache \(hex(tcache.address)) bin \(index)")
                 summary.chunks.addClamped(tally.chunks)
                 summary.bytes.addClamped(tally.bytes)
             }
@@ -176,12 +190,15 @@ private struct Walker {
     /// Each arena's fastbins (chunks appended to `cached`) and regular bins, checked against
     /// the free chunks the heap walk saw.
     private mutating func walkArenaLists(_ fields: [GlibcArenaFields], lists: GlibcFreeLists, arenas: inout [GlibcArena],
-                                         free: inout GlibcFreeSummary, cached: inout [UInt64], binned: inout [UInt64]) {
+                                         free: inout GlibcFreeSummary, cached: inout [UInt64], binned: inout [UInt64],
+                                         named: inout CachedChunkLists) {
         for (index, arena) in fields.enumerated() where index < arenas.count {
             for (bin, head) in arena.fastbins.enumerated() where head != 0 {
+                let first = cached.count
                 let tally = lists.walkSingleList(
                     head: head, size: GlibcLayout.chunkSize(ofFastbin: bin), userPointers: false, expected: nil,
                     name: "fastbin \(bin) of arena \(hex(arena.address))", chunks: &cached, warnings: &warnings)
+                named.add(cached[first...], list: "fastbin \(bin) of arena \(hex(arena.address))")
                 arenas[index].fastbinChunks.addClamped(tally.chunks)
                 arenas[index].fastbinBytes.addClamped(tally.bytes)
             }
@@ -438,5 +455,18 @@ private struct Walker {
             if arena.isMain { info.keepcost = arena.topSize }
         }
         return info
+    }
+}
+
+/// The free lists the walk met and the chunks each holds, for `AllocatorPlaces`.
+struct CachedChunkLists {
+    private(set) var names: [String] = []
+    private(set) var chunks: [(address: UInt64, list: UInt32)] = []
+
+    mutating func add(_ listChunks: ArraySlice<UInt64>, list: String) {
+        guard !listChunks.isEmpty else { return }
+        let number = UInt32(names.count)
+        names.append(list)
+        for chunk in listChunks { chunks.append((chunk &+ GlibcLayout.chunkHeader, number)) }
     }
 }

@@ -31,7 +31,8 @@ extension LeakAnalysis {
         var note: String?
         if let table, table.allocatorState.index(containing: address, start: \.lowerBound, end: \.upperBound) != nil
             || table.managedRanges.index(containing: address, start: \.lowerBound, end: \.upperBound) != nil {
-            note = "the allocator's own memory (bookkeeping, the top chunk or space between chunks)"
+            note = table.places.place(containing: address)
+                ?? "the allocator's own memory (bookkeeping, the top chunk or space between chunks)"
         }
         if region.label == .stack, let tid = region.threadID,
            let thread = core.threads.first(where: { $0.tid == tid }) {

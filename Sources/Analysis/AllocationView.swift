@@ -31,6 +31,9 @@ public struct AllocationView: Sendable, Codable {
     /// Without a type: the libstdc++ container part it is ("std::map node", "long string
     /// body"), as `leaks` groups it.
     public var container: String?
+    /// A free chunk's free list, when the allocator keeps it in one: "thread 123's tcache bin
+    /// 3", "fastbin 2 of arena 0x…".
+    public var freeList: String?
     /// The first `words.count` words of the allocation (at most what was asked).
     public let words: [Word]
     public var warnings: [String] = []
@@ -59,6 +62,7 @@ extension LeakAnalysis {
             allocator: table.allocator, arena: table.arenas.indices.contains(Int(allocation.arena)) ? table.arenas[Int(allocation.arena)] : nil,
             liveness: liveness, type: objectTypeName(of: allocation), words: words)
         view.core = core.path
+        if !allocation.isUsed { view.freeList = table.places.freeList(ofChunkAt: allocation.address) }
         if view.type == nil {
             view.container = ContainerCensus.role(ofAllocationAt: index, table: table, memory: memory,
                                                   reachability: reachability)?.displayName

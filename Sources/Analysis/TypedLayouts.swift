@@ -1,3 +1,4 @@
+import ELFCore
 import Symbols
 
 /// The pointer layouts of the typed view (`TypedView`): the dynamic types found in the heap by
@@ -60,13 +61,7 @@ public struct TypedLayouts: Sendable {
 
     /// The struct a module data word at `address` is declared to point to, or -1.
     func rootPointee(at address: UInt64) -> Int32 {
-        guard !rootAddresses.isEmpty else { return -1 }
-        var low = 0
-        var high = rootAddresses.count
-        while low < high {
-            let middle = (low + high) >> 1
-            if rootAddresses[middle] < address { low = middle + 1 } else { high = middle }
-        }
-        return low < rootAddresses.count && rootAddresses[low] == address ? rootPointees[low] : -1
+        let index = rootAddresses.firstIndex(keyAtLeast: address) { $0 }
+        return index < rootAddresses.count && rootAddresses[index] == address ? rootPointees[index] : -1
     }
 }

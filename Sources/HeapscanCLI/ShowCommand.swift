@@ -93,7 +93,7 @@ struct ShowCommand: ParsableCommand, Exemplified {
         var out: [String] = []
         let what = view.type.map { "\($0) object" } ?? view.container ?? "allocation"
         out.append("\(view.start): \(view.used ? "used" : "free") \(what), \(exactBytes(view.usableSize)) usable "
-                   + "(block \(exactBytes(view.blockSize))), \(view.liveness)")
+                   + "(block \(exactBytes(view.blockSize))), \(view.liveness)" + (view.freeList.map { ", in \($0)" } ?? ""))
         out.append("allocator  \(view.allocator)" + (view.arena.map { ", \($0)" } ?? ""))
         if view.offset > 0 { out.append("address    \(view.address) is at +\(view.offset)") }
         out.append("")
