@@ -39,6 +39,7 @@ extension LeakAnalysis {
             let sp = thread.stackPointer
             note = address >= sp
                 ? "live stack of thread \(tid), \(address - sp) bytes above its stack pointer"
+                    + (describeFrame(tid, address).map { ", in \($0)" } ?? "")
                 : "dead stack of thread \(tid), \(sp - address) bytes below its stack pointer (not a root)"
         }
         let start = address & ~7

@@ -21,7 +21,7 @@ public struct LeakAnalysis {
     /// "Class::member.path" of the member at an offset of an object whose first word is a vptr.
     private let memberOf: (UInt64, UInt64) -> String?
     /// "frame #2 function+0x3c in module" of a thread's stack address (nil: its registers).
-    private let describeFrame: (Int32, UInt64?) -> String?
+    let describeFrame: (Int32, UInt64?) -> String?
     public let rootKinds: [RootKind]
     /// What the core lacks that reachability depends on: without thread notes there are no
     /// register or stack roots, and a cut-short file loses roots and heap alike. Either way

@@ -22,6 +22,8 @@ struct ShowAnyAddressTests {
         #expect(stack["region"] as? String == "stack")
         #expect(stack["regionName"] as? String == "stack of thread \(tid)")
         #expect((stack["note"] as? String)?.hasPrefix("live stack of thread \(tid)") == true, "\(stack)")
+        // The frame that holds the local array, as the unwinder finds it.
+        #expect((stack["note"] as? String)?.contains("stack_worker") == true, "\(stack)")
         let local = try #require((stack["words"] as? [[String: Any]])?.first)
         #expect(local["value"] as? String == session["example_anchored_stack"] as? String)
     }
