@@ -152,7 +152,11 @@ public final class Reachability: @unchecked Sendable {
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var hint = -1
             let roles = scanner.roles
-            let note: PointerScanner.Hit = { words, slot, value, target, evidence in
+            // Unowned: the compiler passes a closure's captures to the scanner's specialised
+            // copies as arguments and retains each one per scanned allocation; these outlive
+            // the loop (the scanner and the caller hold them).
+            let note: PointerScanner.Hit = { [unowned(unsafe) states, unowned(unsafe) referenced, unowned(unsafe) roles]
+                words, slot, value, target, evidence in
                 guard states.state(target) == .unreached else { return }
                 referenced.insert(target)
                 _ = roles.note(words, slot: slot, value: value, target: target, evidence: evidence)
