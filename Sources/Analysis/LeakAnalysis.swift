@@ -97,7 +97,10 @@ public struct LeakAnalysis {
                 }
                 let vptrs = Self.objectWordsInModules(of: walked, memory: core.addressSpace, modules: regions.moduleRanges,
                                                       offsets: offsets)
-                layouts = TypedLayouts(TypedView.view(of: vptrs, identifier: identifier), objectOffsets: offsets.offsets)
+                let declared = TypedView.view(of: vptrs, identifier: identifier)
+                let undeclared = vptrs.filter { declared.layoutByVptr[$0] == nil && identifier.primaryClass(of: $0) != nil }
+                let observed = ObservedLayouts.layouts(for: Array(undeclared), table: walked, memory: core.addressSpace)
+                layouts = TypedLayouts(declared.adding(observed), objectOffsets: offsets.offsets)
             }
             objectOffsets = offsets
             typedClassCount = layouts.count

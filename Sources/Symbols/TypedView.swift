@@ -22,6 +22,18 @@ public struct TypedView: Sendable {
         self.rootPointees = rootPointees
     }
 
+    /// This view with layouts for more classes, by vptr (learned from the heap where DWARF has none).
+    public func adding(_ byVptr: [UInt64: PointerLayout]) -> TypedView {
+        guard !byVptr.isEmpty else { return self }
+        var layouts = layouts
+        var layoutByVptr = layoutByVptr
+        for (vptr, layout) in byVptr.sorted(by: { $0.key < $1.key }) where layoutByVptr[vptr] == nil {
+            layoutByVptr[vptr] = Int32(layouts.count)
+            layouts.append(layout)
+        }
+        return TypedView(layouts: layouts, layoutByVptr: layoutByVptr, rootAddresses: rootAddresses, rootPointees: rootPointees)
+    }
+
     /// At most this many layouts: a program's reachable struct graph is far smaller, and a
     /// malformed DWARF graph must not grow without bound.
     static let maxLayouts = 1 << 16

@@ -52,9 +52,11 @@ struct ServiceVariant: Sendable, CustomTestStringConvertible {
         "TimerCallback": 5, "RetryCallback": 5, "Session": 0, "Channel": 5, "Subscriber": 5,
         "conn_stats": 5, "Connection": 5, "Job": 5, "IoBuffer": 5, "Blob": 5,
     ]
+    // Stripped, string members and character arrays are learned from the heap (`ObservedLayouts`):
+    // 112 of 615 before, 83 since.
     static let glibcCeiling: [String: Int] = [
-        "TimerCallback": 45, "RetryCallback": 40, "Session": 0, "Channel": 5, "Subscriber": 5,
-        "conn_stats": 10, "Connection": 10, "Job": 5, "IoBuffer": 25, "Blob": 5,
+        "TimerCallback": 30, "RetryCallback": 35, "Session": 0, "Channel": 5, "Subscriber": 5,
+        "conn_stats": 10, "Connection": 10, "Job": 5, "IoBuffer": 15, "Blob": 5,
     ]
     static let jemallocTypedCeiling: [String: Int] = [
         "TimerCallback": 5, "RetryCallback": 5, "Session": 0, "Channel": 5, "Subscriber": 5,
