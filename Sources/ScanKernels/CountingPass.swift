@@ -145,14 +145,44 @@ final class CountingPass {
             let end = min(count, index + wordBlock)
             if largeRun {
                 var small = 0
-                for word in index..<end {
-                    let value = T(littleEndian: start.loadUnaligned(fromByteOffset: word &* size, as: T.self))
+                @inline(__always)
+                func one(_ value: T) {
                     if value >> 16 != 0 {
                         tally(UInt64(value))
                     } else {
                         small &+= 1
                         if let direct { direct[Int(truncatingIfNeeded: value)] &+= 1 }
                     }
+                }
+                var word = index
+                if simpleFilter && sketch == nil {
+                    // Eight words at a time without a branch: their bitmap bits and small flags
+                    // ORed, their rejections summed; only a group with a bit set (a candidate, a
+                    // bitmap collision or a small word: one in tens on a heap of hashes) is gone
+                    // through again word by word.
+                    while word &+ 8 <= end {
+                        var marked: UInt64 = 0
+                        var over: UInt64 = 0
+                        for lane in word..<(word &+ 8) {
+                            let value = T(littleEndian: start.loadUnaligned(fromByteOffset: lane &* size, as: T.self))
+                            let bit = Self.hash(UInt64(value)) >> 48
+                            marked |= bits[Int(truncatingIfNeeded: bit >> 6)] >> (bit & 63)
+                            marked |= value >> 16 == 0 ? 1 : 0
+                            over &+= UInt64(value) > limit ? 1 : 0
+                        }
+                        if marked & 1 == 0 {
+                            rejected &+= over
+                        } else {
+                            for lane in word..<(word &+ 8) {
+                                one(T(littleEndian: start.loadUnaligned(fromByteOffset: lane &* size, as: T.self)))
+                            }
+                        }
+                        word &+= 8
+                    }
+                }
+                while word < end {
+                    one(T(littleEndian: start.loadUnaligned(fromByteOffset: word &* size, as: T.self)))
+                    word &+= 1
                 }
                 large &+= UInt64(end - index - small)
                 largeRun = small == 0

@@ -135,8 +135,7 @@ public enum WordHistogram {
             worker.survey(chunk)
         }
         let estimates = mergedEstimates(surveys.map(\.heavy)).sorted(by: WordCount.ranked)
-        let limit = candidateLimit(top: options.top)
-        let chosen = estimates.prefix(limit)
+        let chosen = estimates.prefix(sampledCandidateLimit(top: options.top))
         let counted = countCandidates(chosen.map(\.value), plan: plan, filter: filter, options: options,
                                       countsSmall: countsSmall,
                                       bounds: bucketsCanProve(chosen, surveys: surveys, shift: shift, top: options.top))
@@ -194,6 +193,10 @@ public enum WordHistogram {
 
     /// How many heavy-hitter candidates pass 2 counts exactly.
     static func candidateLimit(top: Int) -> Int { max(512, 8 * top) }
+
+    /// The same after a survey: fewer, so that fewer words of a heap of hashes collide with a
+    /// candidate in the bitmap (each such collision sends eight words down the slow path).
+    static func sampledCandidateLimit(top: Int) -> Int { max(256, 5 * top) }
 
     /// Each kept value with the sum of its per-thread estimates (a lower bound of its count;
     /// the count itself when no summary ever purged).

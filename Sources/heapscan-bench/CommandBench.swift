@@ -40,20 +40,14 @@ enum CommandBench {
                 let growth = GrowthDiff(old: try classified(oldPath), new: try classified(path))
                 return "\(growth.rows.count) rows"
             }
-            print("commands on \(path) (\(plan.totalBytes >> 20) MiB present), best of \(repeats); CPU seconds of the process beside wall:")
-            var rows: [BenchRow] = []
-            var cpu: [Double] = []
-            for benchCase in [types, leaks, diff] {
-                let before = CPUTime.now()
-                rows.append(try BenchClock.measure(benchCase, repeats: repeats, baseline: read))
-                cpu.append((CPUTime.now() - before) / Double(max(1, repeats)))
-            }
+            print("commands on \(path) (\(plan.totalBytes >> 20) MiB present), best of \(repeats):")
+            let rows = try [types, leaks, diff].map { try BenchClock.measure($0, repeats: repeats, baseline: read) }
             printTable(rows, baseline: nil)
-            for (row, seconds) in zip(rows, cpu) {
-                print("  \(row.name): \(format(row.seconds, digits: 3)) s wall = \(format(row.seconds / (row.baselineSeconds ?? row.seconds)))x the read; "
-                      + "\(format(seconds, digits: 3)) s CPU per run, read loop included")
-            }
-            print("  diff / leaks: \(format(rows[2].seconds / rows[1].seconds))x (target <= 2); types / read: \(format(rows[0].seconds / (rows[0].baselineSeconds ?? 1)))x (target <= 5)")
+            let (typesRow, leaksRow, diffRow) = (rows[0], rows[1], rows[2])
+            print("types / read: \(format(typesRow.seconds / (typesRow.baselineSeconds ?? 1)))x wall, "
+                  + "\(format(typesRow.cpuSeconds / (typesRow.baselineCPUSeconds ?? 1)))x CPU (target <= 5); "
+                  + "diff / leaks: \(format(diffRow.seconds / leaksRow.seconds))x wall, "
+                  + "\(format(diffRow.cpuSeconds / leaksRow.cpuSeconds))x CPU (target <= 2)")
         } catch {
             print("types, leaks, diff: \(path): \(error)")
         }
