@@ -27,10 +27,17 @@ public struct WordCensusOptions: Sendable {
     public var heavyHitterCapacity: Int
     /// Distinct values one thread may hold in a full exact count (bounds memory).
     public var fullCountCapacity: Int
+    /// Plans larger than this many bytes find their candidates in a sample of the memory
+    /// (`WordSurvey`) and count every word once; smaller ones are summarised whole, which on a
+    /// heap of few distinct values is the whole census in one pass.
+    public var surveyAbove: UInt64
+    /// About how many bytes the sample reads.
+    public var surveyBytes: UInt64
 
     public init(width: Int = 8, top: Int = 50, skip: WordSkip = .defaults, exact: Bool = false,
                 threads: Int = ParallelScan.defaultThreadCount, progress: Bool = false,
-                heavyHitterCapacity: Int = 16384, fullCountCapacity: Int = 1 << 20) {
+                heavyHitterCapacity: Int = 16384, fullCountCapacity: Int = 1 << 20,
+                surveyAbove: UInt64 = 64 << 20, surveyBytes: UInt64 = 4 << 20) {
         self.width = width
         self.top = top
         self.skip = skip
@@ -39,6 +46,8 @@ public struct WordCensusOptions: Sendable {
         self.progress = progress
         self.heavyHitterCapacity = heavyHitterCapacity
         self.fullCountCapacity = fullCountCapacity
+        self.surveyAbove = surveyAbove
+        self.surveyBytes = surveyBytes
     }
 }
 
@@ -46,7 +55,8 @@ public struct WordCensusOptions: Sendable {
 /// the list is also exactly the top N (no unlisted value could belong in it).
 public struct WordCensus: Sendable {
     public enum Method: String, Sendable {
-        /// Heavy-hitter pass, then an exact count of its candidates.
+        /// Heavy-hitter pass (over all words, or over a sample on a big plan), then an exact
+        /// count of its candidates.
         case heavyHitters = "heavy-hitters"
         /// Every value counted, in as many passes as bounded memory needs.
         case fullCount = "full-count"

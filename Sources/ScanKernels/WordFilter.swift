@@ -27,6 +27,12 @@ struct WordFilter: @unchecked Sendable {
 
     var isEmpty: Bool { !skipsSmall && !skipsPointers && !skipsText }
 
+    /// When neither pointers nor text are skipped: `rejects(value)` is `value > rejectionLimit`.
+    var rejectionLimit: UInt64? {
+        guard !skipsPointers && !skipsText else { return nil }
+        return skipsSmall ? top - WordClassifier.smallLimit : .max
+    }
+
     /// True when `value` (≥ 65536) belongs to a skipped class.
     func rejects(_ value: UInt64) -> Bool {
         if skipsSmall && value > top - WordClassifier.smallLimit { return true }

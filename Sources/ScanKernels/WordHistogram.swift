@@ -4,14 +4,17 @@ import Synchronization
 
 /// Exact top-N most frequent aligned words with bounded memory.
 ///
-/// Pass 1 counts values below 65536 in a direct array and feeds the rest (those not skipped)
-/// to a per-thread heavy-hitter summary (every sixteenth value once it has seen a million and
-/// had to drop counts). When no summary dropped any, its counts are exact and there is one
-/// pass. Otherwise pass 2 counts the summary's candidates exactly and every other value into
-/// hashed buckets; with D the largest bucket (or, without sampling, the summaries' summed
-/// decrement if smaller), a value that is not a candidate occurs at most D times, so the top N
-/// is proven exact when the N-th count exceeds D. When it does not and `exact` is asked for,
-/// every value is counted exactly, hash-partitioned into as many passes as the per-thread
+/// On a plan of up to `surveyAbove` bytes, pass 1 counts values below 65536 in a direct array
+/// and feeds the rest (those not skipped) to a per-thread heavy-hitter summary (every sixteenth
+/// value once it has seen a million and had to drop counts). When no summary dropped any, its
+/// counts are exact and there is one pass. On a bigger plan, pass 1 summarises a sample of
+/// 512-byte blocks (`WordSurvey`) instead, which finds the heavy values at a small part of the
+/// cost. Either way pass 2 (`CountingPass`) counts the candidates exactly and, when that can
+/// prove anything, every other value into hashed buckets; with D the largest bucket (or, without
+/// sampling, the summaries' summed decrement if smaller; never more than the occurrences of
+/// values that are no candidate), a value that is not a candidate occurs at most D times, so the
+/// top N is proven exact when the N-th count exceeds D. When it does not and `exact` is asked
+/// for, every value is counted exactly, hash-partitioned into as many passes as the per-thread
 /// table bound needs.
 public enum WordHistogram {
     public enum CensusError: Error, CustomStringConvertible, Equatable {
@@ -42,10 +45,37 @@ public enum WordHistogram {
         _ = rangeStorage.initialize(from: pointerRanges)
         defer { rangeStorage.deallocate() }
         let filter = WordFilter(skip: options.skip, width: options.width, pointerRanges: UnsafeBufferPointer(rangeStorage))
+        var census = plan.totalBytes > options.surveyAbove
+            ? surveyedCensus(plan: plan, filter: filter, options: options)
+            : summarisedCensus(plan: plan, filter: filter, options: options)
+        if !census.result.provenExact && options.exact {
+            let (full, fullPasses) = fullCount(plan: plan, filter: filter, options: options, occurrences: census.considered)
+            var all = census.small + full
+            all.sort(by: WordCount.ranked)
+            census.result.top = Array(all.prefix(options.top))
+            census.result.provenExact = true
+            census.result.method = .fullCount
+            census.result.passes += fullPasses
+        }
+        return census.result
+    }
+
+    /// A census before `--exact`'s full count, with what that count needs.
+    struct PartialCensus {
+        var result: WordCensus
+        /// The listed values below 65536 (exact from the direct arrays).
+        var small: [WordCount]
+        /// Occurrences of values of 65536 and above not skipped.
+        var considered: UInt64
+    }
+
+    /// Pass 1 over every word, pass 2 only when a summary had to drop counts.
+    static func summarisedCensus(plan: ScanPlan, filter: WordFilter, options: WordCensusOptions) -> PartialCensus {
+        let countsSmall = !options.skip.isSuperset(of: [.zero, .small])
         let first = ParallelScan.forEachChunk(
             of: plan, threads: options.threads, progress: options.progress, label: "counting words",
             makeState: { _ in CandidatePass(width: options.width, filter: filter, capacity: options.heavyHitterCapacity,
-                                         countsSmall: !options.skip.isSuperset(of: [.zero, .small])) }
+                                         countsSmall: countsSmall) }
         ) { worker, chunk in
             worker.count(chunk)
         }
@@ -66,11 +96,8 @@ public enum WordHistogram {
             bigConsidered &+= worker.considered
             decrement &+= worker.heavy.decrement
         }
-        var ranked: [WordCount] = []
-        for value in 0..<directSize where direct[value] > 0 {
-            let skippedClass = value == 0 ? options.skip.contains(.zero) : options.skip.contains(.small)
-            if skippedClass { skipped &+= direct[value] } else { ranked.append(WordCount(value: UInt64(value), count: direct[value])) }
-        }
+        let small = smallValues(direct, skip: options.skip)
+        skipped &+= small.skipped
 
         var passes = 1
         let candidates: [WordCount]
@@ -84,33 +111,92 @@ public enum WordHistogram {
             let estimates = mergedEstimates(first.map(\.heavy)).sorted(by: WordCount.ranked)
             let limit = candidateLimit(top: options.top)
             if estimates.count > limit { bound += estimates[limit].count }
-            let counted = countCandidates(estimates.prefix(limit).map(\.value), plan: plan, filter: filter, options: options)
+            let counted = countCandidates(estimates.prefix(limit).map(\.value), plan: plan, filter: filter,
+                                          options: options, countsSmall: false, bounds: true)
             candidates = counted.counts
+            let counting = min(counted.bound(considered: bigConsidered), counted.sketchBound ?? .max)
             // Without sampling, both the summaries' bound and pass 2's hold; with it, only pass 2's.
-            bound = first.contains(where: \.sampled) ? counted.bound : min(bound, counted.bound)
+            bound = first.contains(where: \.sampled) ? counting : min(bound, counting)
             passes += 1
         }
-        var result = ranked + candidates
+        return finished(small: small.counts, candidates: candidates, bound: bound, scanned: scanned, skipped: skipped,
+                        considered: bigConsidered, passes: passes, plan: plan, options: options)
+    }
+
+    /// Pass 1 over a sample, pass 2 over every word.
+    static func surveyedCensus(plan: ScanPlan, filter: WordFilter, options: WordCensusOptions) -> PartialCensus {
+        let countsSmall = !options.skip.isSuperset(of: [.zero, .small])
+        let shift = WordSurvey.strideShift(total: plan.totalBytes, budget: max(1, options.surveyBytes))
+        let surveys = ParallelScan.forEachChunk(
+            of: plan, threads: options.threads, progress: options.progress, label: "sampling words",
+            makeState: { _ in WordSurvey(width: options.width, filter: filter, capacity: options.heavyHitterCapacity,
+                                         strideShift: shift) }
+        ) { worker, chunk in
+            worker.survey(chunk)
+        }
+        let estimates = mergedEstimates(surveys.map(\.heavy)).sorted(by: WordCount.ranked)
+        let chosen = estimates.prefix(sampledCandidateLimit(top: options.top))
+        let counted = countCandidates(chosen.map(\.value), plan: plan, filter: filter, options: options,
+                                      countsSmall: countsSmall,
+                                      bounds: bucketsCanProve(chosen, surveys: surveys, shift: shift, top: options.top))
+        let considered = counted.large &- counted.rejected
+        var skipped = counted.rejected
+        var small: [WordCount] = []
+        if let direct = counted.direct {
+            let values = smallValues(direct, skip: options.skip)
+            small = values.counts
+            skipped &+= values.skipped
+        } else {
+            skipped &+= counted.words &- counted.large
+        }
+        let bound = min(counted.bound(considered: considered), counted.sketchBound ?? .max)
+        return finished(small: small, candidates: counted.counts, bound: bound, scanned: counted.words, skipped: skipped,
+                        considered: considered, passes: 2, plan: plan, options: options)
+    }
+
+    /// Whether pass 2's buckets can prove the top N: the largest of `CountingPass.sketchSize`
+    /// buckets holds at least their average, the occurrences of all values that are no
+    /// candidate over the bucket count, so when the survey's N-th estimate is well below that
+    /// average the buckets would cost a random increment per word and prove nothing. On a heap
+    /// of many distinct values (hashes, random keys) that is most of the census's time.
+    static func bucketsCanProve(_ chosen: ArraySlice<WordCount>, surveys: [WordSurvey], shift: Int, top: Int) -> Bool {
+        guard chosen.count >= top else { return true }
+        let sampled = surveys.reduce(UInt64(0)) { $0 &+ $1.considered }
+        let chosenTotal = chosen.reduce(UInt64(0)) { $0 &+ $1.count }
+        let others = (sampled &- min(sampled, chosenTotal)) << UInt64(shift)
+        let nth = chosen[chosen.startIndex + top - 1].count << UInt64(shift)
+        return nth.multipliedFullWidth(by: 2 * UInt64(CountingPass.sketchSize)) >= (0, others)
+    }
+
+    /// The direct array's values that are not skipped, and the occurrences of those that are.
+    static func smallValues(_ direct: [UInt64], skip: WordSkip) -> (counts: [WordCount], skipped: UInt64) {
+        var counts: [WordCount] = []
+        var skipped: UInt64 = 0
+        for value in 0..<directSize where direct[value] > 0 {
+            let skippedClass = value == 0 ? skip.contains(.zero) : skip.contains(.small)
+            if skippedClass { skipped &+= direct[value] } else { counts.append(WordCount(value: UInt64(value), count: direct[value])) }
+        }
+        return (counts, skipped)
+    }
+
+    static func finished(small: [WordCount], candidates: [WordCount], bound: UInt64, scanned: UInt64, skipped: UInt64,
+                         considered: UInt64, passes: Int, plan: ScanPlan, options: WordCensusOptions) -> PartialCensus {
+        var result = small + candidates
         result.sort(by: WordCount.ranked)
         let top = Array(result.prefix(options.top))
         let proven = bound == 0 || (top.count == options.top && top[options.top - 1].count > bound)
-        var census = WordCensus(width: options.width, top: top, scannedWords: scanned, skippedWords: skipped,
+        let census = WordCensus(width: options.width, top: top, scannedWords: scanned, skippedWords: skipped,
                                 provenExact: proven, errorBound: bound, method: .heavyHitters, passes: passes,
                                 scannedBytes: plan.totalBytes)
-        if !proven && options.exact {
-            let (full, fullPasses) = fullCount(plan: plan, filter: filter, options: options, occurrences: bigConsidered)
-            var all = ranked + full
-            all.sort(by: WordCount.ranked)
-            census.top = Array(all.prefix(options.top))
-            census.provenExact = true
-            census.method = .fullCount
-            census.passes += fullPasses
-        }
-        return census
+        return PartialCensus(result: census, small: small, considered: considered)
     }
 
     /// How many heavy-hitter candidates pass 2 counts exactly.
     static func candidateLimit(top: Int) -> Int { max(512, 8 * top) }
+
+    /// The same after a survey: fewer, so that fewer words of a heap of hashes collide with a
+    /// candidate in the bitmap (each such collision sends eight words down the slow path).
+    static func sampledCandidateLimit(top: Int) -> Int { max(256, 5 * top) }
 
     /// Each kept value with the sum of its per-thread estimates (a lower bound of its count;
     /// the count itself when no summary ever purged).
@@ -122,32 +208,68 @@ public enum WordHistogram {
         return merged.map { WordCount(value: $0.key, count: $0.value) }
     }
 
-    /// Pass 2: exact counts of the given values, and the most any other value not skipped
-    /// occurs (the largest bucket of `ExactPass`'s sketch).
-    static func countCandidates(_ values: [UInt64], plan: ScanPlan, filter: WordFilter,
-                                options: WordCensusOptions) -> (counts: [WordCount], bound: UInt64) {
+    /// What pass 2 counted, summed over its threads.
+    struct CandidateCounts {
+        var counts: [WordCount] = []
+        /// The largest bucket, when pass 2 kept buckets.
+        var sketchBound: UInt64?
+        /// The direct array, when pass 2 counted small values.
+        var direct: [UInt64]?
+        var words: UInt64 = 0
+        var large: UInt64 = 0
+        var rejected: UInt64 = 0
+
+        /// The occurrences of values that are no candidate (of `considered`, those not skipped):
+        /// no such value can occur more often.
+        func bound(considered: UInt64) -> UInt64 {
+            considered &- min(considered, counts.reduce(UInt64(0)) { $0 &+ $1.count })
+        }
+    }
+
+    /// Pass 2: exact counts of the given values, with the counts `CountingPass` keeps besides.
+    static func countCandidates(_ values: [UInt64], plan: ScanPlan, filter: WordFilter, options: WordCensusOptions,
+                                countsSmall: Bool, bounds: Bool) -> CandidateCounts {
         let table = CountTable(capacity: max(1, values.count))
         for value in values { _ = table.increment(value) }
-        let slots = table.slotCount
+        let bits = CountingPass.candidateBits(of: table)
+        defer { bits.deallocate() }
         let workers = ParallelScan.forEachChunk(
             of: plan, threads: options.threads, progress: options.progress, label: "counting candidates",
-            makeState: { _ in ExactPass(width: options.width, filter: filter, table: table) }
+            makeState: { _ in CountingPass(width: options.width, filter: filter, table: table, candidateBits: bits,
+                                           countsSmall: countsSmall, bounds: bounds) }
         ) { worker, chunk in
             worker.count(chunk)
         }
-        var result: [WordCount] = []
-        for slot in 0..<slots where table.keys[slot] != 0 {
+        var result = CandidateCounts()
+        for slot in 0..<table.slotCount where table.keys[slot] != 0 {
             let count = workers.reduce(UInt64(0)) { $0 &+ $1.counts[slot] }
-            if count > 0 { result.append(WordCount(value: table.keys[slot], count: count)) }
+            if count > 0 { result.counts.append(WordCount(value: table.keys[slot], count: count)) }
         }
-        var bound: UInt64 = 0
-        for bucket in 0..<ExactPass.sketchSize {
-            bound = max(bound, workers.reduce(UInt64(0)) { total, worker in
-                // A saturated bucket bounds nothing: every value may be anywhere up to the words scanned.
-                worker.sketch[bucket] == .max ? UInt64.max / 2 : total &+ UInt64(worker.sketch[bucket])
-            })
+        if bounds {
+            var bound: UInt64 = 0
+            for bucket in 0..<CountingPass.sketchSize {
+                bound = max(bound, workers.reduce(UInt64(0)) { total, worker in
+                    // A saturated bucket bounds nothing: every value may be anywhere up to the words scanned.
+                    guard let sketch = worker.sketch else { return total }
+                    return sketch[bucket] == .max ? UInt64.max / 2 : total &+ UInt64(sketch[bucket])
+                })
+            }
+            result.sketchBound = bound
         }
-        return (result, bound)
+        if countsSmall {
+            var direct = [UInt64](repeating: 0, count: directSize)
+            for worker in workers {
+                guard let counts = worker.direct else { continue }
+                for value in 0..<directSize { direct[value] &+= counts[value] }
+            }
+            result.direct = direct
+        }
+        for worker in workers {
+            result.words &+= worker.words
+            result.large &+= worker.large
+            result.rejected &+= worker.rejected
+        }
+        return result
     }
 
     /// Every non-skipped value of 65536 and above counted exactly, one hash partition per pass;

@@ -146,7 +146,7 @@ final class CandidatePass: WordPass {
         }
         considered &+= 1
         if sampled {
-            // Pass 2 recounts the candidates and bounds every other value itself (`ExactPass`):
+            // Pass 2 recounts the candidates and bounds every other value itself (`CountingPass`):
             // on a big heap the summary only has to find the heavy values, which every
             // sixteenth occurrence does, at a sixteenth of the decrements.
             tick &+= 1
@@ -165,75 +165,6 @@ final class CandidatePass: WordPass {
     /// bounds nothing, and the census relies on pass 2's bound alone.
     private(set) var sampled = false
     private var tick: UInt64 = 0
-}
-
-/// Pass 2: exact counts of the candidates (a read-only table shared by all threads), and every
-/// other value not skipped counted into one of `sketchSize` hashed buckets: a value that is no
-/// candidate occurs at most as often as its bucket's total over all threads, so the largest
-/// bucket bounds every value the candidates leave out (a count-min sketch of one row).
-final class ExactPass: WordPass {
-    let width: Int
-    private let filter: WordFilter
-    private let keys: UnsafeMutablePointer<UInt64>
-    private let slotMask: Int
-    private let pendingBuffer = WordBuffer(count: wordBlock)
-    private let countBuffer: WordBuffer
-    /// Saturating 32-bit buckets: a random increment per word, so they must stay in L1/L2.
-    let sketch: UnsafeMutablePointer<UInt32>
-    /// One bit per 16-bit hash of the candidates: most words of a heap of many distinct values
-    /// are no candidate, and this answers for them with one predictable branch instead of a
-    /// probe sequence of unpredictable length.
-    private let candidateBits: UnsafeMutablePointer<UInt64>
-
-    /// Buckets per thread (32 KiB, in L1): larger ones cost more in cache misses than they win in
-    /// a tighter bound.
-    static let sketchSize = 1 << 13
-
-    /// `table` must outlive the pass.
-    init(width: Int, filter: WordFilter, table: CountTable) {
-        self.width = width
-        self.filter = filter
-        keys = table.keys
-        slotMask = table.slotMask
-        countBuffer = WordBuffer(count: table.slotCount)
-        sketch = .allocate(capacity: Self.sketchSize)
-        sketch.initialize(repeating: 0, count: Self.sketchSize)
-        candidateBits = .allocate(capacity: 1 << 10)
-        candidateBits.initialize(repeating: 0, count: 1 << 10)
-        for slot in 0..<table.slotCount where table.keys[slot] != 0 {
-            let bit = Self.hash(table.keys[slot]) >> 48
-            candidateBits[Int(bit >> 6)] |= 1 << (bit & 63)
-        }
-    }
-
-    deinit {
-        sketch.deallocate()
-        candidateBits.deallocate()
-    }
-
-    /// Another multiplier than the tables' slot hash, so candidates' neighbours spread.
-    @inline(__always)
-    static func hash(_ value: UInt64) -> UInt64 { value &* 0xff51_afd7_ed55_8ccd }
-
-    var pending: UnsafeMutablePointer<UInt64> { pendingBuffer.pointer }
-    var direct: UnsafeMutablePointer<UInt64>? { nil }
-    var counts: UnsafeMutablePointer<UInt64> { countBuffer.pointer }
-
-    func count(_ chunk: ScanPlan.Chunk) { _ = run(chunk) }
-
-    func large(_ value: UInt64) -> Bool {
-        let hash = Self.hash(value)
-        let bit = hash >> 48
-        if candidateBits[Int(bit >> 6)] & (1 << (bit & 63)) != 0,
-           let slot = CountTable.slot(of: value, keys: keys, mask: slotMask) {
-            counts[slot] &+= 1
-        } else if !filter.rejects(value) {
-            let bucket = Int(truncatingIfNeeded: hash >> 51)
-            let next = sketch[bucket] &+ 1
-            if next != 0 { sketch[bucket] = next }
-        }
-        return true
-    }
 }
 
 /// One pass of the full exact count: the values of one hash partition.

@@ -16,6 +16,10 @@ struct BenchRow {
     let note: String
     /// The read loop's best time, measured alternately with this case (nil for the read loop).
     var baselineSeconds: Double? = nil
+    /// CPU time (all threads) of the run with the best wall time, and of the read loop's: on a
+    /// machine shared with other work, wall time waits for a core, CPU time does not.
+    var cpuSeconds: Double = 0
+    var baselineCPUSeconds: Double? = nil
 
     var gigabytesPerSecond: Double { Double(bytes) / seconds / 1e9 }
 }
@@ -25,24 +29,29 @@ enum BenchClock {
     /// `baseline`, each run of the case follows a run of the baseline, so that both see the same
     /// machine (other builds come and go) and their ratio is fair.
     static func measure(_ benchCase: BenchCase, repeats: Int, baseline: BenchCase? = nil) throws -> BenchRow {
-        var best = Double.infinity
-        var baselineBest = Double.infinity
+        var best = Double.infinity, bestCPU = 0.0
+        var baselineBest = Double.infinity, baselineCPU = 0.0
         var note = ""
         for _ in 0..<max(1, repeats) {
-            if let baseline { baselineBest = min(baselineBest, try time(baseline).seconds) }
-            let (seconds, result) = try time(benchCase)
-            best = min(best, seconds)
-            note = result
+            if let baseline {
+                let run = try time(baseline)
+                if run.seconds < baselineBest { (baselineBest, baselineCPU) = (run.seconds, run.cpu) }
+            }
+            let run = try time(benchCase)
+            if run.seconds < best { (best, bestCPU) = (run.seconds, run.cpu) }
+            note = run.note
         }
         return BenchRow(name: benchCase.name, bytes: benchCase.bytes, seconds: best, note: note,
-                        baselineSeconds: baseline == nil ? nil : baselineBest)
+                        baselineSeconds: baseline == nil ? nil : baselineBest, cpuSeconds: bestCPU,
+                        baselineCPUSeconds: baseline == nil ? nil : baselineCPU)
     }
 
-    private static func time(_ benchCase: BenchCase) throws -> (seconds: Double, note: String) {
+    private static func time(_ benchCase: BenchCase) throws -> (seconds: Double, cpu: Double, note: String) {
+        let cpuStart = CPUTime.now()
         let start = ContinuousClock.now
         let note = try benchCase.run()
         let elapsed = ContinuousClock.now - start
-        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, note)
+        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, CPUTime.now() - cpuStart, note)
     }
 }
 

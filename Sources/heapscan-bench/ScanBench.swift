@@ -146,11 +146,15 @@ func expectCount(_ found: UInt64, _ planted: UInt64) throws -> String {
 
 func printTable(_ rows: [BenchRow], baseline: Double?) {
     // "vs read": against the read loop timed alternately with the row (see BenchClock.measure).
-    let header = ["case", "MiB", "seconds", "GB/s", "vs read", "note"]
+    // "CPU vs read": the same ratio in CPU time of all threads, which other work on the machine
+    // does not inflate.
+    let header = ["case", "MiB", "seconds", "GB/s", "vs read", "CPU s", "CPU vs read", "note"]
     var lines = [header]
     for row in rows {
         lines.append([row.name, String(row.bytes >> 20), format(row.seconds, digits: 4), format(row.gigabytesPerSecond),
-                      (row.baselineSeconds ?? baseline).map { format($0 / row.seconds) + "x" } ?? "-", row.note])
+                      (row.baselineSeconds ?? baseline).map { format($0 / row.seconds) + "x" } ?? "-",
+                      format(row.cpuSeconds, digits: 3),
+                      row.baselineCPUSeconds.map { format($0 / max(row.cpuSeconds, 1e-6)) + "x" } ?? "-", row.note])
     }
     let widths = header.indices.map { column in lines.map { $0[column].count }.max() ?? 0 }
     for line in lines {

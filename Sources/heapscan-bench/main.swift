@@ -5,7 +5,8 @@ import Foundation
 // (find, words) on a synthetic core and gdb's find on a sample core, then the pointer census and
 // heap-walk benchmarks. `heapscan-bench jemalloc CORE…` times the jemalloc extent-map vote;
 // `heapscan-bench mark` only the mark phase; `heapscan-bench shapes [--size 1G] [--repeat N]` only
-// the dense-hit and high-cardinality rows.
+// the dense-hit and high-cardinality rows; `heapscan-bench commands [N]` only `types`, `leaks` and
+// `diff` on HEAPSCAN_BENCH_LEAK_CORE against a read of that core (best of N).
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "mark" {
     MarkBench.run()
@@ -20,6 +21,8 @@ if arguments.first == "mark" {
         FileHandle.standardError.write(Data("heapscan-bench: \(error)\n".utf8))
         exit(1)
     }
+} else if arguments.first == "commands" {
+    CommandBench.run(repeats: Int(arguments.dropFirst().first ?? "") ?? 3)
 } else if arguments.first == "jemalloc" {
     for path in arguments.dropFirst() {
         do {
@@ -39,4 +42,6 @@ if arguments.first == "mark" {
     for line in runCensusBench(repeats: 5) { print(line) }
     HeapWalkBench.run()
     MarkBench.run()
+    print("")
+    CommandBench.run(repeats: 3)
 }

@@ -87,6 +87,61 @@ import Testing
         }
     }
 
+    /// A big plan's census: candidates from a sample of 512-byte blocks, every word counted in
+    /// the second pass. Forced here on a small core (every plan is "big", the sample a few
+    /// blocks) so that sampling misses values; whatever it lists must still be exact.
+    @Test(arguments: [4, 8], skips)
+    func surveyedCensusCountsExactly(width: Int, skip: WordSkip) throws {
+        let base: UInt64 = 0x5555_0000_0000
+        var words = heapWords(70000, base: base, seed: 11 + UInt64(width))
+        // A value filling one 4 KiB run (a buffer of one fill pattern) and one in every 97th word.
+        for index in 20000..<20512 { words[index] = 0x0bad_f111_0bad_f111 }
+        for index in Swift.stride(from: 5, to: words.count, by: 97) { words[index] = 0x7e57_0000_1234_5678 }
+        let core = try SyntheticScanCore([(base, words.flatMap { withUnsafeBytes(of: $0.littleEndian) { Array($0) } })])
+        let classifier = WordClassifier(map: core.map)
+        let expected = reference(core, width: width, skip: skip)
+        let all = Dictionary(uniqueKeysWithValues: NaiveReference.top(
+            NaiveReference.wordCounts(Array(core.regions()[0].bytes), address: base, width: width), .max).map { ($0.value, $0.count) })
+        let plan = ScanPlan(regions: core.regions(), chunkSize: 8192, threads: 2)
+        for sample in [UInt64(1) << 12, 1 << 16, 1 << 30] {
+            var options = WordCensusOptions(width: width, top: 50, skip: skip, threads: 2, fullCountCapacity: 4096,
+                                            surveyAbove: 0, surveyBytes: sample)
+            let surveyed = try WordHistogram.census(plan: plan, pointerRanges: classifier.pointerRanges, options: options)
+            #expect(surveyed.scannedWords == expected.total)
+            for entry in surveyed.top { #expect(all[entry.value] == entry.count) }
+            if surveyed.provenExact {
+                #expect(surveyed.top == expected.top)
+            } else {
+                #expect(surveyed.errorBound >= surveyed.top.last?.count ?? 0)
+            }
+            options.exact = true
+            let exact = try WordHistogram.census(plan: plan, pointerRanges: classifier.pointerRanges, options: options)
+            #expect(exact.top == expected.top)
+            #expect(exact.provenExact)
+            let summarised = try census(core, width: width, skip: skip, chunkSize: 8192)
+            #expect(exact.skippedWords == summarised.skippedWords)
+            #expect(surveyed.skippedWords == summarised.skippedWords)
+        }
+    }
+
+    /// On a sample of the whole plan the survey is exact: the planted values are found and
+    /// counted, and the buckets prove the top N.
+    @Test func surveyedCensusProvesAFewHeavyValues() throws {
+        var random = SplitMix(seed: 5)
+        var words: [UInt64] = []
+        for index in 0..<60000 {
+            words.append(index % 3 == 0 ? 0x1_0000 + random.next() % 40 : random.next() % 1000)
+        }
+        let core = try SyntheticScanCore([(0x1000_0000, words.flatMap { withUnsafeBytes(of: $0.littleEndian) { Array($0) } })])
+        let classifier = WordClassifier(map: core.map)
+        let options = WordCensusOptions(width: 8, top: 30, skip: .defaults, threads: 2, surveyAbove: 0, surveyBytes: 1 << 20)
+        let result = try WordHistogram.census(of: core.regions(), classifier: classifier, options: options)
+        let expected = reference(core, width: 8, skip: .defaults)
+        #expect(result.provenExact)
+        #expect(result.top == Array(expected.top.prefix(30)))
+        #expect(result.passes == 2)
+    }
+
     @Test func provenWhenTheTailIsAboveTheErrorBound() throws {
         // 30 values repeated often among 40000 distinct ones: a 1024-counter summary must purge,
         // yet the top 30 stay above its error bound (about distinct values / counters).
