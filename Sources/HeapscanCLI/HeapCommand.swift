@@ -57,6 +57,9 @@ struct HeapCommand: ParsableCommand, Exemplified {
         }
         var report = HeapReport(result: result, top: top, includeFree: free, address: query, coreWarnings: core.warnings)
         report.core = core.path
+        if let pymalloc = PymallocHeap.read(core: core, regions: regions) {
+            report.pymalloc = PymallocReport(heap: pymalloc, outer: result.table, address: query)
+        }
         switch options.format {
         case .json: try printJSON(report, core: report.core, warnings: report.warnings)
         case .text: printText(render(report, width: options.layout.columns), width: options.layout.columns)
@@ -123,6 +126,7 @@ struct HeapCommand: ParsableCommand, Exemplified {
             out.append("free chunks by size")
             out.append(sizeTable(free.sizes, width: width))
         }
+        if let pymalloc = report.pymalloc { out += renderPymalloc(pymalloc, top: top, width: width) }
         if !report.warnings.isEmpty {
             out.append("")
             out.append("warnings (\(grouped(report.warnings.count)))")
