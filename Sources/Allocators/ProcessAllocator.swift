@@ -104,7 +104,7 @@ extension AllocationTable {
     /// this table that overlaps memory `inner` manages is the block the sub-allocator carved
     /// its arena from, and is replaced by the sub-allocator's blocks (said in a warning), so
     /// the table stays disjoint and a pointer into the arena names the object it points at.
-    func holding(_ inner: AllocationTable) -> AllocationTable {
+    public func holding(_ inner: AllocationTable) -> AllocationTable {
         let ranges = inner.managedRanges
         var combined = AllocationList()
         combined.reserveCapacity(allocations.count + inner.allocations.count)
@@ -112,7 +112,9 @@ extension AllocationTable {
         var cursor = 0
         for allocation in allocations {
             while cursor < ranges.count && ranges[cursor].upperBound <= allocation.address { cursor += 1 }
-            if cursor < ranges.count && ranges[cursor].lowerBound < allocation.address &+ allocation.blockSize {
+            // The usable bytes, not the block: a glibc mmapped chunk's block reaches 16 bytes
+            // past its user bytes, into the mapping after it, which may be an arena.
+            if cursor < ranges.count && ranges[cursor].lowerBound < allocation.end {
                 replaced += 1
                 continue
             }

@@ -16,9 +16,7 @@ struct PymallocDamageTests {
         let handle = try #require(FileHandle(forUpdatingAtPath: copy))
         defer { try? handle.close() }
         for edit in edits {
-            let segment = try #require(core.addressSpace.segment(containing: edit.address))
-            #expect(edit.address + UInt64(edit.width) <= segment.presentEnd)
-            try handle.seek(toOffset: segment.fileOffset + (edit.address - segment.start))
+            try handle.seek(toOffset: UInt64(try #require(fileOffset(of: edit.address, width: edit.width, in: core))))
             let bytes = (0..<edit.width).map { UInt8(truncatingIfNeeded: edit.value >> (8 * UInt64($0))) }
             try handle.write(contentsOf: Data(bytes))
         }
