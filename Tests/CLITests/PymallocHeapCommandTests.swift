@@ -46,3 +46,16 @@ struct PymallocHeapCommandTests {
         #expect(result.stdout.contains("0x\(String(start + 53, radix: 16)) is at offset 5 in the "), "\(result.stdout)")
     }
 }
+
+extension PymallocHeapCommandTests {
+    /// `leaks` counts glibc's chunks and pymalloc's blocks: what `heap` shows in its two parts.
+    @Test func leaksCountsGlibcAndPymallocUsedAllocations() throws {
+        let sample = try SampleCores.core("pymalloc")
+        let heap = try HeapscanProcess.json(["heap", sample.path])
+        let leaks = try HeapscanProcess.json(["leaks", sample.path])
+        let glibc = try #require(number(heap["totals"] as? [String: Any], "usedAllocations"))
+        let pymalloc = try #require(number((heap["pymalloc"] as? [String: Any])?["totals"] as? [String: Any], "usedBlocks"))
+        #expect(number(leaks, "usedAllocations") == glibc + pymalloc)
+        #expect((leaks["allocator"] as? String)?.hasSuffix(" and pymalloc (CPython 3.11)") == true)
+    }
+}
