@@ -84,21 +84,20 @@ public struct PymallocHeap: Sendable {
         }
         var pools = found
         var classes = (0..<layout.sizeClassCount).map { SizeClass(index: $0, blockSize: layout.blockSize(ofClass: $0)) }
-        let freeBits = UnsafeMutablePointer<UInt64>.allocate(capacity: Self.bitmapWords(layout))
-        defer { freeBits.deallocate() }
         var hint = -1
-        for index in pools.indices {
-            let pool = pools[index]
-            guard let bytes = memory.view(at: pool.address, count: Int(layout.poolSize), hint: &hint) else {
-                warnings.append("pymalloc pool \(hex(pool.address)) is not entirely in the core; its header's \(pool.headerCount) blocks in use are counted")
-                continue
-            }
-            freeBits.initialize(repeating: 0, count: Self.bitmapWords(layout))
-            let (free, damage) = pool.markFreeBlocks(in: bytes, layout: layout, free: freeBits)
-            pools[index].used = pool.carved - free
-            if let damage { warnings.append("pymalloc pool \(hex(pool.address)) (\(layout.blockSize(ofClass: pool.sizeClass))-byte blocks): \(damage)") }
-            if pools[index].used != pool.headerCount {
-                warnings.append("pymalloc pool \(hex(pool.address)): its header counts \(pool.headerCount) blocks in use, its free list leaves \(pools[index].used)")
+        FreeBlockMap.with(layout: layout) { freeBlocks in
+            for index in pools.indices {
+                let pool = pools[index]
+                guard let bytes = memory.view(at: pool.address, count: Int(layout.poolSize), hint: &hint) else {
+                    warnings.append("pymalloc pool \(hex(pool.address)) is not entirely in the core; its header's \(pool.headerCount) blocks in use are counted")
+                    continue
+                }
+                let (free, damage) = freeBlocks.fill(from: pool, bytes: bytes, layout: layout)
+                pools[index].used = pool.carved - free
+                if let damage { warnings.append("pymalloc pool \(hex(pool.address)) (\(layout.blockSize(ofClass: pool.sizeClass))-byte blocks): \(damage)") }
+                if pools[index].used != pool.headerCount {
+                    warnings.append("pymalloc pool \(hex(pool.address)): its header counts \(pool.headerCount) blocks in use, its free list leaves \(pools[index].used)")
+                }
             }
         }
         for pool in pools {
@@ -147,10 +146,6 @@ public struct PymallocHeap: Sendable {
         }
     }
 
-    static func bitmapWords(_ layout: PymallocLayout) -> Int {
-        (layout.capacity(ofClass: 0) + 63) / 64
-    }
-
     /// Each arena's memory, from the pools naming it: the first pool to the end of the last, at
     /// least the 63 pools an arena holds when its start is not pool-aligned (pymalloc carves
     /// pools in address order, so the ones after the last carved pool are untouched).
@@ -185,27 +180,25 @@ public struct PymallocHeap: Sendable {
     /// Every carved block of every used pool: used unless on its pool's free list. Blocks of
     /// emptied pools and never-carved blocks are not listed (pymalloc holds them for reuse).
     public func allocationTable() -> AllocationTable {
-        let words = Self.bitmapWords(layout)
-        let freeBits = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
-        defer { freeBits.deallocate() }
         let total = pools.reduce(0) { $0 + $1.carved }
         var arenaOfPool = 0
         var hint = -1
-        let list = AllocationList(unsafeUninitializedCapacity: total) { buffer, count in
-            for pool in pools {
-                guard let bytes = memory.view(at: pool.address, count: Int(layout.poolSize), hint: &hint) else { continue }
-                while arenaOfPool < arenas.count && arenas[arenaOfPool].range.upperBound <= pool.address { arenaOfPool += 1 }
-                let arena: Int32 = arenaOfPool < arenas.count && arenas[arenaOfPool].range.contains(pool.address)
-                    && arenaOfPool <= Int(Allocation.maximumArena) ? Int32(arenaOfPool) : -1
-                freeBits.initialize(repeating: 0, count: words)
-                _ = pool.markFreeBlocks(in: bytes, layout: layout, free: freeBits)
-                let size = layout.blockSize(ofClass: pool.sizeClass)
-                var address = pool.address + layout.poolOverhead
-                for block in 0..<pool.carved {
-                    let isFree = freeBits[block >> 6] & (1 << UInt64(block & 63)) != 0
-                    buffer[count] = Allocation(address: address, usableSize: size, blockSize: size, isUsed: !isFree, arena: arena)
-                    count += 1
-                    address += size
+        let list = FreeBlockMap.with(layout: layout) { freeBlocks in
+            AllocationList(unsafeUninitializedCapacity: total) { buffer, count in
+                for pool in pools {
+                    guard let bytes = memory.view(at: pool.address, count: Int(layout.poolSize), hint: &hint) else { continue }
+                    while arenaOfPool < arenas.count && arenas[arenaOfPool].range.upperBound <= pool.address { arenaOfPool += 1 }
+                    let arena: Int32 = arenaOfPool < arenas.count && arenas[arenaOfPool].range.contains(pool.address)
+                        && arenaOfPool <= Int(Allocation.maximumArena) ? Int32(arenaOfPool) : -1
+                    _ = freeBlocks.fill(from: pool, bytes: bytes, layout: layout)
+                    let size = layout.blockSize(ofClass: pool.sizeClass)
+                    var address = pool.address + layout.poolOverhead
+                    for block in 0..<pool.carved {
+                        buffer[count] = Allocation(address: address, usableSize: size, blockSize: size,
+                                                   isUsed: !freeBlocks.isFree(block), arena: arena)
+                        count += 1
+                        address += size
+                    }
                 }
             }
         }
@@ -230,12 +223,10 @@ extension PymallocHeap {
         guard block < pool.carved else { return nil }
         var hint = -1
         guard let bytes = memory.view(at: pool.address, count: Int(layout.poolSize), hint: &hint) else { return nil }
-        let words = Self.bitmapWords(layout)
-        let freeBits = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
-        defer { freeBits.deallocate() }
-        freeBits.initialize(repeating: 0, count: words)
-        _ = pool.markFreeBlocks(in: bytes, layout: layout, free: freeBits)
-        let isFree = freeBits[block >> 6] & (1 << UInt64(block & 63)) != 0
+        let isFree = FreeBlockMap.with(layout: layout) { freeBlocks in
+            _ = freeBlocks.fill(from: pool, bytes: bytes, layout: layout)
+            return freeBlocks.isFree(block)
+        }
         return (poolAddress + layout.poolOverhead + UInt64(block) * size, size, !isFree, pool.arenaIndex)
     }
 }
