@@ -55,6 +55,14 @@ struct PymallocSyntheticTests {
         #expect(heap.warnings == ["pymalloc pool \(hex(pool.address)) (80-byte blocks): free list comes back to block \(hex(pool.address + 48 + 4 * 80)) after 3 blocks (a cycle); the list is cut there"])
     }
 
+    @Test func zeroedPoolBetweenCarvedOnesIsReported() throws {
+        var built = Built()
+        let lost = built.pools.remove(at: 1)   // its 16 KiB left as zeros
+        let (heap, _) = try heap(built)
+        #expect(heap.usedBlocks == 44 - lost.used)
+        #expect(heap.warnings == ["pymalloc pool \(hex(lost.address)) in arena #0 has a zeroed header between carved pools; its blocks are not counted"])
+    }
+
     @Test func countDisagreeingWithTheFreeListIsReported() throws {
         var built = Built()
         let pool = built.pools[0]

@@ -60,6 +60,7 @@ public struct PymallocHeap: Sendable {
         var found: [PymallocPool] = []
         var empty: [PymallocPool] = []
         var rejected: [(address: UInt64, reason: String)] = []
+        var zeroed: [UInt64] = []
         for region in regions.regions where region.label == .heap && region.presentEnd > region.start {
             let firstSlot = (region.start &+ layout.poolSize &- 1) & ~(layout.poolSize - 1)
             guard firstSlot >= region.start else { continue }
@@ -69,7 +70,7 @@ public struct PymallocHeap: Sendable {
                 switch PymallocPool.decode(header, at: slot, layout: layout) {
                 case .pool(let pool): if pool.headerCount > 0 { found.append(pool) } else { empty.append(pool) }
                 case .invalid(let reason): rejected.append((slot, reason))
-                case .zero: break
+                case .zero: zeroed.append(slot)
                 }
                 slot += layout.poolSize
             }
@@ -80,6 +81,13 @@ public struct PymallocHeap: Sendable {
         for (address, reason) in rejected {
             if let position = arenaSpans.index(containing: address, start: \.range.lowerBound, end: \.range.upperBound) {
                 warnings.append("pymalloc pool \(hex(address)) in arena #\(arenaSpans[position].index) has a damaged header (\(reason)); its blocks are not counted")
+            }
+        }
+        // Zeros are a pool never carved, unless pools of the same arena follow it.
+        for address in zeroed {
+            if let position = arenaSpans.index(containing: address, start: \.range.lowerBound, end: \.range.upperBound),
+               address < arenaSpans[position].carvedEnd {
+                warnings.append("pymalloc pool \(hex(address)) in arena #\(arenaSpans[position].index) has a zeroed header between carved pools; its blocks are not counted")
             }
         }
         var pools = found
@@ -122,7 +130,15 @@ public struct PymallocHeap: Sendable {
     }
 
     /// Each span's pools counted; `used` and `empty` are in address order, as the spans are.
-    private static func arenas(_ spans: [(index: UInt32, range: Range<UInt64>)], used: [PymallocPool], empty: [PymallocPool],
+    /// An arena as its pools place it: `range` is its memory, `carvedEnd` the end of its last
+    /// pool with a header.
+    struct ArenaSpan {
+        let index: UInt32
+        var range: Range<UInt64>
+        let carvedEnd: UInt64
+    }
+
+    private static func arenas(_ spans: [ArenaSpan], used: [PymallocPool], empty: [PymallocPool],
                                layout: PymallocLayout) -> [Arena] {
         var usedCursor = 0
         var emptyCursor = 0
@@ -150,7 +166,7 @@ public struct PymallocHeap: Sendable {
     /// least the 63 pools an arena holds when its start is not pool-aligned (pymalloc carves
     /// pools in address order, so the ones after the last carved pool are untouched).
     private static func arenaSpans(pools: [PymallocPool], layout: PymallocLayout,
-                                   warnings: inout [String]) -> [(index: UInt32, range: Range<UInt64>)] {
+                                   warnings: inout [String]) -> [ArenaSpan] {
         var bounds: [UInt32: (low: UInt64, high: UInt64)] = [:]
         for pool in pools {
             let end = pool.address + layout.poolSize
@@ -160,13 +176,13 @@ public struct PymallocHeap: Sendable {
                 bounds[pool.arenaIndex] = (pool.address, end)
             }
         }
-        var spans: [(index: UInt32, range: Range<UInt64>)] = []
+        var spans: [ArenaSpan] = []
         for (index, bound) in bounds {
             if bound.high - bound.low > layout.arenaSize {
                 warnings.append("pymalloc pools naming arena #\(index) span \(bound.high - bound.low) bytes from \(hex(bound.low)), more than an arena (\(layout.arenaSize)); some header's arena index is wrong")
             }
             let (least, overflow) = bound.low.addingReportingOverflow(layout.arenaSize - layout.poolSize)
-            spans.append((index, bound.low..<max(bound.high, overflow ? bound.high : least)))
+            spans.append(ArenaSpan(index: index, range: bound.low..<max(bound.high, overflow ? bound.high : least), carvedEnd: bound.high))
         }
         spans.sort { $0.range.lowerBound < $1.range.lowerBound }
         // Spans stretched to 63 pools may reach into the next arena's first pool.
