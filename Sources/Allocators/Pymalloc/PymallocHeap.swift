@@ -59,7 +59,9 @@ public struct PymallocHeap: Sendable {
         }
         var found: [PymallocPool] = []
         var empty: [PymallocPool] = []
-        var rejected: [(address: UInt64, reason: String)] = []
+        // Only addresses: most rejected places are not pools at all, and their reasons are
+        // spelled out only for those between an arena's pools.
+        var rejected: [UInt64] = []
         var zeroed: [UInt64] = []
         for region in regions.regions where region.label == .heap && region.presentEnd > region.start {
             let firstSlot = (region.start &+ layout.poolSize &- 1) & ~(layout.poolSize - 1)
@@ -69,7 +71,7 @@ public struct PymallocHeap: Sendable {
                 let header = UnsafeRawBufferPointer(rebasing: region.bytes[Int(slot - region.start)..<Int(slot - region.start + layout.poolOverhead)])
                 switch PymallocPool.decode(header, at: slot, layout: layout) {
                 case .pool(let pool): if pool.headerCount > 0 { found.append(pool) } else { empty.append(pool) }
-                case .invalid(let reason): rejected.append((slot, reason))
+                case .invalid: rejected.append(slot)
                 case .zero: zeroed.append(slot)
                 }
                 slot += layout.poolSize
@@ -78,8 +80,11 @@ public struct PymallocHeap: Sendable {
         let arenaSpans = Self.arenaSpans(pools: found + empty, layout: layout, warnings: &warnings)
         // A header that fails its checks between pools of one arena was a pool too (pools are
         // carved in order and keep their headers): its blocks are lost, and that is said.
-        for (address, reason) in rejected {
-            if let position = arenaSpans.index(containing: address, start: \.range.lowerBound, end: \.range.upperBound) {
+        var hint = -1
+        for address in rejected {
+            if let position = arenaSpans.index(containing: address, start: \.range.lowerBound, end: \.range.upperBound),
+               let header = memory.view(at: address, count: Int(layout.poolOverhead), hint: &hint),
+               case .invalid(let reason) = PymallocPool.decode(header, at: address, layout: layout) {
                 warnings.append("pymalloc pool \(hex(address)) in arena #\(arenaSpans[position].index) has a damaged header (\(reason)); its blocks are not counted")
             }
         }
@@ -92,7 +97,6 @@ public struct PymallocHeap: Sendable {
         }
         var pools = found
         var classes = (0..<layout.sizeClassCount).map { SizeClass(index: $0, blockSize: layout.blockSize(ofClass: $0)) }
-        var hint = -1
         FreeBlockMap.with(layout: layout) { freeBlocks in
             for index in pools.indices {
                 let pool = pools[index]
