@@ -7,9 +7,10 @@ Builds COUNT each of: instances of Node (a class with an instance dict) and of P
 with __slots__), dicts, lists, tuples, strs, floats and ints that are not cached small ints;
 then drops every third of each kind, leaving free blocks between used ones in the pools.
 
-The figures are measured right before SIGSTOP by code that allocates nothing net, so they
-describe the memory the core holds; the truth JSON is written only after the process is
-continued (make-core continues it once the core is taken), since printing allocates:
+The figures are measured by code that allocates nothing net, so they describe the memory the
+core holds. Printing allocates: under gcore the truth JSON is written once the process is
+continued after the core is taken; for a kernel core (HEAPSCAN_SAMPLE_ABORT=1) it is made in a
+buffer allocated beforehand and written once a second measurement equals the first, then abort():
   allocatedBlocks     sys.getallocatedblocks(): pymalloc's blocks in use plus the blocks
                       PyObject_Malloc handed to the system malloc (requests over 512 bytes)
   pymalloc            sys._debugmallocstats() parsed: per size class the pools, the blocks in
@@ -96,45 +97,74 @@ def main():
     gc.collect()
     gc.disable()
 
-    stats = tempfile.TemporaryFile()
-    stats_fd = stats.fileno()
-    saved_stderr = os.dup(2)
     pid = os.getpid()
-    stop = signal.SIGSTOP
-    dup2 = os.dup2
-    kill = os.kill
-    malloc_stats = sys._debugmallocstats
-    allocated_blocks = sys.getallocatedblocks
-    # A fresh int (not a constant of this code) that the measured count replaces: one block
-    # allocated, one freed, so the stop leaves pymalloc exactly as measured.
-    box = [int("1000000007")]
+    saved_stderr = os.dup(2)
+    first = tempfile.TemporaryFile()
+    # Fresh ints (not constants of this code) that measured counts replace: one block in, one
+    # out, so pymalloc is left exactly as measured.
+    box = [int("1000000007"), int("1000000009")]
+
+    def truth_text(stats):
+        pymalloc = parse_malloc_stats(stats.decode())
+        truth = {
+            "program": "pymalloc",
+            "pid": pid,
+            "threads": 1,
+            "python": "%d.%d.%d" % sys.version_info[:3],
+            "executable": sys.executable,
+            "count": count,
+            "population": {name: len(objects) for name, objects in population.items()},
+            "allocatedBlocks": box[0],
+            "rawBlocks": box[0] - pymalloc["usedBlocks"],
+            "pymalloc": pymalloc,
+            "instances": instances,
+        }
+        return (json.dumps(truth, indent=1) + "\n").encode()
 
     sys.stderr.flush()
-    dup2(stats_fd, 2)
-    malloc_stats()
-    box[0] = allocated_blocks()
-    dup2(saved_stderr, 2)
-    kill(pid, stop)
+    if not os.environ.get("HEAPSCAN_SAMPLE_ABORT"):
+        # gcore: measured right before SIGSTOP, printed once make-core continues the process.
+        measure(first.fileno(), saved_stderr, box, 0)
+        os.kill(pid, signal.SIGSTOP)
+        os.write(1, truth_text(read_all(first.fileno())))
+        return
 
-    os.lseek(stats_fd, 0, os.SEEK_SET)
-    text = os.read(stats_fd, 1 << 20).decode()
-    pymalloc = parse_malloc_stats(text)
-    truth = {
-        "program": "pymalloc",
-        "pid": pid,
-        "threads": 1,
-        "python": "%d.%d.%d" % sys.version_info[:3],
-        "executable": sys.executable,
-        "count": count,
-        "population": {name: len(objects) for name, objects in population.items()},
-        "allocatedBlocks": box[0],
-        "rawBlocks": box[0] - pymalloc["usedBlocks"],
-        "pymalloc": pymalloc,
-        "instances": instances,
-    }
-    sys.stdout.write(json.dumps(truth, indent=1) + "\n")
-    sys.stdout.flush()
+    # Kernel core: the truth must be out before abort(), and printing allocates. It is made
+    # into a buffer allocated beforehand, then pymalloc is measured again: once a second
+    # measurement equals the first (the first round fills caches the printing uses), every
+    # allocation since the first was undone, and the buffer describes the core.
+    second = tempfile.TemporaryFile()
+    blank = b" " * (1 << 20)
+    out = bytearray(blank)
+    for _ in range(8):
+        measure(first.fileno(), saved_stderr, box, 0)
+        text = truth_text(read_all(first.fileno()))
+        out[:] = blank
+        out[0:len(text)] = text
+        text = None
+        measure(second.fileno(), saved_stderr, box, 1)
+        if box[0] == box[1] and read_all(first.fileno()) == read_all(second.fileno()):
+            os.write(1, out)
+            os.abort()
+    sys.exit("pymalloc: the heap changed between two measurements eight times")
 
+
+def measure(fd, saved_stderr, box, slot):
+    """pymalloc's statistics into fd and its block count into box[slot], allocating nothing net.
+    A full collection first frees cycles (the collector is disabled) and empties the free lists
+    of lists, dicts, tuples and floats, whose blocks pymalloc counts as used."""
+    gc.collect()
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.ftruncate(fd, 0)
+    os.dup2(fd, 2)
+    sys._debugmallocstats()
+    box[slot] = sys.getallocatedblocks()
+    os.dup2(saved_stderr, 2)
+
+
+def read_all(fd):
+    os.lseek(fd, 0, os.SEEK_SET)
+    return os.read(fd, 1 << 20)
 
 if __name__ == "__main__":
     main()
