@@ -44,7 +44,7 @@ struct HeapCommand: ParsableCommand, Exemplified {
         switch try allocatorChoice(core: core, regions: regions, knownMainArena: mainArena) {
         case .jemalloc(let heap, let note):
             if let note { printNote(note) }
-            try showJemalloc(heap, core: core, query: query)
+            try showJemalloc(heap, core: core, regions: regions, query: query)
             return
         case .glibc(let result, let note):
             if let note { printNote(note) }
@@ -57,9 +57,7 @@ struct HeapCommand: ParsableCommand, Exemplified {
         }
         var report = HeapReport(result: result, top: top, includeFree: free, address: query, coreWarnings: core.warnings)
         report.core = core.path
-        if let pymalloc = PymallocHeap.read(core: core, regions: regions) {
-            report.pymalloc = PymallocReport(heap: pymalloc, outer: result.table, address: query)
-        }
+        report.pymalloc = pymallocReport(core: core, regions: regions, outer: result.table, query: query)
         switch options.format {
         case .json: try printJSON(report, core: report.core, warnings: report.warnings)
         case .text: printText(render(report, width: options.layout.columns), width: options.layout.columns)

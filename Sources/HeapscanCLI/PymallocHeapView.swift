@@ -1,5 +1,14 @@
 import Allocators
 import ELFCore
+import Regions
+
+extension HeapCommand {
+    /// pymalloc's part of `heap` on a CPython core (nil for other programs); `outer` is the
+    /// process's malloc table, which says whether arenas lie inside its blocks.
+    func pymallocReport(core: CoreFile, regions: RegionMap, outer: AllocationTable, query: UInt64?) -> PymallocReport? {
+        PymallocHeap.read(core: core, regions: regions).map { PymallocReport(heap: $0, outer: outer, address: query) }
+    }
+}
 
 /// The pymalloc part of `heap` on a CPython core: how it was found, where its arenas live
 /// (mappings of their own, or inside malloc blocks), totals, and size classes by bytes.

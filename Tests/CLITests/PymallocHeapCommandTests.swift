@@ -59,3 +59,23 @@ extension PymallocHeapCommandTests {
         #expect((leaks["allocator"] as? String)?.hasSuffix(" and pymalloc (CPython 3.11)") == true)
     }
 }
+
+extension PymallocHeapCommandTests {
+    /// The interpreter run with libjemalloc preloaded: `heap` shows jemalloc and pymalloc, and
+    /// the allocation table holds both.
+    @Test func jemallocProcessShowsBothAllocators() throws {
+        let sample = try SampleCores.core("pymalloc-jemalloc")
+        let truth = try #require(sample.truth["pymalloc"] as? [String: Any])
+        let heap = try HeapscanProcess.json(["heap", sample.path])
+        #expect((heap["allocator"] as? String)?.hasPrefix("jemalloc 5.3") == true)
+        let pymalloc = try #require(heap["pymalloc"] as? [String: Any])
+        let totals = pymalloc["totals"] as? [String: Any]
+        #expect(number(totals, "usedBlocks") == number(truth, "usedBlocks"))
+        #expect(number(totals, "availableBlocks") == number(truth, "availableBlocks"))
+        #expect(number(totals, "arenas") == number(truth, "arenas"))
+        let jemallocUsed = try #require(number(heap["totals"] as? [String: Any], "usedAllocations"))
+        let leaks = try HeapscanProcess.json(["leaks", sample.path])
+        #expect(leaks["allocator"] as? String == "jemalloc 5.3.0 and pymalloc (CPython 3.11)")
+        #expect(number(leaks, "usedAllocations") == jemallocUsed + (number(totals, "usedBlocks") ?? -1))
+    }
+}
