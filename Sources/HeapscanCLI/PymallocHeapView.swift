@@ -17,6 +17,9 @@ func renderPymalloc(_ report: PymallocReport, top: Int, width: Int?) -> [String]
     out.append("allocator  \(report.allocator), \(report.interpreter)")
     out.append("method     \(report.method)")
     let totals = report.totals
+    guard totals.arenas > 0 else {
+        return out + report.warnings.map { "           \($0)" }
+    }
     let inside = totals.arenasInsideMallocBlocks
     let placement = inside == 0 ? "each a mapping of its own"
         : inside == totals.arenas ? "each inside a malloc block (listed in place of that block)"

@@ -63,6 +63,14 @@ struct PymallocSyntheticTests {
         #expect(heap.warnings == ["pymalloc pool \(hex(lost.address)) in arena #0 has a zeroed header between carved pools; its blocks are not counted"])
     }
 
+    @Test func interpreterWithoutPoolsSaysSo() throws {
+        var built = Built()
+        built.pools = []
+        let (heap, table) = try heap(built)
+        #expect(heap.usedBlocks == 0 && heap.arenas.isEmpty && table.allocations.isEmpty)
+        #expect(heap.warnings == ["no pymalloc pool found: the interpreter ran with PYTHONMALLOC=malloc (or another allocator), or its arenas are not in the core"])
+    }
+
     @Test func countDisagreeingWithTheFreeListIsReported() throws {
         var built = Built()
         let pool = built.pools[0]

@@ -77,6 +77,9 @@ public struct PymallocHeap: Sendable {
                 slot += layout.poolSize
             }
         }
+        if found.isEmpty && empty.isEmpty {
+            warnings.append("no pymalloc pool found: the interpreter ran with PYTHONMALLOC=malloc (or another allocator), or its arenas are not in the core")
+        }
         let arenaSpans = Self.arenaSpans(pools: found + empty, layout: layout, warnings: &warnings)
         // A header that fails its checks between pools of one arena was a pool too (pools are
         // carved in order and keep their headers): its blocks are lost, and that is said.
