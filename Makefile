@@ -37,9 +37,9 @@ bench-jemalloc: deps
 	$(RELEASE) --product heapscan-bench
 	@core=$$(scripts/redis-core 10000000 $(CORES) | tail -n 1) && $(BIN)/heapscan-bench jemalloc "$$core"
 
-# The mutation fuzzers (ELF/notes, glibc, jemalloc, leak pipeline), one after the other, for
+# The mutation fuzzers (ELF/notes, glibc, jemalloc, pymalloc, leak pipeline), one after the other, for
 # FUZZ_SECONDS each, or FUZZ_RUNS inputs each with no time limit (FUZZ_RUNS=1000000 is the
-# campaign docs/fuzzing.md reports); FUZZ_TARGET=elf-notes|glibc|leaks|jemalloc runs one target.
+# campaign docs/fuzzing.md reports); FUZZ_TARGET=elf-notes|glibc|leaks|jemalloc|pymalloc runs one target.
 # make test runs them for a few seconds. Optimised, so a long run covers many inputs; a crash
 # leaves its input in /dev/shm/heapscan-fuzz (HEAPSCAN_FUZZ_REPLAY=PATH with the same filter
 # reruns it).
@@ -51,7 +51,8 @@ FUZZ_TEST_elf-notes := elfAndNotesParserSurvivesMutations
 FUZZ_TEST_glibc := glibcWalkerSurvivesMutations
 FUZZ_TEST_leaks := leakPipelineSurvivesMutations
 FUZZ_TEST_jemalloc := jemallocWalkerSurvivesMutations
-FUZZ_FILTER := $(if $(FUZZ_TARGET),FuzzTests.$(or $(FUZZ_TEST_$(FUZZ_TARGET)),$(error FUZZ_TARGET: one of elf-notes glibc leaks jemalloc)),FuzzTests)
+FUZZ_TEST_pymalloc := pymallocWalkerSurvivesMutations
+FUZZ_FILTER := $(if $(FUZZ_TARGET),FuzzTests.$(or $(FUZZ_TEST_$(FUZZ_TARGET)),$(error FUZZ_TARGET: one of elf-notes glibc leaks jemalloc pymalloc)),FuzzTests)
 fuzz: deps
 	HEAPSCAN_FUZZ_SECONDS=$(if $(FUZZ_RUNS),inf,$(FUZZ_SECONDS)) HEAPSCAN_FUZZ_ITERATIONS=$(FUZZ_RUNS) \
 	  $(SWIFT) test -c release -Xswiftc -enable-testing --no-parallel --filter '$(FUZZ_FILTER)'

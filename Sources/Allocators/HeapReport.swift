@@ -94,6 +94,8 @@ public struct HeapReport: Codable, Sendable {
     public var free: FreeSide?
     public var mallinfo: GlibcMallinfo
     public var lookup: Lookup?
+    /// A CPython process's small-object allocator, beside its malloc.
+    public var pymalloc: PymallocReport?
     public var warnings: [String]
 
     /// `top`: histogram rows kept (0 keeps all). `includeFree` adds the free side.

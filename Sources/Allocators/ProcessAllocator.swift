@@ -56,8 +56,17 @@ public enum ProcessAllocator {
 
     /// The allocation table, and jemalloc's heap when it was read for it: what else needs that
     /// heap (its profiling records) takes it from here rather than read the extent map again.
+    /// A CPython process's pymalloc blocks are in the table too, in place of any malloc block
+    /// holding a pymalloc arena.
     public static func walk(core: CoreFile, regions: RegionMap,
                             knownMainArena: UInt64? = nil) -> (table: AllocationTable, jemalloc: JemallocHeap?) {
+        let (table, jemalloc) = walkMalloc(core: core, regions: regions, knownMainArena: knownMainArena)
+        guard let pymalloc = PymallocHeap.read(core: core, regions: regions), !pymalloc.pools.isEmpty else { return (table, jemalloc) }
+        return (table.holding(pymalloc.allocationTable()), jemalloc)
+    }
+
+    private static func walkMalloc(core: CoreFile, regions: RegionMap,
+                                   knownMainArena: UInt64?) -> (table: AllocationTable, jemalloc: JemallocHeap?) {
         guard let detection = JemallocDetection.detect(in: core) else {
             return (GlibcHeap.walk(core: core, regions: regions, knownMainArena: knownMainArena).table, nil)
         }
@@ -89,6 +98,43 @@ extension AllocationTable {
     /// True when `address` lies in one of `managedRanges` (sorted, disjoint), O(log n).
     func managesAddress(_ address: UInt64) -> Bool {
         managedRanges.index(containing: address, start: \.lowerBound, end: \.upperBound) != nil
+    }
+
+    /// This table with a sub-allocator's (`inner`, e.g. pymalloc's) as one: an allocation of
+    /// this table that overlaps memory `inner` manages is the block the sub-allocator carved
+    /// its arena from, and is replaced by the sub-allocator's blocks (said in a warning), so
+    /// the table stays disjoint and a pointer into the arena names the object it points at.
+    public func holding(_ inner: AllocationTable) -> AllocationTable {
+        let ranges = inner.managedRanges
+        var combined = AllocationList()
+        combined.reserveCapacity(allocations.count + inner.allocations.count)
+        var replaced = 0
+        var cursor = 0
+        for allocation in allocations {
+            while cursor < ranges.count && ranges[cursor].upperBound <= allocation.address { cursor += 1 }
+            // The usable bytes, not the block: a glibc mmapped chunk's block reaches 16 bytes
+            // past its user bytes, into the mapping after it, which may be an arena.
+            if cursor < ranges.count && ranges[cursor].lowerBound < allocation.end {
+                replaced += 1
+                continue
+            }
+            combined.append(allocation)
+        }
+        let offset = Int32(arenas.count)
+        for allocation in inner.allocations {
+            var moved = allocation
+            if moved.arena >= 0 { moved.arena = moved.arena + offset <= Allocation.maximumArena ? moved.arena + offset : -1 }
+            combined.append(moved)
+        }
+        var notes = warnings + inner.warnings
+        if replaced > 0 { notes.append("\(replaced) \(allocator) blocks hold \(inner.allocator) arenas; their \(inner.allocator) blocks are listed instead") }
+        // Ranges already inside this allocator's (arenas carved from its heap) are covered by them.
+        let added = ranges.filter { !managesAddress($0.lowerBound) }
+        var table = AllocationTable(allocator: "\(allocator) and \(inner.allocator)", method: "\(method); \(inner.method)",
+                                    arenas: arenas + inner.arenas, allocations: combined, warnings: notes,
+                                    managedRanges: managedRanges + added, allocatorState: allocatorState + inner.allocatorState)
+        table.places = places
+        return table
     }
 
     /// Both tables as one: arenas listed one after the other; an allocation of `other` that

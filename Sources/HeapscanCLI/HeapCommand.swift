@@ -44,7 +44,7 @@ struct HeapCommand: ParsableCommand, Exemplified {
         switch try allocatorChoice(core: core, regions: regions, knownMainArena: mainArena) {
         case .jemalloc(let heap, let note):
             if let note { printNote(note) }
-            try showJemalloc(heap, core: core, query: query)
+            try showJemalloc(heap, core: core, regions: regions, query: query)
             return
         case .glibc(let result, let note):
             if let note { printNote(note) }
@@ -57,6 +57,7 @@ struct HeapCommand: ParsableCommand, Exemplified {
         }
         var report = HeapReport(result: result, top: top, includeFree: free, address: query, coreWarnings: core.warnings)
         report.core = core.path
+        report.pymalloc = pymallocReport(core: core, regions: regions, outer: result.table, query: query)
         switch options.format {
         case .json: try printJSON(report, core: report.core, warnings: report.warnings)
         case .text: printText(render(report, width: options.layout.columns), width: options.layout.columns)
@@ -123,6 +124,7 @@ struct HeapCommand: ParsableCommand, Exemplified {
             out.append("free chunks by size")
             out.append(sizeTable(free.sizes, width: width))
         }
+        if let pymalloc = report.pymalloc { out += renderPymalloc(pymalloc, top: top, width: width) }
         if !report.warnings.isEmpty {
             out.append("")
             out.append("warnings (\(grouped(report.warnings.count)))")

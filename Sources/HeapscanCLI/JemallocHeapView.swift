@@ -15,9 +15,10 @@ extension HeapCommand {
     }
 
     /// jemalloc's own statistics, laid out like `malloc_stats_print`.
-    func showJemalloc(_ heap: JemallocHeap, core: CoreFile, query: UInt64?) throws {
+    func showJemalloc(_ heap: JemallocHeap, core: CoreFile, regions: RegionMap, query: UInt64?) throws {
         var report = heap.report(memory: core.addressSpace, address: query)
         report.core = core.path
+        report.pymalloc = pymallocReport(core: core, regions: regions, outer: heap.allocationTable(), query: query)
         switch options.format {
         case .json: try printJSON(report, core: report.core, warnings: report.warnings)
         case .text: printText(renderJemallocHeap(report, top: top, width: options.layout.columns), width: options.layout.columns)
@@ -99,6 +100,7 @@ func renderJemallocHeap(_ report: JemallocHeapReport, top: Int = 0, width: Int?)
     let consistency = report.consistency
     out.append("")
     out.append("checked: \(grouped(consistency.entries)) extent-map entries in \(grouped(consistency.leaves)) leaves, \(grouped(consistency.extents)) extents (\(grouped(consistency.disagreeingEntries)) entries disagree, \(grouped(consistency.rejectedExtents)) extents rejected)")
+    if let pymalloc = report.pymalloc { out += renderPymalloc(pymalloc, top: top, width: width) }
     if !report.warnings.isEmpty {
         out.append("")
         out.append("warnings (\(grouped(report.warnings.count)))")

@@ -45,12 +45,12 @@ enum HeapWalkBench {
         }
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
+    static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// The baseline: one pass summing every word, the least any walk over the bytes could cost.
-    private static func plainRead(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    static func plainRead(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var sum = SIMD8<UInt64>(repeating: 0)
         var offset = 0
         while offset + 64 <= bytes.count {

@@ -146,7 +146,7 @@ struct JSONSchemaTests {
         ]
     }
 
-    @Test(arguments: [("service", "heap"), ("jemalloc", "heap-jemalloc")])
+    @Test(arguments: [("service", "heap"), ("jemalloc", "heap-jemalloc"), ("pymalloc", "heap"), ("pymalloc-jemalloc", "heap-jemalloc")])
     func everyCommandFollowsTheDocument(_ sample: String, _ heapShape: String) throws {
         let documents = try Self.documented()
         let core = try SampleCores.core(sample).path

@@ -127,4 +127,6 @@ public struct JemallocHeapReport: Codable, Sendable {
     public var consistency: JemallocConsistency
     public var warnings: [String]
     public var lookup: Lookup?
+    /// A CPython process's small-object allocator, beside jemalloc.
+    public var pymalloc: PymallocReport?
 }
